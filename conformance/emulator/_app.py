@@ -1,0 +1,526 @@
+"""The emulator's handler: a plain request -> response function over the state dataclass.
+
+It answers the way the live FastAPI backend does (API-NOTES.md): the same routes, the
+same order of checks (JSON decoding, then the bearer key, then parameter validation, then
+the lookup), the same error bodies. Where the live service would crash (NaN, lone
+surrogates, absurd nesting) the emulator answers 422 instead: it never answers 5xx unless
+a fault asks it to.
+
+Faults are consulted in place, one `if` at the spot where the behaviour lives.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.message import Message as _MimeHeader
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from . import _faults as F
+from ._state import Account, Conversation, State, seeded_state
+
+__all__ = ["App", "Request", "Response"]
+
+MAX_BODY_BYTES = 16 * 1024 * 1024
+MAX_NESTING = 256
+_CONVERSATION_PATH = re.compile(r"^/v1/conversations/(?P<id>[^/]+)$")
+_LIST_PATH = "/v1/conversations"
+_INTEGER = re.compile(r"^\s*[+-]?\d+\s*$")
+_TIMESTAMP_KEYS = frozenset({"lastMessageAt", "createdAt", "receivedAt"})
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    query: str = ""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    def header(self, name: str) -> str | None:
+        wanted = name.lower()
+        return next((v for k, v in self.headers.items() if k.lower() == wanted), None)
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class _Reply(Exception):
+    """Raised inside the handler to answer early with a finished response."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status)
+        self.response = response
+
+
+def _error(loc: list[str | int], type_: str, msg: str, input_: Any, **ctx: Any) -> dict[str, Any]:
+    item: dict[str, Any] = {"type": type_, "loc": loc, "msg": msg, "input": input_}
+    if ctx:
+        item["ctx"] = ctx
+    return item
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _depth_and_strings(value: Any, depth: int = 1) -> tuple[int, list[str]]:
+    """Nesting depth of a JSON value and every string in it (keys included)."""
+    if isinstance(value, dict):
+        deepest, strings = depth, list(value)
+        for item in value.values():
+            d, s = _depth_and_strings(item, depth + 1)
+            deepest, strings = max(deepest, d), strings + s
+        return deepest, strings
+    if isinstance(value, list):
+        deepest, strings = depth, []
+        for item in value:
+            d, s = _depth_and_strings(item, depth + 1)
+            deepest, strings = max(deepest, d), strings + s
+        return deepest, strings
+    return depth, [value] if isinstance(value, str) else []
+
+
+def _numbers(value: Any) -> list[int | float]:
+    if isinstance(value, dict):
+        return [n for item in value.values() for n in _numbers(item)]
+    if isinstance(value, list):
+        return [n for item in value for n in _numbers(item)]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return [value]
+    return []
+
+
+def _keys(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return list(value) + [k for item in value.values() for k in _keys(item)]
+    if isinstance(value, list):
+        return [k for item in value for k in _keys(item)]
+    return []
+
+
+class App:
+    """The emulated API. `handle` is thread-safe; state changes happen under one lock."""
+
+    def __init__(
+        self,
+        faults: frozenset[str] = frozenset(),
+        state: State | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        unknown = faults - F.FAULTS.keys()
+        if unknown:
+            raise F.UnknownFaultError(sorted(unknown)[0])
+        self.faults = faults
+        self.state = state if state is not None else seeded_state()
+        self._sleep = sleep
+        self._lock = threading.Lock()
+
+    def on(self, fault: str) -> bool:
+        return fault in self.faults
+
+    # --- entry point --------------------------------------------------------------------
+    def handle(self, request: Request) -> Response:
+        if request.method == "PATCH" and self.on(F.ROBUST_SLOW):
+            self._sleep(1.2)
+        try:
+            with self._lock:
+                response = self._route(request)
+        except _Reply as reply:
+            response = reply.response
+        if request.method == "HEAD":
+            response.body = b""
+        return response
+
+    def _route(self, request: Request) -> Response:
+        path = unquote(request.path)
+        if path == _LIST_PATH:
+            allowed = ("GET", "HEAD")
+            if request.method in allowed:
+                return self._list(request)
+            return self._not_allowed(allowed)
+        match = _CONVERSATION_PATH.match(path)
+        if match is None:
+            return self._json(404, {"detail": "Not Found"})
+        conversation_id = match["id"]
+        if request.method in ("GET", "HEAD"):
+            return self._get(request, conversation_id)
+        if request.method == "PATCH":
+            return self._patch(request, conversation_id)
+        if self.on(F.HTTP_UNSUPPORTED_METHOD_500) and request.method in ("PUT", "POST", "DELETE"):
+            return self._crash()
+        return self._not_allowed(("GET", "HEAD", "PATCH"))
+
+    # --- operations ---------------------------------------------------------------------
+    def _list(self, request: Request) -> Response:
+        account = self._authenticate(request)
+        query = dict(parse_qsl(request.query, keep_blank_values=True))
+        errors: list[dict[str, Any]] = []
+        limit = self._int_param(query, "limit", 20, 1, 100, errors)
+        offset = self._int_param(query, "offset", 0, 0, None, errors)
+        if errors:
+            return self._validation_failed(errors)
+        ordered = sorted(
+            self.state.conversations_of(account), key=lambda c: c.last_message_at, reverse=True
+        )
+        page = ordered[offset : offset + limit]
+        return self._json(
+            200,
+            {
+                "data": [self._render(c.summary_json()) for c in page],
+                "hasMore": offset + len(page) < len(ordered),
+                "total": len(ordered),
+            },
+        )
+
+    def _get(self, request: Request, conversation_id: str) -> Response:
+        account = self._authenticate(request)
+        query = dict(parse_qsl(request.query, keep_blank_values=True))
+        errors: list[dict[str, Any]] = []
+        message_limit = self._int_param(query, "message_limit", 50, 1, 100, errors)
+        if errors:
+            return self._validation_failed(errors)
+        conversation = self._lookup(account, conversation_id, self.on(F.AUTH_CROSS_TENANT_READ))
+        if conversation is None:
+            return self._json(404, {"detail": "Conversation not found"})
+        return self._json(200, self._render(conversation.to_json(message_limit)))
+
+    def _patch(self, request: Request, conversation_id: str) -> Response:
+        body = self._decode_body(request)
+        try:
+            account = self._authenticate(request)
+        except _Reply:
+            if self.on(F.AUTH_REFUSED_STILL_WRITES):
+                target = self.state.conversations.get(conversation_id)
+                if target is not None and not self._body_errors(body):
+                    self._apply(target, body)
+            raise
+        errors = self._body_errors(body)
+        if errors:
+            if self.on(F.VALIDATION_INVALID_STILL_WRITES):
+                target = self._lookup(account, conversation_id, cross_tenant=False)
+                if target is not None:
+                    target.metadata = None
+            return self._validation_failed(errors)
+        if "metadata" in body:
+            self._crash_on_awkward_metadata(body["metadata"])
+        conversation = self._lookup(account, conversation_id, self.on(F.AUTH_CROSS_TENANT_WRITE))
+        if conversation is None:
+            if not self.on(F.SEMANTICS_UNKNOWN_ID_UPSERTED):
+                return self._json(404, {"detail": "Conversation not found"})
+            conversation = self._upsert(account, conversation_id)
+        if self.on(F.SEMANTICS_NOT_PERSISTED):
+            conversation = copy.deepcopy(conversation)
+        self._apply(conversation, body)
+        answered = conversation
+        if self.on(F.SEMANTICS_WRONG_CONVERSATION):
+            answered = next(c for c in self.state.conversations.values() if c.id != conversation.id)
+        status = 202 if self.on(F.SHAPE_UNDOCUMENTED_STATUS) else 200
+        return self._json(status, self._render(answered.to_json()))
+
+    # --- steps --------------------------------------------------------------------------
+    def _authenticate(self, request: Request) -> Account:
+        """FastAPI's HTTPBearer, then the key lookup. Every refusal is 401 + WWW-Authenticate."""
+        header = request.header("authorization")
+        first = self.state.accounts[0]
+        if not header:
+            if self.on(F.AUTH_MISSING_KEY_ACCEPTED):
+                return first
+            self._refuse("Not authenticated", presented=None)
+        assert header is not None
+        scheme, _, credentials = header.partition(" ")
+        if not scheme or not credentials:
+            bare = self.state.account_for_key(header.strip())
+            if self.on(F.AUTH_SCHEME_IGNORED) and bare is not None:
+                return bare
+            self._refuse("Not authenticated", presented=header)
+        if scheme.lower() != "bearer":
+            keyed = self.state.account_for_key(credentials)
+            if self.on(F.AUTH_SCHEME_IGNORED) and keyed is not None:
+                return keyed
+            self._refuse("Invalid authentication credentials", presented=header)
+        account = self.state.account_for_key(credentials)
+        if account is None:
+            if self.on(F.AUTH_ANY_KEY_ACCEPTED) and credentials.strip():
+                return first
+            self._refuse("Invalid API key", presented=credentials)
+        assert account is not None
+        return account
+
+    def _refuse(self, detail: str, presented: str | None) -> None:
+        if self.on(F.AUTH_ECHOES_CREDENTIAL) and presented:
+            detail = f"{detail}: {presented}"
+        headers = {} if self.on(F.AUTH_NO_WWW_AUTHENTICATE) else {"WWW-Authenticate": "Bearer"}
+        raise _Reply(self._json(401, {"detail": detail}, headers))
+
+    def _decode_body(self, request: Request) -> Any:
+        """FastAPI's body handling: JSON when the content type says so (or says nothing).
+
+        Returns the decoded body, a dict for an empty body (the body is optional), or the
+        raw text when the content type is not JSON (which validation then rejects).
+        """
+        if not request.body:
+            return {}
+        if len(request.body) > MAX_BODY_BYTES:
+            raise _Reply(self._json(413, {"detail": "Request body too large"}))
+        content_type = request.header("content-type")
+        if content_type:
+            mime = _MimeHeader()
+            mime["content-type"] = content_type
+            subtype = mime.get_content_subtype()
+            is_json = mime.get_content_maintype() == "application" and (
+                subtype == "json" or subtype.endswith("+json")
+            )
+            if not is_json:
+                return request.body.decode("utf-8", errors="replace")
+        try:
+            text = request.body.decode("utf-8")
+            value = json.loads(text, parse_constant=_reject_constant)
+            depth, strings = _depth_and_strings(value)
+            if depth > MAX_NESTING:
+                raise ValueError(f"nesting deeper than {MAX_NESTING} levels")
+            for string in strings:
+                string.encode("utf-8")  # a lone surrogate cannot be stored or answered
+        except (ValueError, RecursionError) as exc:
+            if self.on(F.VALIDATION_500_ON_MALFORMED_JSON):
+                raise _Reply(self._crash()) from exc
+            position = exc.pos if isinstance(exc, json.JSONDecodeError) else 0
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)[:200]
+            raise _Reply(
+                self._validation_failed(
+                    [
+                        _error(
+                            ["body", position],
+                            "json_invalid",
+                            "JSON decode error",
+                            {},
+                            error=reason,
+                        )
+                    ]
+                )
+            ) from exc
+        return value
+
+    def _body_errors(self, body: Any) -> list[dict[str, Any]]:
+        """Pydantic's verdict on `{metadata: dict | None, group_name: str | None}`."""
+        if not isinstance(body, dict):
+            return [
+                _error(
+                    ["body"],
+                    "model_attributes_type",
+                    "Input should be a valid dictionary or object to extract fields from",
+                    body,
+                )
+            ]
+        errors = []
+        metadata = body.get("metadata")
+        wrong_type = not (metadata is None or isinstance(metadata, dict))
+        if wrong_type and not self.on(F.VALIDATION_WRONG_TYPE_ACCEPTED):
+            errors.append(
+                _error(
+                    ["body", "metadata"],
+                    "dict_type",
+                    "Input should be a valid dictionary",
+                    metadata,
+                )
+            )
+        group_name = body.get("group_name")
+        if not (group_name is None or isinstance(group_name, str)):
+            errors.append(
+                _error(
+                    ["body", "group_name"],
+                    "string_type",
+                    "Input should be a valid string",
+                    group_name,
+                )
+            )
+        return errors
+
+    def _int_param(
+        self,
+        query: Mapping[str, str],
+        name: str,
+        default: int,
+        low: int,
+        high: int | None,
+        errors: list[dict[str, Any]],
+    ) -> int:
+        raw = query.get(name)
+        if raw is None:
+            return default
+        loc: list[str | int] = ["query", name]
+        if not _INTEGER.match(raw):
+            if self.on(F.VALIDATION_QUERY_UNCHECKED):
+                return default
+            errors.append(
+                _error(
+                    loc,
+                    "int_parsing",
+                    "Input should be a valid integer, unable to parse string as an integer",
+                    raw,
+                )
+            )
+            return default
+        value = int(raw)
+        if self.on(F.VALIDATION_QUERY_UNCHECKED):
+            return max(value, 0)
+        if value < low:
+            errors.append(
+                _error(
+                    loc,
+                    "greater_than_equal",
+                    f"Input should be greater than or equal to {low}",
+                    raw,
+                    ge=low,
+                )
+            )
+        elif high is not None and value > high:
+            errors.append(
+                _error(
+                    loc,
+                    "less_than_equal",
+                    f"Input should be less than or equal to {high}",
+                    raw,
+                    le=high,
+                )
+            )
+        return value
+
+    def _lookup(
+        self, account: Account, conversation_id: str, cross_tenant: bool
+    ) -> Conversation | None:
+        """Another account's conversation is as unknown as one that does not exist."""
+        conversation = self.state.conversations.get(conversation_id)
+        if conversation is None or (conversation.account != account.name and not cross_tenant):
+            return None
+        return conversation
+
+    def _upsert(self, account: Account, conversation_id: str) -> Conversation:
+        template = self.state.conversations_of(account)[0]
+        created = Conversation(
+            id=conversation_id,
+            account=account.name,
+            phone_number_id=template.phone_number_id,
+            phone_number=template.phone_number,
+            participant="+10000000000",
+            created_at=_now(),
+        )
+        self.state.conversations[conversation_id] = created
+        return created
+
+    def _apply(self, conversation: Conversation, body: dict[str, Any]) -> None:
+        """Replace, clear with null, leave untouched when omitted."""
+        if "metadata" in body:
+            new = copy.deepcopy(body["metadata"])
+            if new is None:
+                if not self.on(F.SEMANTICS_NULL_IGNORED):
+                    conversation.metadata = None
+            elif (
+                self.on(F.SEMANTICS_MERGE)
+                and isinstance(conversation.metadata, dict)
+                and isinstance(new, dict)
+            ):
+                conversation.metadata = {**conversation.metadata, **new}
+            elif self.on(F.SEMANTICS_EMPTY_BECOMES_NULL) and new == {}:
+                conversation.metadata = None
+            else:
+                conversation.metadata = new
+        elif self.on(F.SEMANTICS_OMITTED_CLEARS):
+            conversation.metadata = None
+        if body.get("group_name") is not None and conversation.is_group:
+            conversation.group_name = body["group_name"]
+        if self.on(F.SEMANTICS_UNRELATED_FIELD_CHANGED):
+            conversation.touched_at = _now()
+
+    def _crash_on_awkward_metadata(self, metadata: Any) -> None:
+        depth, strings = _depth_and_strings(metadata)
+        keys = _keys(metadata)
+        crashes = (
+            (self.on(F.ROBUST_DEEP_NESTING) and depth > 4)
+            or (self.on(F.ROBUST_UNICODE) and any(not s.isascii() for s in strings))
+            or (
+                self.on(F.ROBUST_LARGE_VALUES)
+                and (
+                    any(len(s) > 200 for s in strings)
+                    or any(isinstance(n, int) and abs(n) >= 2**31 for n in _numbers(metadata))
+                )
+            )
+            or (
+                self.on(F.ROBUST_UNUSUAL_KEYS)
+                and any(k == "" or any(c in k for c in ".$ ") for k in keys)
+            )
+        )
+        if crashes:
+            raise _Reply(self._crash())
+
+    # --- rendering ----------------------------------------------------------------------
+    def _render(self, conversation: dict[str, Any]) -> dict[str, Any]:
+        """Apply the response-shape faults to a rendered conversation."""
+        if self.on(F.SHAPE_MISSING_REQUIRED_FIELD):
+            conversation.pop("messageCount", None)
+        if self.on(F.SHAPE_WRONG_TYPE) and "messageCount" in conversation:
+            conversation["messageCount"] = str(conversation["messageCount"])
+        if self.on(F.SHAPE_NULLABLE_MISHANDLED) and conversation.get("metadata") is None:
+            conversation["metadata"] = "None"
+        for message in conversation.get("messages", []):
+            if self.on(F.SHAPE_REACTIONS_NULL) and not message["reactions"]:
+                message["reactions"] = None
+        if self.on(F.SHAPE_NAIVE_TIMESTAMPS):
+            _strip_offsets(conversation)
+        return conversation
+
+    def _json(self, status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
+        if status == 422 and self.on(F.VALIDATION_400_NOT_422):
+            status, body = 400, {"detail": "Invalid request body"}
+        if status == 422 and self.on(F.VALIDATION_ERROR_SHAPE):
+            body = {"error": "validation failed", "fields": [e["loc"][-1] for e in body["detail"]]}
+        content_type = "application/json"
+        if self.on(F.SHAPE_WRONG_CONTENT_TYPE):
+            content_type = "text/plain; charset=utf-8"
+        payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return Response(status, {"Content-Type": content_type, **(headers or {})}, payload)
+
+    def _validation_failed(self, errors: list[dict[str, Any]]) -> Response:
+        return self._json(422, {"detail": errors})
+
+    def _not_allowed(self, allowed: tuple[str, ...]) -> Response:
+        headers = {} if self.on(F.HTTP_405_WITHOUT_ALLOW) else {"Allow": ", ".join(allowed)}
+        return self._json(405, {"detail": "Method Not Allowed"}, headers)
+
+    @staticmethod
+    def _crash() -> Response:
+        return Response(
+            500, {"Content-Type": "text/plain; charset=utf-8"}, b"Internal Server Error"
+        )
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _strip_offsets(value: Any) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "metadata":
+                continue  # the customer's own data, whatever keys it uses
+            if key in _TIMESTAMP_KEYS and isinstance(item, str):
+                value[key] = re.sub(r"(Z|[+-]\d\d:\d\d)$", "", item)
+            else:
+                _strip_offsets(item)
+    elif isinstance(value, list):
+        for item in value:
+            _strip_offsets(item)

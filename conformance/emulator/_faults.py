@@ -1,0 +1,285 @@
+"""The fault catalogue: named, composable switches that make the emulator non-conformant.
+
+Each fault is one flag the handler consults at the single place where that behaviour
+lives; any set of faults can be switched on together. Each names the check IDs of the
+conformance run that must trip on it, so the suite can prove its own teeth. The IDs are
+plain strings here: the emulator imports nothing from the checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+__all__ = ["FAMILIES", "FAULTS", "Fault", "UnknownFaultError", "parse_faults"]
+
+FAMILIES = ("auth", "validation", "shape", "semantics", "robustness", "http")
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    family: str
+    description: str
+    trips: tuple[str, ...]
+
+
+FAULTS: dict[str, Fault] = {}
+
+
+def _fault(name: str, family: str, description: str, *trips: str) -> str:
+    assert family in FAMILIES, family
+    assert name not in FAULTS, name
+    FAULTS[name] = Fault(name=name, family=family, description=description, trips=trips)
+    return name
+
+
+class UnknownFaultError(ValueError):
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"unknown fault {name!r}: run `agentphone-conformance faults` to list the names"
+        )
+        self.name = name
+
+
+def parse_faults(names: Iterable[str]) -> frozenset[str]:
+    """Validate fault names (comma-separated lists allowed) into a set."""
+    result: set[str] = set()
+    for item in names:
+        for name in filter(None, (part.strip() for part in item.split(","))):
+            if name not in FAULTS:
+                raise UnknownFaultError(name)
+            result.add(name)
+    return frozenset(result)
+
+
+# --- auth ---------------------------------------------------------------------------------
+AUTH_MISSING_KEY_ACCEPTED = _fault(
+    "auth-missing-key-accepted",
+    "auth",
+    "a request with no Authorization header is served as the first account",
+    "AUTH-MISSING-REJECTED",
+)
+AUTH_ANY_KEY_ACCEPTED = _fault(
+    "auth-any-key-accepted",
+    "auth",
+    "any well-formed bearer token, known or not, is served as the first account",
+    "AUTH-UNKNOWN-KEY-REJECTED",
+)
+AUTH_SCHEME_IGNORED = _fault(
+    "auth-scheme-ignored",
+    "auth",
+    "a valid key is accepted under any scheme (Token, Basic) or with no scheme at all",
+    "AUTH-MALFORMED-REJECTED",
+)
+AUTH_CROSS_TENANT_READ = _fault(
+    "auth-cross-tenant-read",
+    "auth",
+    "GET serves another account's conversation",
+    "AUTH-CROSS-TENANT-READ",
+)
+AUTH_CROSS_TENANT_WRITE = _fault(
+    "auth-cross-tenant-write",
+    "auth",
+    "PATCH changes another account's conversation",
+    "AUTH-CROSS-TENANT-WRITE",
+)
+AUTH_REFUSED_STILL_WRITES = _fault(
+    "auth-refused-still-writes",
+    "auth",
+    "a PATCH refused with 401 still applies its change",
+    "AUTH-REFUSED-NO-STATE-CHANGE",
+)
+AUTH_ECHOES_CREDENTIAL = _fault(
+    "auth-echoes-credential",
+    "auth",
+    "the 401 body repeats the presented credential",
+    "AUTH-NO-CREDENTIAL-ECHO",
+)
+AUTH_NO_WWW_AUTHENTICATE = _fault(
+    "auth-no-www-authenticate",
+    "auth",
+    "401 answers carry no WWW-Authenticate header",
+    "AUTH-WWW-AUTHENTICATE",
+)
+
+# --- validation ---------------------------------------------------------------------------
+VALIDATION_WRONG_TYPE_ACCEPTED = _fault(
+    "validation-wrong-type-accepted",
+    "validation",
+    "metadata of any JSON type (string, number, list, ...) is stored and answered 200",
+    "VALIDATION-REJECTS-INVALID",
+)
+VALIDATION_400_NOT_422 = _fault(
+    "validation-400-not-422",
+    "validation",
+    "invalid bodies answer 400 with a string detail instead of 422",
+    "VALIDATION-REJECTS-INVALID",
+)
+VALIDATION_ERROR_SHAPE = _fault(
+    "validation-error-shape",
+    "validation",
+    '422 bodies are {"error": ...} instead of FastAPI\'s {"detail": [{loc, msg, type}]}',
+    "VALIDATION-ERROR-SHAPE",
+)
+VALIDATION_500_ON_MALFORMED_JSON = _fault(
+    "validation-500-on-malformed-json",
+    "validation",
+    "a body that is not valid JSON crashes the handler: 500",
+    "VALIDATION-REJECTS-INVALID",
+    "ROBUST-NO-5XX",
+)
+VALIDATION_INVALID_STILL_WRITES = _fault(
+    "validation-invalid-still-writes",
+    "validation",
+    "a PATCH rejected with 422 for its metadata type clears the stored metadata anyway",
+    "VALIDATION-NO-STATE-CHANGE",
+)
+VALIDATION_QUERY_UNCHECKED = _fault(
+    "validation-query-unchecked",
+    "validation",
+    "GET accepts any message_limit (0, -5, 1000, 'abc') instead of answering 422",
+    "VALIDATION-REJECTS-INVALID",
+)
+
+# --- response shape -----------------------------------------------------------------------
+SHAPE_MISSING_REQUIRED_FIELD = _fault(
+    "shape-missing-required-field",
+    "shape",
+    "conversations are answered without the required messageCount",
+    "SHAPE-SCHEMA",
+)
+SHAPE_WRONG_TYPE = _fault(
+    "shape-wrong-type",
+    "shape",
+    "messageCount is answered as a string",
+    "SHAPE-SCHEMA",
+)
+SHAPE_NULLABLE_MISHANDLED = _fault(
+    "shape-nullable-mishandled",
+    "shape",
+    'null metadata is answered as the string "None"',
+    "SHAPE-SCHEMA",
+)
+SHAPE_REACTIONS_NULL = _fault(
+    "shape-reactions-null",
+    "shape",
+    "messages without reactions answer reactions: null instead of []",
+    "SHAPE-SCHEMA",
+)
+SHAPE_NAIVE_TIMESTAMPS = _fault(
+    "shape-naive-timestamps",
+    "shape",
+    "timestamps are answered without a UTC offset (2024-01-15T09:30:00)",
+    "SHAPE-SCHEMA",
+)
+SHAPE_WRONG_CONTENT_TYPE = _fault(
+    "shape-wrong-content-type",
+    "shape",
+    "JSON answers are labelled text/plain",
+    "SHAPE-CONTENT-TYPE",
+)
+SHAPE_UNDOCUMENTED_STATUS = _fault(
+    "shape-undocumented-status",
+    "shape",
+    "a successful PATCH answers 202 instead of 200",
+    "SHAPE-STATUS-DOCUMENTED",
+)
+
+# --- semantics ----------------------------------------------------------------------------
+SEMANTICS_MERGE = _fault(
+    "semantics-merge-not-replace",
+    "semantics",
+    "PATCH merges the new metadata into the old instead of replacing it",
+    "META-REPLACE",
+)
+SEMANTICS_NULL_IGNORED = _fault(
+    "semantics-null-ignored",
+    "semantics",
+    "metadata: null leaves the stored metadata in place",
+    "META-NULL-CLEARS",
+)
+SEMANTICS_OMITTED_CLEARS = _fault(
+    "semantics-omitted-clears",
+    "semantics",
+    "a body without metadata clears the stored metadata",
+    "META-OMITTED-UNTOUCHED",
+)
+SEMANTICS_EMPTY_BECOMES_NULL = _fault(
+    "semantics-empty-becomes-null",
+    "semantics",
+    "metadata: {} is stored and answered as null",
+    "META-EMPTY-OBJECT",
+)
+SEMANTICS_NOT_PERSISTED = _fault(
+    "semantics-not-persisted",
+    "semantics",
+    "PATCH answers the new metadata but a later GET still shows the old",
+    "META-PERSISTED",
+)
+SEMANTICS_UNRELATED_FIELD_CHANGED = _fault(
+    "semantics-unrelated-field-changed",
+    "semantics",
+    "every PATCH also moves lastMessageAt to the current time",
+    "META-OTHER-FIELDS-UNCHANGED",
+    "META-IDEMPOTENT",
+)
+SEMANTICS_UNKNOWN_ID_UPSERTED = _fault(
+    "semantics-unknown-id-upserted",
+    "semantics",
+    "PATCH of an unknown id creates that conversation and answers 200",
+    "NOTFOUND-UNKNOWN-ID",
+)
+SEMANTICS_WRONG_CONVERSATION = _fault(
+    "semantics-wrong-conversation",
+    "semantics",
+    "PATCH answers with another conversation than the one in the path",
+    "META-ANSWER-IDENTITY",
+)
+
+# --- robustness ---------------------------------------------------------------------------
+ROBUST_DEEP_NESTING = _fault(
+    "robust-500-deep-nesting",
+    "robustness",
+    "metadata nested more than 4 levels deep crashes the handler: 500",
+    "ROBUST-NO-5XX",
+)
+ROBUST_UNICODE = _fault(
+    "robust-500-unicode",
+    "robustness",
+    "metadata with characters outside ASCII crashes the handler: 500",
+    "ROBUST-NO-5XX",
+)
+ROBUST_LARGE_VALUES = _fault(
+    "robust-500-large-values",
+    "robustness",
+    "metadata strings over 200 characters or integers beyond 32 bits crash the handler: 500",
+    "ROBUST-NO-5XX",
+)
+ROBUST_UNUSUAL_KEYS = _fault(
+    "robust-500-unusual-keys",
+    "robustness",
+    "metadata keys containing '.', '$' or spaces, or empty keys, crash the handler: 500",
+    "ROBUST-NO-5XX",
+)
+ROBUST_SLOW = _fault(
+    "robust-slow",
+    "robustness",
+    "every PATCH takes 1.2 s to answer",
+    "ROBUST-RESPONSE-TIME",
+)
+
+# --- generic HTTP hygiene -----------------------------------------------------------------
+HTTP_405_WITHOUT_ALLOW = _fault(
+    "http-405-without-allow",
+    "http",
+    "405 answers carry no Allow header",
+    "HTTP-ALLOW-ON-405",
+)
+HTTP_UNSUPPORTED_METHOD_500 = _fault(
+    "http-unsupported-method-500",
+    "http",
+    "PUT, POST and DELETE on a conversation crash the handler: 500",
+    "HTTP-UNSUPPORTED-METHOD",
+    "ROBUST-NO-5XX",
+)

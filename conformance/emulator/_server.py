@@ -1,0 +1,196 @@
+"""HTTP plumbing for the emulator: the standard library's threaded server around `App`.
+
+`Emulator` is the embeddable form (start on a free port, hand back the URL, stop);
+`serve_forever` is what `agentphone-conformance emulator` runs until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+from ._app import MAX_BODY_BYTES, App, Request, Response
+from ._faults import parse_faults
+from ._state import State
+
+__all__ = ["Emulator"]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "agentphone-emulator"
+    sys_version = ""
+    timeout = 30  # an idle keep-alive connection is dropped after this many seconds
+    server: _Server
+
+    def __getattr__(self, name: str) -> Any:
+        # Every method, even ones nobody has heard of, goes through the app: the stdlib
+        # default would answer 501, and the emulator never answers 5xx on its own.
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
+
+    def _dispatch(self) -> None:
+        try:
+            body = self._read_body()
+        except ValueError:
+            self._send(
+                Response(
+                    400,
+                    {"Content-Type": "application/json"},
+                    b'{"detail":"Malformed request framing"}',
+                )
+            )
+            self.close_connection = True
+            return
+        path, _, query = self.path.partition("?")
+        request = Request(
+            method=self.command,
+            path=path,
+            query=query,
+            headers={k: v for k, v in self.headers.items()},
+            body=body,
+        )
+        self._send(self.server.app.handle(request))
+
+    def _read_body(self) -> bytes:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            chunks: list[bytes] = []
+            total = 0
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(chunks)
+                total += size
+                if total > MAX_BODY_BYTES + 1:
+                    raise ValueError("body too large")
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        if length < 0:
+            raise ValueError("negative Content-Length")
+        # Past the limit, read just enough for the app to see that the body is too large.
+        body = self.rfile.read(min(length, MAX_BODY_BYTES + 1))
+        if length > MAX_BODY_BYTES + 1:
+            self.close_connection = True
+        return body
+
+    def _send(self, response: Response) -> None:
+        self.send_response(response.status)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        # The stdlib answers 501/505 for odd methods and versions; the emulator never 5xx-es.
+        super().send_error(400 if code >= 500 else code, message, explain)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if self.server.log_requests:
+            super().log_message(format, *args)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], app: App, log_requests: bool) -> None:
+        self.app = app
+        self.log_requests = log_requests
+        super().__init__(address, _Handler)
+
+
+class Emulator:
+    """The AgentPhone emulator, embeddable in-process.
+
+    >>> with Emulator(faults=["semantics-merge-not-replace"]) as emulator:
+    ...     emulator.base_url  # 'http://127.0.0.1:<free port>'
+    """
+
+    def __init__(
+        self,
+        faults: Iterable[str] = (),
+        host: str = "127.0.0.1",
+        port: int = 0,
+        state: State | None = None,
+        log_requests: bool = False,
+    ) -> None:
+        self.app = App(faults=parse_faults(faults), state=state)
+        self._address = (host, port)
+        self._log_requests = log_requests
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def state(self) -> State:
+        return self.app.state
+
+    @property
+    def faults(self) -> frozenset[str]:
+        return self.app.faults
+
+    @property
+    def base_url(self) -> str:
+        """The URL it serves on (before binding: the configured address)."""
+        host, port = self._server.server_address[:2] if self._server else self._address
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        shown = f"[{name}]" if ":" in name else name
+        return f"http://{shown}:{port}"
+
+    def bind(self) -> str:
+        """Open the listening socket (raises OSError if the address is taken)."""
+        if self._server is None:
+            self._server = _Server(self._address, self.app, self._log_requests)
+        return self.base_url
+
+    def start(self) -> str:
+        """Serve in a background thread; returns the base URL."""
+        url = self.bind()
+        assert self._server is not None
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="agentphone-emulator", daemon=True
+        )
+        self._thread.start()
+        return url
+
+    def serve_forever(self) -> None:
+        """Serve in this thread until interrupted (Ctrl-C) or `stop()` from another thread."""
+        self.bind()
+        assert self._server is not None
+        try:
+            self._server.serve_forever()
+        finally:
+            self._server.server_close()
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._server.server_close()
+        self._server = None
+
+    def describe(self) -> dict[str, Any]:
+        return {"base_url": self.base_url, "accounts": self.state.describe()}
+
+    def __enter__(self) -> Emulator:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

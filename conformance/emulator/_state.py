@@ -1,0 +1,245 @@
+"""The emulator's state: accounts, conversations, messages and reactions, as dataclasses.
+
+The seeded data is the same on every start, so a run, a test or a bug report can name
+conversation ids and API keys without asking the emulator first.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Account", "Conversation", "Message", "Reaction", "State", "seeded_state"]
+
+JSONObject = dict[str, Any]
+
+_NAMESPACE = uuid.UUID("5b0e9a4c-3f1d-4e8b-9c2a-6d7f8e9a0b1c")
+
+
+def _stable_id(prefix: str, name: str) -> str:
+    """A realistic-looking id that is the same on every start."""
+    return f"{prefix}_{uuid.uuid5(_NAMESPACE, name).hex[:24]}"
+
+
+@dataclass
+class Reaction:
+    id: str
+    reaction_type: str
+    from_number: str
+    direction: str
+    created_at: str
+
+    def to_json(self) -> JSONObject:
+        return {
+            "id": self.id,
+            "reactionType": self.reaction_type,
+            "fromNumber": self.from_number,
+            "direction": self.direction,
+            "createdAt": self.created_at,
+        }
+
+
+@dataclass
+class Message:
+    id: str
+    body: str
+    from_number: str
+    to_number: str
+    direction: str
+    received_at: str
+    channel: str | None = "sms"
+    media_urls: list[str] = field(default_factory=list)
+    reactions: list[Reaction] = field(default_factory=list)
+    status: str | None = "delivered"
+
+    def to_json(self) -> JSONObject:
+        return {
+            "id": self.id,
+            "body": self.body,
+            "fromNumber": self.from_number,
+            "toNumber": self.to_number,
+            "direction": self.direction,
+            "receivedAt": self.received_at,
+            "channel": self.channel,
+            # The live API mirrors the first attachment in the older single-URL field.
+            "mediaUrl": self.media_urls[0] if self.media_urls else None,
+            "mediaUrls": list(self.media_urls),
+            "reactions": [reaction.to_json() for reaction in self.reactions],
+            # Later vendor additions: tolerated by the contract, served like the live API.
+            "senderIdentifier": self.from_number,
+            "replyTo": None,
+            "status": self.status,
+        }
+
+
+@dataclass
+class Conversation:
+    id: str
+    account: str
+    phone_number_id: str
+    phone_number: str
+    participant: str
+    created_at: str
+    messages: list[Message] = field(default_factory=list)
+    agent_id: str | None = None
+    metadata: JSONObject | None = None
+    is_group: bool = False
+    group_name: str | None = None
+    touched_at: str | None = None  # only a fault sets it: an unrelated field that moves
+
+    @property
+    def last_message_at(self) -> str:
+        if self.touched_at is not None:
+            return self.touched_at
+        if not self.messages:
+            return self.created_at
+        return max(message.received_at for message in self.messages)
+
+    def to_json(self, message_limit: int = 50) -> JSONObject:
+        """The conversation as GET and PATCH answer it: the latest `message_limit` messages."""
+        recent = sorted(self.messages, key=lambda m: m.received_at)[-message_limit:]
+        return {
+            "id": self.id,
+            "phoneNumberId": self.phone_number_id,
+            "phoneNumber": self.phone_number,
+            "participant": self.participant,
+            "lastMessageAt": self.last_message_at,
+            "messageCount": len(self.messages),
+            "createdAt": self.created_at,
+            "messages": [message.to_json() for message in recent],
+            "agentId": self.agent_id,
+            "metadata": copy.deepcopy(self.metadata),
+            # Later vendor additions.
+            "isGroup": self.is_group,
+            "groupId": None,
+            "groupName": self.group_name,
+            "groupIconUrl": None,
+            "participants": None,
+            "channel": "sms",
+        }
+
+    def summary_json(self) -> JSONObject:
+        """The list view: no messages, a preview of the latest one instead."""
+        body = self.to_json(message_limit=1)
+        latest = body.pop("messages")
+        body["lastMessagePreview"] = latest[0]["body"] if latest else None
+        return body
+
+
+@dataclass
+class Account:
+    name: str
+    api_key: str
+
+
+@dataclass
+class State:
+    """Everything the emulator knows. Conversations are keyed by id, across all accounts."""
+
+    accounts: list[Account]
+    conversations: dict[str, Conversation]
+
+    def account_for_key(self, api_key: str) -> Account | None:
+        return next((a for a in self.accounts if a.api_key == api_key), None)
+
+    def conversations_of(self, account: Account) -> list[Conversation]:
+        return [c for c in self.conversations.values() if c.account == account.name]
+
+    def describe(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "api_key": account.api_key,
+                "conversation_ids": [c.id for c in self.conversations_of(account)],
+            }
+            for account in self.accounts
+        ]
+
+
+def seeded_state() -> State:
+    """Two accounts: the first with a busy conversation and a bare one, the second with one."""
+    first = Account(name="account-1", api_key="ape_test_" + uuid.uuid5(_NAMESPACE, "key-1").hex)
+    second = Account(name="account-2", api_key="ape_test_" + uuid.uuid5(_NAMESPACE, "key-2").hex)
+    line_one, line_two = "+14155550100", "+442071838750"
+    busy = Conversation(
+        id=_stable_id("conv", "busy"),
+        account=first.name,
+        phone_number_id=_stable_id("pn", "line-1"),
+        phone_number=line_one,
+        participant="+14155550123",
+        created_at="2024-01-15T09:30:00Z",
+        agent_id=_stable_id("agent", "support"),
+        metadata={"customerName": "Ada Lovelace", "orderId": "ORD-1042", "tier": 2},
+        messages=[
+            Message(
+                id=_stable_id("msg", "busy-1"),
+                body="Hi, where is my order?",
+                from_number="+14155550123",
+                to_number=line_one,
+                direction="inbound",
+                received_at="2024-01-15T09:30:00Z",
+            ),
+            Message(
+                id=_stable_id("msg", "busy-2"),
+                body="It ships today. Tracking to follow.",
+                from_number=line_one,
+                to_number="+14155550123",
+                direction="outbound",
+                received_at="2024-01-15T09:31:12.250000Z",
+                reactions=[
+                    Reaction(
+                        id=_stable_id("rx", "busy-2-like"),
+                        reaction_type="like",
+                        from_number="+14155550123",
+                        direction="inbound",
+                        created_at="2024-01-15T09:32:00Z",
+                    )
+                ],
+            ),
+            Message(
+                id=_stable_id("msg", "busy-3"),
+                body="Thanks! 🎉",
+                from_number="+14155550123",
+                to_number=line_one,
+                direction="inbound",
+                received_at="2024-01-15T09:33:40Z",
+                channel=None,
+                media_urls=["https://media.example.com/receipt.png"],
+            ),
+        ],
+    )
+    bare = Conversation(
+        id=_stable_id("conv", "bare"),
+        account=first.name,
+        phone_number_id=_stable_id("pn", "line-1"),
+        phone_number=line_one,
+        participant="+14155550199",
+        created_at="2024-02-01T12:00:00Z",
+        agent_id=None,
+        metadata=None,
+    )
+    other = Conversation(
+        id=_stable_id("conv", "other-tenant"),
+        account=second.name,
+        phone_number_id=_stable_id("pn", "line-2"),
+        phone_number=line_two,
+        participant="+447700900321",
+        created_at="2024-03-10T08:15:00Z",
+        agent_id=_stable_id("agent", "sales"),
+        metadata={"source": "web"},
+        messages=[
+            Message(
+                id=_stable_id("msg", "other-1"),
+                body="Hello from the other account",
+                from_number="+447700900321",
+                to_number=line_two,
+                direction="inbound",
+                received_at="2024-03-10T08:15:00Z",
+            )
+        ],
+    )
+    return State(
+        accounts=[first, second],
+        conversations={c.id: c for c in (busy, bare, other)},
+    )

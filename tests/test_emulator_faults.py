@@ -1,0 +1,169 @@
+"""Every fault is a real, observable deviation from the conformant emulator, and they compose."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from conformance.emulator import FAMILIES, FAULTS, App, UnknownFaultError, parse_faults
+
+from .conftest import BARE, BUSY, KEY_1, OTHER, call, conversation
+
+ONE = f"/v1/conversations/{BUSY}"
+Probe = Callable[[App], Any]
+
+
+def _status(method: str, path: str = ONE, body: Any = None, **kw: Any) -> Probe:
+    return lambda app: call(app, method, path, body, **kw).status
+
+
+def _patched_then_read(*bodies: Any, path: str = ONE, target: str = BUSY) -> Probe:
+    def probe(app: App) -> Any:
+        for body in bodies:
+            call(app, "PATCH", path, body)
+        return conversation(app, target)["metadata"]
+
+    return probe
+
+
+def _patch_answer(body: Any, field: str | None = None, conversation_id: str = BUSY) -> Probe:
+    def probe(app: App) -> Any:
+        answer = call(app, "PATCH", f"/v1/conversations/{conversation_id}", body).json()
+        return answer if field is None else answer.get(field, "<absent>")
+
+    return probe
+
+
+def _get_answer(conversation_id: str, field: str) -> Probe:
+    return lambda app: call(app, "GET", f"/v1/conversations/{conversation_id}").json().get(field)
+
+
+def _metadata_after_refused_patch(app: App) -> Any:
+    call(app, "PATCH", ONE, {"metadata": {"pwned": True}}, key="wrong-key")
+    return conversation(app, BUSY)["metadata"]
+
+
+def _metadata_after_invalid_patch(app: App) -> Any:
+    call(app, "PATCH", ONE, {"metadata": "not an object"})
+    return conversation(app, BUSY)["metadata"]
+
+
+def _twice(app: App) -> bool:
+    first = call(app, "PATCH", ONE, {"metadata": {"n": 1}}).json()
+    return first == call(app, "PATCH", ONE, {"metadata": {"n": 1}}).json()
+
+
+def _unknown_id_then_get(app: App) -> tuple[int, int]:
+    patched = call(app, "PATCH", "/v1/conversations/conv_nope", {"metadata": {"a": 1}}).status
+    return patched, call(app, "GET", "/v1/conversations/conv_nope").status
+
+
+def _header(name: str, response_of: Probe) -> Probe:
+    return lambda app: response_of(app).headers.get(name)
+
+
+def _response(method: str, path: str = ONE, body: Any = None, **kw: Any) -> Probe:
+    return lambda app: call(app, method, path, body, **kw)
+
+
+def _timestamps(app: App) -> list[str]:
+    body = conversation(app, BUSY)
+    return [body["createdAt"], body["lastMessageAt"], body["messages"][0]["receivedAt"]]
+
+
+def _slept(app: App) -> list[float]:
+    slept: list[float] = []
+    app._sleep = slept.append
+    call(app, "PATCH", ONE, {"metadata": {}})
+    return slept
+
+
+PROBES: dict[str, Probe] = {
+    "auth-missing-key-accepted": _status("GET", key=None),
+    "auth-any-key-accepted": _status("GET", key="not-a-key"),
+    "auth-scheme-ignored": _status("GET", key=None, headers={"Authorization": f"Token {KEY_1}"}),
+    "auth-cross-tenant-read": _status("GET", f"/v1/conversations/{OTHER}"),
+    "auth-cross-tenant-write": _status("PATCH", f"/v1/conversations/{OTHER}", {"metadata": {}}),
+    "auth-refused-still-writes": _metadata_after_refused_patch,
+    "auth-echoes-credential": lambda app: (
+        b"wrong-key" in call(app, "GET", ONE, key="wrong-key").body
+    ),
+    "auth-no-www-authenticate": _header("WWW-Authenticate", _response("GET", key=None)),
+    "validation-wrong-type-accepted": _status("PATCH", body={"metadata": [1, 2]}),
+    "validation-400-not-422": _status("PATCH", body={"metadata": 3}),
+    "validation-error-shape": lambda app: sorted(call(app, "PATCH", ONE, {"metadata": 3}).json()),
+    "validation-500-on-malformed-json": _status("PATCH", raw=b"{nope"),
+    "validation-invalid-still-writes": _metadata_after_invalid_patch,
+    "validation-query-unchecked": _status("GET", query="message_limit=0"),
+    "shape-missing-required-field": _get_answer(BUSY, "messageCount"),
+    "shape-wrong-type": _get_answer(BUSY, "messageCount"),
+    "shape-nullable-mishandled": _get_answer(BARE, "metadata"),
+    "shape-reactions-null": lambda app: conversation(app, BUSY)["messages"][0]["reactions"],
+    "shape-naive-timestamps": _timestamps,
+    "shape-wrong-content-type": _header("Content-Type", _response("GET")),
+    "shape-undocumented-status": _status("PATCH", body={"metadata": {}}),
+    "semantics-merge-not-replace": _patched_then_read({"metadata": {"only": 1}}),
+    "semantics-null-ignored": _patched_then_read({"metadata": None}),
+    "semantics-omitted-clears": _patched_then_read({}),
+    "semantics-empty-becomes-null": _patched_then_read({"metadata": {}}),
+    "semantics-not-persisted": _patched_then_read({"metadata": {"kept": True}}),
+    "semantics-unrelated-field-changed": _twice,
+    "semantics-unknown-id-upserted": _unknown_id_then_get,
+    "semantics-wrong-conversation": _patch_answer({"metadata": {}}, "id"),
+    "robust-500-deep-nesting": _status("PATCH", body={"metadata": {"a": {"b": {"c": {"d": {}}}}}}),
+    "robust-500-unicode": _status("PATCH", body={"metadata": {"name": "Zoë 🎉"}}),
+    "robust-500-large-values": _status("PATCH", body={"metadata": {"n": 2**40}}),
+    "robust-500-unusual-keys": _status("PATCH", body={"metadata": {"a.b": 1, "$set": 2}}),
+    "robust-slow": _slept,
+    "http-405-without-allow": _header("Allow", _response("DELETE")),
+    "http-unsupported-method-500": _status("DELETE"),
+}
+
+
+def test_every_fault_has_a_probe() -> None:
+    assert set(PROBES) == set(FAULTS)
+
+
+@pytest.mark.parametrize("name", FAULTS)
+def test_each_fault_changes_what_a_client_observes(name: str) -> None:
+    probe = PROBES[name]
+    conformant, faulty = probe(App()), probe(App(faults=frozenset({name})))
+    assert conformant != faulty, f"{name} is not observable: both gave {conformant!r}"
+
+
+def test_the_catalogue_covers_every_family_with_at_least_twenty_faults() -> None:
+    assert len(FAULTS) >= 20
+    assert {fault.family for fault in FAULTS.values()} == set(FAMILIES)
+    for fault in FAULTS.values():
+        assert fault.description and fault.trips, fault.name
+        assert all(check.isupper() and " " not in check for check in fault.trips), fault.name
+
+
+def test_all_faults_at_once_compose_without_breaking_the_handler() -> None:
+    app = App(faults=frozenset(FAULTS), sleep=lambda _seconds: None)
+    requests: list[tuple[str, str, Any]] = [
+        ("GET", ONE, None),
+        ("PATCH", ONE, {"metadata": {"a.b": {"c": "é" * 300}}}),
+        ("PATCH", ONE, {"metadata": None}),
+        ("PATCH", ONE, {}),
+        ("PATCH", ONE, {"metadata": 3}),
+        ("PATCH", "/v1/conversations/conv_nope", {"metadata": {}}),
+        ("DELETE", ONE, None),
+        ("GET", f"/v1/conversations/{OTHER}", None),
+        ("GET", "/v1/conversations", None),
+    ]
+    statuses = [call(app, method, path, body).status for method, path, body in requests]
+    assert statuses == [200, 500, 202, 202, 202, 202, 500, 200, 200]  # 3 is accepted too
+
+
+def test_fault_names_are_validated_and_comma_lists_accepted() -> None:
+    assert parse_faults(["robust-slow, shape-wrong-type", "robust-slow"]) == {
+        "robust-slow",
+        "shape-wrong-type",
+    }
+    with pytest.raises(UnknownFaultError, match="no-such-fault"):
+        parse_faults(["no-such-fault"])
+    with pytest.raises(UnknownFaultError):
+        App(faults=frozenset({"no-such-fault"}))
