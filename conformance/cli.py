@@ -6,6 +6,8 @@ import json
 import signal
 import sys
 from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn
 
@@ -15,6 +17,10 @@ from rich.table import Table
 
 from . import __version__
 from ._errors import HarnessError
+from ._job import JobOptions, execute
+from ._target import TargetSpec, load_target_file
+from ._terminal import print_result, progress_reporter
+from .checks import PROFILES, REGISTRY
 from .emulator import FAULTS, Emulator, UnknownFaultError
 
 __all__ = ["cli", "main"]
@@ -31,6 +37,166 @@ def _fail(error: HarnessError) -> NoReturn:
 @click.version_option(__version__, prog_name="agentphone-conformance")
 def cli() -> None:
     """Conformance suite for the AgentPhone Conversations API."""
+
+
+@cli.command(name="run")
+@click.option("--base-url", metavar="URL", help="The target. Default: the embedded emulator.")
+@click.option(
+    "--api-key-env",
+    metavar="NAME",
+    help="Variable holding the API key "
+    "[default: AGENTPHONE_API_KEY]. Keys are never taken on the command line.",
+)
+@click.option(
+    "--conversation-id",
+    "conversation_ids",
+    multiple=True,
+    metavar="ID",
+    help="An existing conversation the suite may PATCH; restored at the end (repeatable).",
+)
+@click.option(
+    "--second-conversation-id",
+    "second_ids",
+    multiple=True,
+    metavar="ID",
+    help="A conversation of a second account (key in AGENTPHONE_SECOND_API_KEY): "
+    "enables the cross-tenant checks.",
+)
+@click.option(
+    "--second-api-key-env",
+    metavar="NAME",
+    help="Variable holding the second account's key [default: AGENTPHONE_SECOND_API_KEY].",
+)
+@click.option(
+    "--target",
+    "target_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="A TOML target file (see README); options given here override it.",
+)
+@click.option(
+    "--emulator-fault",
+    "faults",
+    multiple=True,
+    metavar="NAME",
+    help="Run against the embedded emulator with this fault on (repeatable).",
+)
+@click.option(
+    "--report-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("reports"),
+    show_default=True,
+    help="Where the reports go.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    help="Make the run repeatable (default: a random seed, printed and in every report).",
+)
+@click.option(
+    "--profile", type=click.Choice(sorted(PROFILES)), help="How hard to look [default: quick]."
+)
+@click.option("--max-requests", type=int, help="Request budget (default: the profile's).")
+@click.option(
+    "--rate-limit", type=float, metavar="PER_SECOND", help="At most this many requests a second."
+)
+@click.option(
+    "--max-response-time",
+    type=float,
+    metavar="SECONDS",
+    help="Response-time budget for the advisory check [default: 1.0].",
+)
+@click.option(
+    "--timeout", type=float, metavar="SECONDS", help="Per-request time-out [default: 10]."
+)
+@click.option(
+    "--read-only",
+    is_flag=True,
+    default=None,
+    help="Send no write: skip every check that needs one.",
+)
+@click.option("--strict", is_flag=True, default=None, help="Advisory failures fail the gate too.")
+@click.option(
+    "--check", "only", multiple=True, metavar="ID", help="Run only this check (repeatable)."
+)
+def run_command(
+    base_url: str | None,
+    api_key_env: str | None,
+    conversation_ids: tuple[str, ...],
+    second_ids: tuple[str, ...],
+    second_api_key_env: str | None,
+    target_file: Path | None,
+    faults: tuple[str, ...],
+    report_dir: Path,
+    seed: int | None,
+    profile: str | None,
+    max_requests: int | None,
+    rate_limit: float | None,
+    max_response_time: float | None,
+    timeout: float | None,
+    read_only: bool | None,
+    strict: bool | None,
+    only: tuple[str, ...],
+) -> None:
+    """Run the conformance suite against a target (default: the embedded emulator)."""
+    spec = load_target_file(target_file) if target_file else TargetSpec()
+    overrides: dict[str, object] = {}
+    if base_url is not None:
+        overrides["base_url"] = base_url
+    if api_key_env:
+        overrides["key_env"] = api_key_env
+    if conversation_ids:
+        overrides["conversation_ids"] = conversation_ids
+    if second_ids:
+        overrides["second_conversation_ids"] = second_ids
+    if second_api_key_env:
+        overrides["second_key_env"] = second_api_key_env
+    if faults:
+        if base_url is not None or not spec.embedded:
+            raise HarnessError(
+                "--emulator-fault given with an external target",
+                "faults only apply to the embedded emulator: drop --base-url",
+            )
+        overrides["faults"] = tuple(spec.faults) + faults
+    if spec.embedded and base_url is None and (conversation_ids or second_ids):
+        raise HarnessError(
+            "--conversation-id given without --base-url",
+            "the embedded emulator brings its own conversations: add --base-url",
+        )
+    spec = replace(spec, **overrides)  # type: ignore[arg-type]
+    given = JobOptions(
+        seed=seed,
+        profile=profile,
+        max_requests=max_requests,
+        rate_limit=rate_limit,
+        timeout=timeout,
+        max_response_time=max_response_time,
+        read_only=read_only,
+        strict=strict,
+        only=only,
+    )
+    with progress_reporter(_err) as progress:
+        result, written = execute(spec, given, report_dir, progress)
+    out = Console(highlight=False)
+    if not out.is_terminal:
+        out = Console(highlight=False, width=160)  # CI logs: room for the detail column
+    print_result(out, result, written)
+    sys.exit(result.exit_code)
+
+
+@cli.command(name="checks")
+def list_checks() -> None:
+    """List every check: ID, level, requirement and source."""
+    table = Table(box=None, pad_edge=False)
+    table.add_column("check", no_wrap=True)
+    table.add_column("level", no_wrap=True)
+    table.add_column("requirement (source)", overflow="fold", ratio=1)
+    for check in REGISTRY.values():
+        info = check.info
+        table.add_row(info.id, info.level.value, f"{info.requirement} [dim]({info.source})[/]")
+    out = Console(highlight=False)
+    if not out.is_terminal:
+        out = Console(highlight=False, width=220)
+    out.print(table)
 
 
 @cli.command()
@@ -115,7 +281,10 @@ def list_faults(as_json: bool) -> None:
     table.add_column("trips", no_wrap=True)
     for fault in FAULTS.values():
         table.add_row(fault.name, fault.family, fault.description, ", ".join(fault.trips))
-    Console(highlight=False).print(table)
+    out = Console(highlight=False)
+    if not out.is_terminal:
+        out = Console(highlight=False, width=200)  # piped: one line per fault
+    out.print(table)
 
 
 def _stop_on(signum: int) -> None:
@@ -127,7 +296,14 @@ def _stop_on(signum: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     run: Callable[..., Any] = cli.main
+    _stop_on(signal.SIGTERM)  # a CI job cancelled: unwind, restore, exit
     try:
         run(args=argv, prog_name="agentphone-conformance")
     except HarnessError as error:
         _fail(error)
+    except KeyboardInterrupt:
+        _err.print(
+            "interrupted: every conversation was restored before stopping "
+            "(see above for any that could not be)"
+        )
+        sys.exit(130)

@@ -265,7 +265,7 @@ ROBUST_UNUSUAL_KEYS = _fault(
 ROBUST_SLOW = _fault(
     "robust-slow",
     "robustness",
-    "every PATCH takes 1.2 s to answer",
+    "every 25th PATCH (the first included) takes 1.2 s to answer",
     "ROBUST-RESPONSE-TIME",
 )
 

@@ -24,6 +24,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "agentphone-emulator"
     sys_version = ""
     timeout = 30  # an idle keep-alive connection is dropped after this many seconds
+    disable_nagle_algorithm = True  # headers and body go out without a delayed-ACK stall
     server: _Server
 
     def __getattr__(self, name: str) -> Any:
@@ -85,9 +86,11 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in response.headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
+        # One write for the whole answer (end_headers() would flush the headers alone).
+        self._headers_buffer.append(b"\r\n")
         if self.command != "HEAD":
-            self.wfile.write(response.body)
+            self._headers_buffer.append(response.body)
+        self.flush_headers()
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         # The stdlib answers 501/505 for odd methods and versions; the emulator never 5xx-es.

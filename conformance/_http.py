@@ -1,0 +1,226 @@
+"""The only way the suite talks to a target: httpx, a request budget, a rate limit,
+back-off on 429, and a redacted record of every exchange.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import shlex
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from ._results import Exchange
+
+__all__ = ["BudgetExhausted", "Client", "Sent", "TargetUnreachable", "curl_command", "redact"]
+
+REDACTED = "[REDACTED]"
+MAX_RECORDED_BODY = 64 * 1024
+MAX_429_RETRIES = 5
+MAX_RETRY_WAIT = 30.0
+_UNSET: Any = object()
+
+
+class BudgetExhausted(Exception):
+    """The run has sent --max-requests requests: what is left is skipped, not failed."""
+
+
+class TargetUnreachable(Exception):
+    """The target did not answer (connection refused, DNS, TLS, time-out)."""
+
+
+def redact(text: str, secrets: Mapping[str, str]) -> str:
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def curl_command(
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    body: bytes | None,
+    secrets: Mapping[str, str],
+) -> str:
+    """A shell command reproducing the request; each key appears as "$ITS_ENV_VAR"."""
+    parts = ["curl", "-i", "-X", method, shlex.quote(url)]
+    for name, value in headers.items():
+        parts += ["-H", shlex.quote(f"{name}: {value}")]
+    if body is not None:
+        parts += ["--data-binary", shlex.quote(body.decode("utf-8", errors="replace"))]
+    command = " ".join(parts)
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret:
+            # Leave the single-quoted word, expand the variable, re-enter single quotes.
+            command = command.replace(secret, f"'\"${{{secrets[secret]}}}\"'")
+    return command
+
+
+def _text(data: bytes) -> str:
+    text = data[:MAX_RECORDED_BODY].decode("utf-8", errors="replace")
+    if len(data) > MAX_RECORDED_BODY:
+        text += f"\n[... {len(data) - MAX_RECORDED_BODY} more bytes not recorded]"
+    return text
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A request and its answer. `presented` holds the credentials this request carried:
+    kept in memory for the echo check, never written anywhere."""
+
+    response: httpx.Response
+    exchange: Exchange
+    presented: tuple[str, ...]
+    path_template: str | None  # the fragment's path, when the request targets one
+    json_body: Any  # the decoded answer, or None
+
+    @property
+    def status(self) -> int:
+        return self.response.status_code
+
+
+class Client:
+    def __init__(
+        self,
+        base_url: str,
+        secrets: Mapping[str, str],
+        *,
+        max_requests: int,
+        rate_limit: float | None = None,
+        timeout: float = 10.0,
+        sleep: Callable[[float], None] = time.sleep,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url
+        self.secrets = dict(secrets)
+        self.max_requests = max_requests
+        self.sent = 0
+        self.backoffs: list[float] = []  # seconds waited on 429s
+        self.observers: list[Callable[[Sent], None]] = []
+        self._interval = 1.0 / rate_limit if rate_limit else 0.0
+        self._last_start = 0.0
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._http = httpx.Client(
+            base_url=base_url,
+            timeout=timeout,
+            follow_redirects=False,
+            transport=transport,
+            headers={"User-Agent": "agentphone-conformance"},
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        authorization: str | None,
+        json_body: Any = _UNSET,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        path_template: str | None = None,
+        reserved: bool = False,
+    ) -> Sent:
+        """Send one request. `reserved` requests (restores) may go past the budget."""
+        sent_headers: dict[str, str] = {}
+        if authorization is not None:
+            sent_headers["Authorization"] = authorization
+        if json_body is not _UNSET:
+            content = json.dumps(json_body, ensure_ascii=False).encode("utf-8")
+            sent_headers["Content-Type"] = "application/json"
+        sent_headers.update(headers or {})
+        request = self._http.build_request(
+            method, path, content=content, headers=sent_headers, params=params
+        )
+        response, elapsed = self._send_with_backoff(request, reserved)
+        body = response.content
+        presented = tuple(p for p in _credentials(authorization) if p)
+        url = str(request.url)
+        shown_headers = {k: v for k, v in sent_headers.items()}
+        exchange = Exchange(
+            method=method,
+            url=redact(url, self.secrets),
+            request_headers={k: redact(v, self.secrets) for k, v in shown_headers.items()},
+            request_body=redact(_text(content), self.secrets) if content is not None else None,
+            status=response.status_code,
+            response_headers={k: redact(v, self.secrets) for k, v in response.headers.items()},
+            response_body=redact(_text(body), self.secrets),
+            elapsed_ms=round(elapsed * 1000, 2),
+            curl=curl_command(method, url, shown_headers, content, self.secrets),
+        )
+        try:
+            decoded = json.loads(body) if body else None
+        except ValueError:
+            decoded = None
+        result = Sent(response, exchange, presented, path_template, decoded)
+        for observer in self.observers:
+            observer(result)
+        return result
+
+    def _send_with_backoff(
+        self, request: httpx.Request, reserved: bool
+    ) -> tuple[httpx.Response, float]:
+        for attempt in range(MAX_429_RETRIES + 1):
+            self._take_slot(reserved)
+            started = time.monotonic()
+            try:
+                response = self._http.send(request)
+                response.read()
+            except httpx.LocalProtocolError:
+                raise  # we built a request HTTP cannot carry: our bug, not the target's
+            except httpx.TransportError as exc:
+                raise TargetUnreachable(f"{request.method} {request.url.path}: {exc}") from None
+            elapsed = time.monotonic() - started
+            if response.status_code != 429 or attempt == MAX_429_RETRIES:
+                return response, elapsed
+            wait = _retry_after(response.headers.get("Retry-After"), attempt)
+            self.backoffs.append(wait)
+            self._sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _take_slot(self, reserved: bool) -> None:
+        with self._lock:
+            if self.sent >= self.max_requests and not reserved:
+                raise BudgetExhausted(f"the request budget ({self.max_requests}) is spent")
+            self.sent += 1
+            if self._interval:
+                wait = self._last_start + self._interval - time.monotonic()
+                if wait > 0:
+                    self._sleep(wait)
+                self._last_start = time.monotonic()
+
+
+def _credentials(authorization: str | None) -> list[str]:
+    """What a target could echo back: the whole header value and its token part."""
+    if not authorization:
+        return []
+    token = authorization.partition(" ")[2].strip()
+    return [authorization.strip(), token] if token else [authorization.strip()]
+
+
+def _retry_after(value: str | None, attempt: int) -> float:
+    """Seconds to wait: Retry-After as seconds or an HTTP date, else exponential back-off."""
+    fallback = min(2.0**attempt, MAX_RETRY_WAIT)
+    if not value:
+        return fallback
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), MAX_RETRY_WAIT)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return fallback
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, min((when - datetime.now(UTC)).total_seconds(), MAX_RETRY_WAIT))

@@ -1,0 +1,259 @@
+"""Plain result objects: what the runner produces and every report writer reads.
+
+Nothing here knows about HTTP clients, checks' code or the CLI. Everything in a result is
+already redacted: credentials never reach these objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+__all__ = [
+    "REPORT_FORMAT",
+    "CheckInfo",
+    "CheckResult",
+    "Exchange",
+    "Finding",
+    "Level",
+    "Outcome",
+    "RestoreRecord",
+    "RunResult",
+    "RunSettings",
+    "TargetInfo",
+]
+
+REPORT_FORMAT = 1  # bump when report.json changes incompatibly
+
+
+class Level(StrEnum):
+    REQUIRED = "required"  # a failure fails the gate
+    ADVISORY = "advisory"  # reported; fails the gate only with --strict
+
+
+class Outcome(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    NOT_APPLICABLE = "not-applicable"  # the target or the options give it nothing to check
+    SKIPPED = "skipped"  # it could apply but was not run (read-only, request budget spent)
+    ERROR = "error"  # the harness or the network failed: never counted as the target's fault
+
+
+@dataclass(frozen=True)
+class CheckInfo:
+    id: str  # stable and semantic, e.g. META-NULL-CLEARS
+    family: str
+    level: Level
+    requirement: str  # one sentence
+    source: str  # where the requirement comes from
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "level": self.level.value}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CheckInfo:
+        return cls(**{**data, "level": Level(data["level"])})
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request and its answer, redacted, with a curl command that reproduces it."""
+
+    method: str
+    url: str
+    request_headers: dict[str, str]
+    request_body: str | None
+    status: int | None  # None: no answer (network error)
+    response_headers: dict[str, str]
+    response_body: str | None
+    elapsed_ms: float
+    curl: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Exchange:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One way the target broke a requirement, with the exchange that shows it."""
+
+    message: str
+    exchange: Exchange | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "message": self.message,
+            "exchange": self.exchange.to_dict() if self.exchange else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
+        exchange = data.get("exchange")
+        return cls(data["message"], Exchange.from_dict(exchange) if exchange else None)
+
+
+@dataclass
+class CheckResult:
+    check: CheckInfo
+    outcome: Outcome
+    reason: str = ""  # why not-applicable / skipped / error; a one-line summary when failed
+    findings: list[Finding] = field(default_factory=list)
+    exchanges: int = 0  # how many exchanges this check looked at
+    duration_s: float = 0.0
+
+    def gates(self, strict: bool) -> bool:
+        """Does this result fail the gate?"""
+        if self.outcome is not Outcome.FAILED:
+            return False
+        return strict or self.check.level is Level.REQUIRED
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "check": self.check.to_dict(),
+            "outcome": self.outcome.value,
+            "reason": self.reason,
+            "findings": [f.to_dict() for f in self.findings],
+            "exchanges": self.exchanges,
+            "duration_s": round(self.duration_s, 4),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CheckResult:
+        return cls(
+            check=CheckInfo.from_dict(data["check"]),
+            outcome=Outcome(data["outcome"]),
+            reason=data.get("reason", ""),
+            findings=[Finding.from_dict(f) for f in data.get("findings", [])],
+            exchanges=data.get("exchanges", 0),
+            duration_s=data.get("duration_s", 0.0),
+        )
+
+
+@dataclass(frozen=True)
+class RestoreRecord:
+    """What became of one conversation the run touched."""
+
+    conversation_id: str
+    restored: bool
+    message: str  # what happened, for people
+    original_metadata: Any = None  # what it held before the run: restore this by hand if needed
+    manual_fix: str | None = None  # a redacted curl command that puts it back
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RestoreRecord:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class TargetInfo:
+    name: str
+    base_url: str
+    embedded: bool  # the in-process emulator
+    faults: tuple[str, ...] = ()  # emulator faults switched on, if embedded
+    conversation_ids: tuple[str, ...] = ()
+    second_account: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["faults"] = list(self.faults)
+        data["conversation_ids"] = list(self.conversation_ids)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TargetInfo:
+        return cls(
+            **{
+                **data,
+                "faults": tuple(data.get("faults", ())),
+                "conversation_ids": tuple(data.get("conversation_ids", ())),
+            }
+        )
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    seed: int
+    profile: str
+    max_requests: int
+    rate_limit: float | None
+    max_response_time: float
+    read_only: bool
+    strict: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunSettings:
+        return cls(**data)
+
+
+@dataclass
+class RunResult:
+    tool_version: str
+    target: TargetInfo
+    settings: RunSettings
+    started_at: str  # RFC 3339, UTC
+    duration_s: float
+    requests_sent: int
+    checks: list[CheckResult]
+    restore: list[RestoreRecord] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # harness-side remarks (budget, back-off)
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for result in self.checks if result.outcome is outcome)
+
+    @property
+    def gate_failures(self) -> list[CheckResult]:
+        return [r for r in self.checks if r.gates(self.settings.strict)]
+
+    @property
+    def restore_failed(self) -> list[RestoreRecord]:
+        return [r for r in self.restore if not r.restored]
+
+    @property
+    def exit_code(self) -> int:
+        """0 clean, 1 violations; 3 when the target stopped answering and nothing failed."""
+        if self.gate_failures:
+            return 1
+        if any(r.outcome is Outcome.ERROR for r in self.checks):
+            return 3
+        return 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": REPORT_FORMAT,
+            "tool": {"name": "agentphone-conformance", "version": self.tool_version},
+            "target": self.target.to_dict(),
+            "settings": self.settings.to_dict(),
+            "started_at": self.started_at,
+            "duration_s": round(self.duration_s, 3),
+            "requests_sent": self.requests_sent,
+            "exit_code": self.exit_code,
+            "summary": {outcome.value: self.count(outcome) for outcome in Outcome},
+            "checks": [r.to_dict() for r in self.checks],
+            "restore": [r.to_dict() for r in self.restore],
+            "notes": list(self.notes),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunResult:
+        return cls(
+            tool_version=data["tool"]["version"],
+            target=TargetInfo.from_dict(data["target"]),
+            settings=RunSettings.from_dict(data["settings"]),
+            started_at=data["started_at"],
+            duration_s=data["duration_s"],
+            requests_sent=data["requests_sent"],
+            checks=[CheckResult.from_dict(c) for c in data["checks"]],
+            restore=[RestoreRecord.from_dict(r) for r in data.get("restore", [])],
+            notes=list(data.get("notes", [])),
+        )

@@ -1,0 +1,254 @@
+"""What to test: a base URL, accounts (keys named by environment variable) and the
+conversation ids the suite may PATCH and will restore. From options or a TOML file.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from ._errors import ExitCode, HarnessError
+
+__all__ = ["Account", "Target", "TargetSpec", "load_target_file", "validate_base_url"]
+
+DEFAULT_KEY_ENV = "AGENTPHONE_API_KEY"
+DEFAULT_SECOND_KEY_ENV = "AGENTPHONE_SECOND_API_KEY"
+
+
+@dataclass(frozen=True)
+class Account:
+    api_key: str = field(repr=False)
+    key_env: str  # where the key came from: shown instead of the key, in curl commands too
+    conversation_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Target:
+    """A resolved target: keys read, URL checked. Never printed whole (keys are secrets)."""
+
+    name: str
+    base_url: str
+    primary: Account
+    second: Account | None = None
+    embedded: bool = False
+    faults: tuple[str, ...] = ()
+
+    @property
+    def secrets(self) -> dict[str, str]:
+        """Each API key, mapped to the environment variable it is shown as."""
+        accounts = [self.primary] + ([self.second] if self.second else [])
+        return {a.api_key: a.key_env for a in accounts if a.api_key}
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """A target as configured, before keys are read from the environment."""
+
+    name: str | None = None
+    base_url: str | None = None  # None: the embedded emulator
+    key_env: str = DEFAULT_KEY_ENV
+    conversation_ids: tuple[str, ...] = ()
+    second_key_env: str = DEFAULT_SECOND_KEY_ENV
+    second_conversation_ids: tuple[str, ...] = ()
+    faults: tuple[str, ...] = ()  # embedded emulator only
+    settings: Mapping[str, Any] = field(default_factory=dict)  # run option defaults
+
+    @property
+    def embedded(self) -> bool:
+        return self.base_url is None
+
+    def resolve(self, environ: Mapping[str, str] | None = None) -> Target:
+        """Read the keys from the environment and check everything an external run needs."""
+        env = os.environ if environ is None else environ
+        assert self.base_url is not None, "the embedded emulator resolves itself"
+        base_url = validate_base_url(self.base_url)
+        if not self.conversation_ids:
+            raise HarnessError(
+                "no conversation to test",
+                "pass --conversation-id ID (repeatable): an existing conversation the suite may "
+                "PATCH; it is restored at the end",
+            )
+        key = env.get(self.key_env, "").strip()
+        if not key:
+            raise HarnessError(
+                f"the API key variable {self.key_env} is not set",
+                f"export {self.key_env}=<your API key> (keys are never taken on the command line)",
+            )
+        primary = Account(key, self.key_env, self.conversation_ids)
+        second = None
+        second_key = env.get(self.second_key_env, "").strip()
+        if self.second_conversation_ids and not second_key:
+            raise HarnessError(
+                f"--second-conversation-id given but {self.second_key_env} is not set",
+                f"export {self.second_key_env}=<the second account's key>, or drop the option",
+            )
+        if second_key and self.second_conversation_ids:
+            if second_key == key:
+                raise HarnessError(
+                    f"{self.second_key_env} holds the same key as {self.key_env}",
+                    "the cross-tenant checks need a key of a different account",
+                )
+            second = Account(second_key, self.second_key_env, self.second_conversation_ids)
+        return Target(
+            name=self.name or urlsplit(base_url).netloc,
+            base_url=base_url,
+            primary=primary,
+            second=second,
+        )
+
+
+def validate_base_url(url: str) -> str:
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise HarnessError(
+            f"malformed target URL {url!r}",
+            "give --base-url as http(s)://host[:port], e.g. https://api.agentphone.ai",
+        )
+    try:
+        parts.port  # noqa: B018 - raises on a port out of range
+    except ValueError:
+        raise HarnessError(
+            f"malformed target URL {url!r}: bad port", "use a port between 1 and 65535"
+        ) from None
+    if parts.query or parts.fragment:
+        raise HarnessError(
+            f"malformed target URL {url!r}", "drop the query string or fragment from --base-url"
+        )
+    path = parts.path.rstrip("/")
+    if path.endswith("/v1"):
+        raise HarnessError(
+            f"the target URL {url!r} ends with /v1",
+            "drop /v1: the suite adds /v1/conversations/... itself",
+        )
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+_FILE_KEYS = {
+    "name",
+    "base_url",
+    "api_key_env",
+    "conversation_ids",
+    "second_account",
+    "emulator",
+    "settings",
+}
+_SECOND_KEYS = {"api_key_env", "conversation_ids"}
+_EMULATOR_KEYS = {"faults"}
+_SETTINGS_KEYS = {
+    "max_requests",
+    "rate_limit",
+    "max_response_time",
+    "profile",
+    "seed",
+    "timeout",
+    "read_only",
+    "strict",
+}
+_SECRET_LOOKING = {"api_key", "key", "token", "second_api_key", "authorization", "password"}
+
+
+def _problem(path: Path, what: str, fix: str) -> HarnessError:
+    return HarnessError(f"target file {path}: {what}", fix, ExitCode.USAGE)
+
+
+def _ids(path: Path, value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise _problem(
+            path, f"{where} must be a list of non-empty strings", f'write {where} = ["conv_..."]'
+        )
+    return tuple(value)
+
+
+def _check_keys(path: Path, table: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    for key in table:
+        if key in _SECRET_LOOKING:
+            raise _problem(
+                path,
+                f"{where}{key} would put a credential in the file",
+                'name an environment variable instead: api_key_env = "MY_KEY_VAR"',
+            )
+        if key not in allowed:
+            raise _problem(
+                path, f"unknown key {where}{key}", f"allowed here: {', '.join(sorted(allowed))}"
+            )
+
+
+def load_target_file(path: Path) -> TargetSpec:
+    """Parse and validate a TOML target file. See README "Target files"."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise HarnessError(
+            f"target file {path} does not exist", "check the --target path"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise HarnessError(
+            f"target file {path} cannot be read ({exc})",
+            "check its permissions and encoding (UTF-8)",
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise _problem(path, f"not valid TOML ({exc})", "fix the syntax") from None
+    _check_keys(path, data, _FILE_KEYS, "")
+    name = data.get("name")
+    if name is not None and not (isinstance(name, str) and name.strip()):
+        raise _problem(path, "name must be a non-empty string", 'write name = "vendor-x"')
+    emulator = data.get("emulator")
+    if emulator is not None:
+        if not isinstance(emulator, dict):
+            raise _problem(path, "[emulator] must be a table", "write [emulator] faults = [...]")
+        _check_keys(path, emulator, _EMULATOR_KEYS, "emulator.")
+        if "base_url" in data:
+            raise _problem(
+                path,
+                "both base_url and [emulator]",
+                "a target is either an external URL or the embedded emulator",
+            )
+    elif "base_url" not in data:
+        raise _problem(path, "no base_url", 'add base_url = "https://..." (or an [emulator] table)')
+    settings = data.get("settings", {})
+    if not isinstance(settings, dict):
+        raise _problem(path, "[settings] must be a table", "write [settings] max_requests = 300")
+    _check_keys(path, settings, _SETTINGS_KEYS, "settings.")
+    second = data.get("second_account", {})
+    if not isinstance(second, dict):
+        raise _problem(
+            path,
+            "[second_account] must be a table",
+            "write [second_account] api_key_env = ... conversation_ids = [...]",
+        )
+    _check_keys(path, second, _SECOND_KEYS, "second_account.")
+    faults: Sequence[Any] = (emulator or {}).get("faults", [])
+    if not isinstance(faults, list) or not all(isinstance(f, str) for f in faults):
+        raise _problem(
+            path,
+            "emulator.faults must be a list of fault names",
+            "run `agentphone-conformance faults` for the names",
+        )
+    base_url = data.get("base_url")
+    if base_url is not None and not isinstance(base_url, str):
+        raise _problem(path, "base_url must be a string", 'write base_url = "https://..."')
+    for key in ("api_key_env",):
+        for table, where in ((data, ""), (second, "second_account.")):
+            if key in table and not (isinstance(table[key], str) and table[key].strip()):
+                raise _problem(
+                    path,
+                    f"{where}{key} must name an environment variable",
+                    f'write {where}{key} = "MY_KEY_VAR"',
+                )
+    return TargetSpec(
+        name=name,
+        base_url=base_url,
+        key_env=data.get("api_key_env", DEFAULT_KEY_ENV),
+        conversation_ids=_ids(path, data.get("conversation_ids", []), "conversation_ids"),
+        second_key_env=second.get("api_key_env", DEFAULT_SECOND_KEY_ENV),
+        second_conversation_ids=_ids(
+            path, second.get("conversation_ids", []), "second_account.conversation_ids"
+        ),
+        faults=tuple(faults),
+        settings=settings,
+    )

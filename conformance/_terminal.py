@@ -1,0 +1,97 @@
+"""What a person sees in the terminal: progress while it runs, then a table of outcomes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ._results import Level, Outcome, RunResult
+from ._runner import Progress as ProgressCallback
+
+__all__ = ["print_result", "progress_reporter"]
+
+STYLE = {
+    Outcome.PASSED: "green",
+    Outcome.FAILED: "bold red",
+    Outcome.NOT_APPLICABLE: "dim",
+    Outcome.SKIPPED: "blue",
+    Outcome.ERROR: "magenta",
+}
+
+
+@contextmanager
+def progress_reporter(console: Console) -> Iterator[ProgressCallback]:
+    """A progress bar on a terminal; one line per step otherwise (CI logs)."""
+    if not console.is_terminal:
+
+        def plain(what: str, done: int, total: int) -> None:
+            console.print(f"[{done}/{total}] {what}", highlight=False)
+
+        yield plain
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("starting", total=None)
+
+        def live(what: str, done: int, total: int) -> None:
+            bar.update(task, description=what, completed=done, total=total)
+
+        yield live
+
+
+def _outcome_text(result: RunResult, outcome: Outcome, level: Level) -> str:
+    if outcome is Outcome.FAILED and level is Level.ADVISORY and not result.settings.strict:
+        return "[yellow]failed (advisory)[/]"
+    return f"[{STYLE[outcome]}]{outcome.value}[/]"
+
+
+def print_result(console: Console, result: RunResult, written: dict[str, Path]) -> None:
+    table = Table(title=f"{result.target.name} ({result.target.base_url})", title_justify="left")
+    table.add_column("check", no_wrap=True)
+    table.add_column("level", no_wrap=True)
+    table.add_column("outcome", no_wrap=True)
+    table.add_column("detail", overflow="fold", ratio=1)
+    for check in result.checks:
+        table.add_row(
+            check.check.id,
+            check.check.level.value,
+            _outcome_text(result, check.outcome, check.check.level),
+            check.reason[:300],
+            end_section=False,
+        )
+    console.print(table)
+    counts = ", ".join(f"{result.count(o)} {o.value}" for o in Outcome if result.count(o))
+    console.print(
+        f"seed {result.settings.seed} - profile {result.settings.profile} - "
+        f"{result.requests_sent} requests in {result.duration_s:.1f} s - {counts}"
+    )
+    for record in result.restore:
+        if not record.restored:
+            console.print(
+                f"[bold red]{record.message}[/] conversation {record.conversation_id}: "
+                f"put it back by hand with\n  {record.manual_fix}"
+            )
+    for note in result.notes:
+        console.print(f"note: {note}")
+    if written:
+        console.print("reports: " + ", ".join(str(p) for p in written.values()))
+    gate = result.gate_failures
+    if gate:
+        console.print(
+            f"[bold red]NOT CONFORMANT[/]: {len(gate)} check(s) failed: "
+            + ", ".join(r.check.id for r in gate)
+        )
+    elif result.exit_code == 3:
+        console.print("[magenta]INCOMPLETE[/]: the target stopped answering; see the errors")
+    else:
+        console.print("[bold green]CONFORMANT[/]: no required check failed")

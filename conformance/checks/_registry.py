@@ -1,0 +1,109 @@
+"""The check registry: each check registers itself with a decorator, by stable ID.
+
+Two kinds of check:
+- a *scenario* `(ctx) -> None` drives its own requests and calls `ctx.fail(...)`;
+- a *response* check `(ctx, sent) -> Verdict` looks at every exchange of the run, whoever
+  sent it, and says PASS, NOT_APPLICABLE (to this exchange) or returns a failure message.
+
+Applicability rules ("needs writes", "needs a second account") are stacked guard
+decorators, evaluated before a scenario runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .._results import CheckInfo, Level
+
+if TYPE_CHECKING:
+    from .._http import Sent
+    from ._context import Context
+
+__all__ = [
+    "REGISTRY",
+    "Check",
+    "Guard",
+    "Verdict",
+    "needs_second_account",
+    "needs_writes",
+    "on_every_response",
+    "scenario",
+]
+
+Guard = Callable[["Context"], str | None]  # a reason the check does not apply, or None
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Verdict(Enum):
+    PASS = "pass"
+    NOT_APPLICABLE = "not-applicable"
+
+
+ResponseCheck = Callable[["Context", "Sent"], "Verdict | str"]
+ScenarioCheck = Callable[["Context"], None]
+
+
+@dataclass(frozen=True)
+class Check:
+    info: CheckInfo
+    scenario: ScenarioCheck | None = None
+    response: ResponseCheck | None = None
+    guards: tuple[tuple[Guard, bool], ...] = ()  # (guard, skipped-not-n/a)
+
+    @property
+    def id(self) -> str:
+        return self.info.id
+
+
+REGISTRY: dict[str, Check] = {}
+
+
+def _register(check: Check) -> None:
+    if check.id in REGISTRY:
+        raise ValueError(f"check {check.id} registered twice")
+    REGISTRY[check.id] = check
+
+
+def scenario(
+    id: str, *, family: str, level: Level = Level.REQUIRED, requirement: str, source: str
+) -> Callable[[ScenarioCheck], ScenarioCheck]:
+    def register(fn: ScenarioCheck) -> ScenarioCheck:
+        info = CheckInfo(id, family, level, requirement, source)
+        _register(Check(info, scenario=fn, guards=tuple(getattr(fn, "__guards__", ()))))
+        return fn
+
+    return register
+
+
+def on_every_response(
+    id: str, *, family: str, level: Level = Level.REQUIRED, requirement: str, source: str
+) -> Callable[[ResponseCheck], ResponseCheck]:
+    def register(fn: ResponseCheck) -> ResponseCheck:
+        _register(Check(CheckInfo(id, family, level, requirement, source), response=fn))
+        return fn
+
+    return register
+
+
+def _guard(guard: Guard, skipped: bool) -> Callable[[F], F]:
+    def add(fn: F) -> F:
+        fn.__guards__ = (*getattr(fn, "__guards__", ()), (guard, skipped))  # type: ignore[attr-defined]
+        return fn
+
+    return add
+
+
+needs_writes = _guard(
+    lambda ctx: "read-only run: this check writes" if ctx.read_only else None, skipped=True
+)
+needs_second_account = _guard(
+    lambda ctx: (
+        None
+        if ctx.target.second is not None
+        else "needs a second account: set AGENTPHONE_SECOND_API_KEY and --second-conversation-id"
+    ),
+    skipped=False,
+)

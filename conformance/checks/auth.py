@@ -1,0 +1,148 @@
+"""Who may read and write: refusals for every bad credential, nothing changed by a refused
+request, and no way into another account's conversations.
+"""
+
+from __future__ import annotations
+
+from .._target import Account
+from ._context import Context, same_json
+from ._registry import needs_second_account, needs_writes, scenario
+from .semantics import _short, canary
+from .sources import DOCS, RFC9110_401, SEED
+
+__all__: list[str] = []
+
+REFUSED = {401, 403}
+# Another account's conversation may be hidden (404) or refused (401/403): either is safe.
+FOREIGN_REFUSED = {401, 403, 404}
+
+
+def _probe(ctx: Context, authorization: str | None, label: str, *, refused: set[int]) -> None:
+    """GET, and (unless read-only) PATCH, the writable conversation with a bad credential."""
+    ctx.expect_status(
+        ctx.get(ctx.writable_id, authorization=authorization), refused, f"GET with {label}"
+    )
+    if not ctx.read_only:
+        sent = ctx.patch(
+            ctx.writable_id, {"metadata": canary(ctx, "refused-write")}, authorization=authorization
+        )
+        ctx.expect_status(sent, refused, f"PATCH with {label}")
+
+
+def _unknown_key(ctx: Context) -> str:
+    return f"ape_conformance_unknown_{ctx.rng.getrandbits(96):024x}"
+
+
+@scenario(
+    "AUTH-MISSING-REJECTED",
+    family="auth",
+    requirement="A request without an Authorization header is refused with 401 (or 403).",
+    source=f"{SEED} (Authorization: Bearer); {DOCS} (HTTPBearer answered 403 until recently)",
+)
+def missing_rejected(ctx: Context) -> None:
+    _probe(ctx, None, "no Authorization header", refused=REFUSED)
+
+
+@scenario(
+    "AUTH-MALFORMED-REJECTED",
+    family="auth",
+    requirement="A malformed Authorization header (an empty bearer token, no scheme, another "
+    "scheme even with a valid key) is refused with 401 (or 403).",
+    source=f"{SEED} (Bearer <token>); {RFC9110_401}",
+)
+def malformed_rejected(ctx: Context) -> None:
+    key = ctx.target.primary.api_key
+    for label, header in (
+        ("the scheme alone (an empty bearer token)", "Bearer"),
+        ("the key without a scheme", key),
+        ("the key under the Basic scheme", f"Basic {key}"),
+        ("the key under a Token scheme", f"Token {key}"),
+    ):
+        _probe(ctx, header, label, refused=REFUSED)
+
+
+@scenario(
+    "AUTH-UNKNOWN-KEY-REJECTED",
+    family="auth",
+    requirement="A well-formed bearer token that is no account's key is refused with 401 (or 403).",
+    source=SEED,
+)
+def unknown_key_rejected(ctx: Context) -> None:
+    _probe(ctx, f"Bearer {_unknown_key(ctx)}", "an unknown key", refused=REFUSED)
+
+
+@scenario(
+    "AUTH-REFUSED-NO-STATE-CHANGE",
+    family="auth",
+    requirement="A PATCH refused for its credentials changes nothing (a GET with the right key "
+    "shows the metadata as it was).",
+    source="ours: a refusal that still writes is a write without authorization",
+)
+@needs_writes
+def refused_changes_nothing(ctx: Context) -> None:
+    kept = canary(ctx, "refused-no-change")
+    if not ctx.expect_status(ctx.patch(ctx.writable_id, {"metadata": kept}), 200, "setting up"):
+        return
+    for label, header in (
+        ("no Authorization header", None),
+        ("an unknown key", f"Bearer {_unknown_key(ctx)}"),
+        ("an empty bearer token", "Bearer"),
+    ):
+        refused = ctx.patch(
+            ctx.writable_id, {"metadata": canary(ctx, "must-not-land")}, authorization=header
+        )
+        if refused.status not in REFUSED:
+            continue  # accepted: AUTH-*-REJECTED reports it; only refusals are judged here
+        after = ctx.read(ctx.writable_id).get("metadata")
+        if not same_json(after, kept):
+            ctx.fail(
+                f"a PATCH with {label} was refused ({refused.status}) but GET now shows "
+                f"{_short(after)}",
+                refused,
+            )
+            ctx.patch(ctx.writable_id, {"metadata": kept})
+
+
+def _theirs(ctx: Context) -> tuple[Account, Account]:
+    assert ctx.target.second is not None
+    return ctx.target.primary, ctx.target.second
+
+
+@scenario(
+    "AUTH-CROSS-TENANT-READ",
+    family="auth",
+    requirement="One account's key cannot read another account's conversation (404, or 401/403).",
+    source=f"{DOCS} (keys are per account); 404 so that existence is not leaked",
+)
+@needs_second_account
+def cross_tenant_read(ctx: Context) -> None:
+    ours, theirs = _theirs(ctx)
+    sent = ctx.get(ctx.writable_id, account=theirs)
+    ctx.expect_status(sent, FOREIGN_REFUSED, "the second account's key reading our conversation")
+    for conversation_id in theirs.conversation_ids:
+        sent = ctx.get(conversation_id, account=ours)
+        ctx.expect_status(sent, FOREIGN_REFUSED, "our key reading the second account's")
+
+
+@scenario(
+    "AUTH-CROSS-TENANT-WRITE",
+    family="auth",
+    requirement="One account's key cannot change another account's conversation: refused "
+    "(404, or 401/403) and the owner still sees the metadata as it was.",
+    source=f"{DOCS} (keys are per account)",
+)
+@needs_second_account
+@needs_writes
+def cross_tenant_write(ctx: Context) -> None:
+    ours, theirs = _theirs(ctx)
+    for writer, owner, conversation_id in (
+        (theirs, ours, ctx.writable_id),
+        (ours, theirs, theirs.conversation_ids[0]),
+    ):
+        before = ctx.read(conversation_id, account=owner).get("metadata")
+        sent = ctx.patch(conversation_id, {"metadata": canary(ctx, "cross-tenant")}, account=writer)
+        who = "the second account's key" if writer is theirs else "our key"
+        ctx.expect_status(sent, FOREIGN_REFUSED, f"{who} writing a conversation it does not own")
+        after = ctx.read(conversation_id, account=owner).get("metadata")
+        if not same_json(before, after):
+            ctx.fail(f"{who} changed the owner's metadata to {_short(after)}", sent)

@@ -1,0 +1,237 @@
+"""Checks on every answer of the run, whichever check or generator sent the request.
+
+Shape checks reuse schemathesis's own (status code, content type, response schema with
+format checking); the rest are ours.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from schemathesis import checks as st_checks
+from schemathesis.core.failures import FailureGroup
+
+from .._results import Level
+from .._spec import schema_validator
+from ._context import CONVERSATION_PATH, Context
+from ._registry import Verdict, on_every_response
+from .sources import DOCS, FASTAPI, RFC9110_5XX, RFC9110_401, RFC9110_405, SEED
+
+if TYPE_CHECKING:
+    from .._http import Sent
+
+__all__: list[str] = []
+
+_DOCUMENTED_METHODS = {CONVERSATION_PATH: {"GET", "PATCH"}}
+_SHAPE_CHECKS = [
+    st_checks.status_code_conformance,
+    st_checks.content_type_conformance,
+    st_checks.response_schema_conformance,
+]
+_FAILURE_TO_CHECK = {
+    "UndefinedStatusCode": "SHAPE-STATUS-DOCUMENTED",
+    "UndefinedContentType": "SHAPE-CONTENT-TYPE",
+    "MissingContentType": "SHAPE-CONTENT-TYPE",
+    "MalformedMediaType": "SHAPE-CONTENT-TYPE",
+    "JsonSchemaError": "SHAPE-SCHEMA",
+    "MalformedJson": "SHAPE-SCHEMA",
+    "ContentDeserializationError": "SHAPE-SCHEMA",
+}
+
+
+def shape_problems(ctx: Context, sent: Sent) -> dict[str, list[str]] | None:
+    """schemathesis's verdict on one answer, by our check ID; None if not a documented call."""
+    template = sent.path_template
+    if template is None or sent.exchange.method not in _DOCUMENTED_METHODS.get(template, ()):
+        return None
+    key = id(sent)
+    cached = ctx.memo.get(key)
+    if cached is not None:
+        return dict(cached)
+    operation = ctx.schema[template][sent.exchange.method]
+    conversation_id = sent.response.request.url.path.rsplit("/", 1)[-1]
+    case = operation.Case(path_parameters={"conversation_id": conversation_id})
+    problems: dict[str, list[str]] = {}
+    try:
+        case.validate_response(sent.response, checks=_SHAPE_CHECKS)
+    except FailureGroup as group:
+        for failure in group.exceptions:
+            check_id = _FAILURE_TO_CHECK.get(type(failure).__name__, "SHAPE-SCHEMA")
+            message = f"{failure.title}: {failure.message.strip().splitlines()[0]}"
+            problems.setdefault(check_id, []).append(message)
+    ctx.memo = {key: problems}  # one answer at a time: keep only the latest
+    return problems
+
+
+def _shape(check_id: str, ctx: Context, sent: Sent) -> Verdict | str:
+    problems = shape_problems(ctx, sent)
+    if problems is None:
+        return Verdict.NOT_APPLICABLE
+    found = problems.get(check_id)
+    return "; ".join(found) if found else Verdict.PASS
+
+
+@on_every_response(
+    "SHAPE-STATUS-DOCUMENTED",
+    family="shape",
+    requirement="Every answer to GET or PATCH of a conversation uses a status the fragment "
+    "documents for it: 200, 401 or 403, 404, 422.",
+    source=f"{SEED}; {DOCS}",
+)
+def status_documented(ctx: Context, sent: Sent) -> Verdict | str:
+    return _shape("SHAPE-STATUS-DOCUMENTED", ctx, sent)
+
+
+@on_every_response(
+    "SHAPE-CONTENT-TYPE",
+    family="shape",
+    requirement="Every documented answer is labelled with the documented media type, "
+    "application/json.",
+    source=SEED,
+)
+def content_type(ctx: Context, sent: Sent) -> Verdict | str:
+    return _shape("SHAPE-CONTENT-TYPE", ctx, sent)
+
+
+@on_every_response(
+    "SHAPE-SCHEMA",
+    family="shape",
+    requirement="Every documented answer's body matches the fragment's schema for its status: "
+    "required fields, types, nullable fields, RFC 3339 timestamps with an offset.",
+    source=f"{SEED}; {DOCS}",
+)
+def body_schema(ctx: Context, sent: Sent) -> Verdict | str:
+    return _shape("SHAPE-SCHEMA", ctx, sent)
+
+
+@on_every_response(
+    "ROBUST-NO-5XX",
+    family="robustness",
+    requirement="No request, however odd, is answered with a 5xx status.",
+    source=RFC9110_5XX,
+)
+def no_server_error(ctx: Context, sent: Sent) -> Verdict | str:
+    if sent.status >= 500:
+        return f"{sent.exchange.method} answered {sent.status}"
+    return Verdict.PASS
+
+
+@on_every_response(
+    "ROBUST-RESPONSE-TIME",
+    family="robustness",
+    level=Level.ADVISORY,
+    requirement="Every answer arrives within --max-response-time seconds.",
+    source="ours: a service budget, not a documented promise",
+)
+def response_time(ctx: Context, sent: Sent) -> Verdict | str:
+    seconds = sent.exchange.elapsed_ms / 1000
+    if seconds > ctx.max_response_time:
+        return f"answered in {seconds:.2f} s, over the {ctx.max_response_time:g} s budget"
+    return Verdict.PASS
+
+
+@on_every_response(
+    "AUTH-NO-CREDENTIAL-ECHO",
+    family="auth",
+    requirement="No answer repeats the credential the request presented.",
+    source="ours: OWASP ASVS V7 (no credentials in responses or logs)",
+)
+def no_credential_echo(ctx: Context, sent: Sent) -> Verdict | str:
+    presented = [c for c in sent.presented if len(c) >= 8 and c.lower() != "bearer"]
+    if not presented:
+        return Verdict.NOT_APPLICABLE
+    body = sent.response.content.decode("utf-8", errors="replace")
+    headers = "\n".join(f"{k}: {v}" for k, v in sent.response.headers.items())
+    if any(c in body or c in headers for c in presented):
+        return "the answer repeats the credential it was sent (shown redacted)"
+    return Verdict.PASS
+
+
+@on_every_response(
+    "AUTH-WWW-AUTHENTICATE",
+    family="auth",
+    level=Level.ADVISORY,
+    requirement="A 401 answer carries a WWW-Authenticate header naming the Bearer scheme.",
+    source=RFC9110_401,
+)
+def www_authenticate(ctx: Context, sent: Sent) -> Verdict | str:
+    if sent.status != 401:
+        return Verdict.NOT_APPLICABLE
+    challenge = sent.response.headers.get("WWW-Authenticate", "")
+    if "bearer" not in challenge.lower():
+        return f"401 with WWW-Authenticate {challenge!r}" if challenge else "401 without it"
+    return Verdict.PASS
+
+
+@on_every_response(
+    "HTTP-ALLOW-ON-405",
+    family="http",
+    level=Level.ADVISORY,
+    requirement="A 405 answer carries an Allow header listing the supported methods.",
+    source=RFC9110_405,
+)
+def allow_on_405(ctx: Context, sent: Sent) -> Verdict | str:
+    if sent.status != 405:
+        return Verdict.NOT_APPLICABLE
+    return Verdict.PASS if sent.response.headers.get("Allow") else "405 without an Allow header"
+
+
+@on_every_response(
+    "VALIDATION-ERROR-SHAPE",
+    family="validation",
+    requirement='A 422 answer is FastAPI\'s validation error: {"detail": [{loc, msg, type}]}.',
+    source=f"{SEED} (422 Unprocessable Entity); {FASTAPI}",
+)
+def validation_error_shape(ctx: Context, sent: Sent) -> Verdict | str:
+    if sent.status != 422:
+        return Verdict.NOT_APPLICABLE
+    if sent.json_body is None:
+        return "422 whose body is not JSON"
+    errors = sorted(schema_validator("HTTPValidationError").iter_errors(sent.json_body), key=str)
+    if errors:
+        where = "/".join(str(p) for p in errors[0].absolute_path) or "body"
+        return f"422 body is not in the documented shape ({where}: {errors[0].message[:200]})"
+    return Verdict.PASS
+
+
+def _request_json(sent: Sent) -> Any:
+    content_type = sent.response.request.headers.get("Content-Type", "")
+    if "json" not in content_type:
+        return None
+    try:
+        return json.loads(sent.response.request.content)
+    except ValueError:
+        return None
+
+
+@on_every_response(
+    "VALIDATION-ACCEPTS-VALID",
+    family="validation",
+    requirement="A request the contract allows (PATCH metadata an object, null or absent; GET "
+    "message_limit 1..100 or absent) is never refused as invalid (400 or 422).",
+    source=f"{SEED}; {DOCS}",
+)
+def accepts_valid(ctx: Context, sent: Sent) -> Verdict | str:
+    if sent.path_template != CONVERSATION_PATH:
+        return Verdict.NOT_APPLICABLE
+    if sent.exchange.method == "PATCH":
+        body = _request_json(sent)
+        valid = (
+            isinstance(body, dict)
+            and isinstance(body.get("metadata", {}), dict | None)
+            and isinstance(body.get("group_name"), str | None)
+        )
+    elif sent.exchange.method == "GET":
+        params = sent.response.request.url.params
+        limit = params.get("message_limit")
+        valid = set(params) <= {"message_limit"} and (
+            limit is None or (limit.isdigit() and 1 <= int(limit) <= 100)
+        )
+    else:
+        return Verdict.NOT_APPLICABLE
+    if not valid:
+        return Verdict.NOT_APPLICABLE
+    if sent.status in (400, 422):
+        return f"a valid request was refused with {sent.status}"
+    return Verdict.PASS

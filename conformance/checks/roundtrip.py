@@ -1,0 +1,137 @@
+"""The property at the heart of the endpoint: any JSON object written comes back exactly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, example, given, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis import strategies as st
+
+from .._http import BudgetExhausted, TargetUnreachable
+from ._context import Context, same_json
+from ._registry import needs_writes, scenario
+from .semantics import _short, differing_fields
+from .sources import DOCS, SEED
+
+__all__ = ["metadata_objects"]
+
+# Text a JSON document can carry and any reasonable store keeps: no NUL (PostgreSQL's jsonb
+# refuses it), no lone surrogates (not Unicode scalar values).
+_text_chars = st.characters(exclude_categories=["Cs"], exclude_characters="\x00")
+_keys = st.text(_text_chars, max_size=24) | st.sampled_from(
+    ["a.b", "$set", "with space", "", "emoji 🎉", "ключ", "키", "a/b", "__proto__"]
+)
+_leaves = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1)  # exact in every JSON parser
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(_text_chars, max_size=60)
+)
+_values = st.recursive(
+    _leaves,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(_keys, children, max_size=4),
+    max_leaves=16,
+)
+metadata_objects = st.dictionaries(_keys, _values, max_size=8)
+
+
+def _nested(depth: int) -> dict[str, Any]:
+    value: dict[str, Any] = {"leaf": "deep"}
+    for level in range(depth, 0, -1):
+        value = {f"level{level}": value}
+    return value
+
+
+# Always tried, whatever the seed: each is a way real stores and frameworks break.
+EXPLICIT_EXAMPLES: list[dict[str, Any]] = [
+    {"customerName": "Ada Lovelace", "orderId": "ORD-1042", "tier": 2},
+    _nested(10),
+    {"name": "Zoë Ægir", "greeting": "こんにちは 🎉👩‍👩‍👧", "rtl": "مرحبا", "combining": "e\u0301"},
+    {
+        "long": "x" * 2000,
+        "big": 2**53 - 1,
+        "small": -(2**53) + 1,
+        "huge": 1.7976931348623157e308,
+        "many": list(range(200)),
+    },
+    {"a.b": 1, "$set": 2, "with space": 3, "": "empty key", "a/b": 4, "ключ": 5},
+    {
+        "true": True,
+        "false": False,
+        "null": None,
+        "zero": 0,
+        "one": 1,
+        "half": 0.5,
+        "list": [],
+        "object": {},
+    },
+]
+
+
+@scenario(
+    "ROUNDTRIP-METADATA",
+    family="semantics",
+    requirement="PATCH with any JSON object as metadata (nested, unicode, emoji, numbers, empty, "
+    "keys with '.', '$', spaces) answers 200 with exactly that metadata, the path's id, every "
+    "other field unchanged, and a later GET shows it.",
+    source=f"{SEED}; {DOCS}",
+)
+@needs_writes
+def round_trip(ctx: Context) -> None:
+    cid = ctx.writable_id
+    baseline = ctx.read(cid)
+
+    def one(metadata: dict[str, Any]) -> None:
+        nonlocal baseline
+        sent = ctx.patch(cid, {"metadata": metadata})
+        if not ctx.expect_status(sent, 200, f"PATCH with metadata {_short(metadata, 80)}"):
+            return
+        answer = sent.json_body
+        if not isinstance(answer, dict):
+            ctx.fail("the 200 answer is not a JSON object", sent)
+            return
+        if not same_json(answer.get("metadata"), metadata):
+            ctx.fail(
+                f"answered metadata {_short(answer.get('metadata'))}, sent {_short(metadata)}", sent
+            )
+        if answer.get("id") != cid:
+            ctx.fail(f"answered for id {answer.get('id')!r}, not {cid!r}", sent)
+        changed = differing_fields(baseline, answer)
+        if changed:
+            ctx.fail(f"the PATCH also changed {', '.join(changed)}", sent)
+            baseline = answer  # report each drift once, not on every example
+        read = ctx.get(cid)
+        if read.status == 200 and isinstance(read.json_body, dict):
+            if not same_json(read.json_body.get("metadata"), metadata):
+                ctx.fail(f"a later GET shows {_short(read.json_body.get('metadata'))}", read)
+        else:
+            ctx.expect_status(read, 200, "reading the metadata back")
+
+    stop: Exception | None = None
+
+    @hypothesis_seed(ctx.seed)
+    @settings(
+        max_examples=ctx.profile.roundtrip_examples,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+        print_blob=False,
+    )
+    @given(metadata_objects)
+    def property_(metadata: dict[str, Any]) -> None:
+        nonlocal stop
+        if stop is not None:
+            return
+        try:
+            one(metadata)
+        except (BudgetExhausted, TargetUnreachable) as exc:
+            stop = exc  # raised outside hypothesis: no replay, no shrinking
+
+    for explicit in EXPLICIT_EXAMPLES:
+        property_ = example(explicit)(property_)
+    property_()
+    if stop is not None:
+        raise stop

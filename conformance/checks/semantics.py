@@ -1,0 +1,226 @@
+"""What PATCH means: replace, clear with null, leave untouched when omitted, persist,
+change nothing else, answer for the right conversation, and never create one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._context import Abort, Context, same_json
+from ._registry import needs_writes, scenario
+from .sources import DOCS, SEED
+
+__all__: list[str] = []
+
+# Fields a server may legitimately move on every write; never compared.
+VOLATILE_FIELDS = frozenset({"metadata", "updatedAt", "updated_at", "modifiedAt"})
+MESSAGE_FIELDS = frozenset({"messages", "messageCount", "lastMessageAt", "lastMessagePreview"})
+
+
+def _patch_ok(ctx: Context, body: Any, what: str) -> Any:
+    """PATCH the writable conversation; the answer's JSON, or abort with a finding."""
+    sent = ctx.patch(ctx.writable_id, body)
+    if not ctx.expect_status(sent, 200, what) or not isinstance(sent.json_body, dict):
+        if sent.status == 200:
+            ctx.fail(f"{what}: the 200 answer is not a JSON object", sent)
+        raise Abort
+    ctx.last_sent = sent
+    return sent.json_body
+
+
+def _metadata_is(ctx: Context, got: Any, want: Any, where: str) -> bool:
+    if same_json(got, want):
+        return True
+    ctx.fail(f"{where} holds metadata {_short(got)}, expected {_short(want)}", ctx.last_sent)
+    return False
+
+
+def _short(value: Any, limit: int = 160) -> str:
+    import json
+
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def differing_fields(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """Top-level fields whose value differs, ignoring metadata and volatile timestamps.
+
+    Messages are compared only when both sides hold the whole list (a busy live
+    conversation truncated by message_limit cannot be compared message by message).
+    """
+    truncated = any(
+        isinstance(side.get("messages"), list)
+        and isinstance(side.get("messageCount"), int)
+        and len(side["messages"]) < side["messageCount"]
+        for side in (before, after)
+    )
+    skip = VOLATILE_FIELDS | ({"messages"} if truncated else set())
+    return sorted(
+        key
+        for key in (before.keys() | after.keys()) - skip
+        if not same_json(before.get(key), after.get(key))
+    )
+
+
+def canary(ctx: Context, label: str) -> dict[str, Any]:
+    """Metadata no earlier step can have written: a label and a random nonce."""
+    return {"conformance": label, "nonce": f"{ctx.rng.getrandbits(48):012x}"}
+
+
+@scenario(
+    "META-REPLACE",
+    family="semantics",
+    requirement="An object in metadata replaces the stored metadata whole: no old key survives.",
+    source=f"{DOCS} (an object replaces the stored metadata, no merge)",
+)
+@needs_writes
+def replace_not_merge(ctx: Context) -> None:
+    _patch_ok(ctx, {"metadata": {"conformance_old": 1, "conformance_shared": "old"}}, "setting up")
+    new = {"conformance_shared": "new", "conformance_new": True}
+    answer = _patch_ok(ctx, {"metadata": new}, "replacing the metadata")
+    _metadata_is(ctx, answer.get("metadata"), new, "the PATCH answer")
+    _metadata_is(ctx, ctx.read(ctx.writable_id).get("metadata"), new, "a later GET")
+
+
+@scenario(
+    "META-NULL-CLEARS",
+    family="semantics",
+    requirement="metadata: null clears the stored metadata: the answer and a later GET show null.",
+    source=f"{SEED} (metadata: object or null); {DOCS}",
+)
+@needs_writes
+def null_clears(ctx: Context) -> None:
+    _patch_ok(ctx, {"metadata": canary(ctx, "null-clears")}, "setting up")
+    answer = _patch_ok(ctx, {"metadata": None}, "clearing with null")
+    _metadata_is(ctx, answer.get("metadata", "<absent>"), None, "the PATCH answer")
+    _metadata_is(ctx, ctx.read(ctx.writable_id).get("metadata", "<absent>"), None, "a later GET")
+
+
+@scenario(
+    "META-OMITTED-UNTOUCHED",
+    family="semantics",
+    requirement="A body without metadata leaves the stored metadata exactly as it was.",
+    source=f"{DOCS} (only the fields you include are changed)",
+)
+@needs_writes
+def omitted_untouched(ctx: Context) -> None:
+    kept = canary(ctx, "omitted-untouched")
+    _patch_ok(ctx, {"metadata": kept}, "setting up")
+    answer = _patch_ok(ctx, {}, "PATCH with {}")
+    _metadata_is(ctx, answer.get("metadata"), kept, "the answer to {}")
+    _metadata_is(ctx, ctx.read(ctx.writable_id).get("metadata"), kept, "a later GET")
+
+
+@scenario(
+    "META-EMPTY-OBJECT",
+    family="semantics",
+    requirement="metadata: {} is stored and answered as {} (an empty object, not null).",
+    source=SEED,
+)
+@needs_writes
+def empty_object(ctx: Context) -> None:
+    answer = _patch_ok(ctx, {"metadata": {}}, "setting {}")
+    _metadata_is(ctx, answer.get("metadata"), {}, "the PATCH answer")
+    _metadata_is(ctx, ctx.read(ctx.writable_id).get("metadata"), {}, "a later GET")
+
+
+@scenario(
+    "META-PERSISTED",
+    family="semantics",
+    requirement="What a PATCH answered is what a later GET of the conversation shows.",
+    source=DOCS,
+)
+@needs_writes
+def persisted(ctx: Context) -> None:
+    written = canary(ctx, "persisted")
+    answer = _patch_ok(ctx, {"metadata": written}, "writing")
+    _metadata_is(ctx, answer.get("metadata"), written, "the PATCH answer")
+    _metadata_is(ctx, ctx.read(ctx.writable_id).get("metadata"), written, "a later GET")
+
+
+def _twice_reproduced(ctx: Context, attempt: Any) -> None:
+    """Run a comparison; on a mismatch run it once more, so a live change elsewhere (a new
+    message arriving mid-check) is not reported as the target's fault."""
+    failures_before, kept = ctx.failure_count, list(ctx.findings)
+    attempt()
+    if ctx.failure_count > failures_before:
+        ctx.failure_count, ctx.findings = failures_before, kept
+        attempt()
+
+
+@scenario(
+    "META-IDEMPOTENT",
+    family="semantics",
+    requirement="The same PATCH sent twice gets the same answer.",
+    source="RFC 5789 section 2 with the replace semantics of the vendor docs",
+)
+@needs_writes
+def idempotent(ctx: Context) -> None:
+    body = {"metadata": canary(ctx, "idempotent")}
+
+    def attempt() -> None:
+        first = _patch_ok(ctx, body, "first PATCH")
+        second = _patch_ok(ctx, body, "the same PATCH again")
+        changed = differing_fields(first, second)
+        if changed or not same_json(first.get("metadata"), second.get("metadata")):
+            ctx.fail(
+                f"the second answer differs in {', '.join(changed) or 'metadata'}", ctx.last_sent
+            )
+
+    _twice_reproduced(ctx, attempt)
+
+
+@scenario(
+    "META-OTHER-FIELDS-UNCHANGED",
+    family="semantics",
+    requirement="A PATCH of metadata changes no other field of the conversation.",
+    source=f"{DOCS} (only the fields you include are changed)",
+)
+@needs_writes
+def other_fields_unchanged(ctx: Context) -> None:
+    def attempt() -> None:
+        before = ctx.read(ctx.writable_id)
+        answer = _patch_ok(ctx, {"metadata": canary(ctx, "other-fields")}, "writing metadata")
+        changed = differing_fields(before, answer)
+        if changed:
+            ctx.fail(f"PATCH of metadata also changed {', '.join(changed)}", ctx.last_sent)
+
+    _twice_reproduced(ctx, attempt)
+
+
+@scenario(
+    "META-ANSWER-IDENTITY",
+    family="semantics",
+    requirement="GET and PATCH answer with the conversation named in the path (same id).",
+    source=SEED,
+)
+def answer_identity(ctx: Context) -> None:
+    for conversation_id in ctx.target.primary.conversation_ids:
+        sent = ctx.get(conversation_id)
+        body = sent.json_body
+        if sent.status == 200 and isinstance(body, dict) and body.get("id") != conversation_id:
+            ctx.fail(f"GET answered for id {sent.json_body.get('id')!r}", sent)
+    if ctx.read_only:
+        return
+    answer = _patch_ok(ctx, {"metadata": canary(ctx, "identity")}, "writing metadata")
+    if answer.get("id") != ctx.writable_id:
+        ctx.fail(f"PATCH of {ctx.writable_id} answered for id {answer.get('id')!r}", ctx.last_sent)
+
+
+@scenario(
+    "NOTFOUND-UNKNOWN-ID",
+    family="semantics",
+    requirement="An id that does not exist answers 404 to GET and PATCH, and PATCH creates "
+    "nothing.",
+    source=DOCS,
+)
+def unknown_id(ctx: Context) -> None:
+    absent = ctx.unknown_id()
+    ctx.expect_status(ctx.get(absent), 404, "GET of an unknown id")
+    if ctx.read_only:
+        return
+    patched = ctx.patch(absent, {"metadata": canary(ctx, "unknown-id")})
+    ctx.expect_status(patched, 404, "PATCH of an unknown id")
+    after = ctx.get(absent)
+    if after.status == 200:
+        ctx.fail("the PATCH created the conversation: a later GET finds it", after)

@@ -1,0 +1,154 @@
+"""What every report agrees on: the verdict, how an outcome is named and coloured, and
+how long text is cut short."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final
+
+from .._results import CheckResult, Exchange, Level, Outcome, RunResult
+
+__all__ = [
+    "KINDS",
+    "TOOL_NAME",
+    "Verdict",
+    "advisory_warnings",
+    "format_duration",
+    "format_size",
+    "kind",
+    "one_line",
+    "printable",
+    "request_line",
+    "truncate_bytes",
+    "verdict",
+]
+
+TOOL_NAME: Final = "agentphone-conformance"
+
+#: The six ways a check can end, as reports show them: (label, emoji), by `kind()`.
+KINDS: Final[dict[str, tuple[str, str]]] = {
+    "passed": ("passed", "✅"),
+    "failed-required": ("failed (required)", "❌"),
+    "failed-advisory": ("failed (advisory)", "⚠️"),
+    "not-applicable": ("not applicable", "⚪"),
+    "skipped": ("skipped", "⏭️"),
+    "error": ("error", "💥"),
+}
+
+
+def kind(result: CheckResult) -> str:
+    """The outcome, with failures split by level: a key of KINDS."""
+    if result.outcome is Outcome.FAILED:
+        return f"failed-{result.check.level.value}"
+    return result.outcome.value
+
+
+def advisory_warnings(result: RunResult) -> list[CheckResult]:
+    """Advisory checks that failed without failing the gate (the run is not --strict)."""
+    return [
+        r
+        for r in result.checks
+        if r.outcome is Outcome.FAILED
+        and r.check.level is Level.ADVISORY
+        and not r.gates(result.settings.strict)
+    ]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    emoji: str
+    headline: str  # "conformant", "3 required checks failed", ...
+    status: str  # "ok" | "fail" | "inconclusive": agrees with the exit code's sign
+
+    def __str__(self) -> str:
+        return f"{self.emoji} {self.headline}"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def verdict(result: RunResult) -> Verdict:
+    """One line that says whether the target conforms; failing iff the exit code is not 0."""
+    gate = result.gate_failures
+    errors = result.count(Outcome.ERROR)
+    if gate:
+        required = sum(1 for r in gate if r.check.level is Level.REQUIRED)
+        advisory = len(gate) - required
+        if not advisory:
+            headline = f"{_plural(required, 'required check')} failed"
+        elif not required:
+            headline = f"{_plural(advisory, 'advisory check')} failed (--strict)"
+        else:
+            headline = (
+                f"{_plural(len(gate), 'check')} failed "
+                f"({required} required, {advisory} advisory under --strict)"
+            )
+        if errors:
+            headline += f"; {errors} errored"
+        return Verdict("❌", headline, "fail")
+    if errors:
+        return Verdict(
+            "💥",
+            f"inconclusive: {_plural(errors, 'check')} errored (harness or network, "
+            "not the target's fault)",
+            "inconclusive",
+        )
+    warnings = len(advisory_warnings(result))
+    suffix = f" ({_plural(warnings, 'advisory warning')})" if warnings else ""
+    if not result.count(Outcome.PASSED) and not warnings:
+        return Verdict("❔", "no violations, but no check ran to completion", "ok")
+    return Verdict("✅", f"conformant{suffix}", "ok")
+
+
+# Characters no report should carry raw (XML 1.0 cannot at all; terminals and browsers act
+# on them): C0 controls but tab/LF/CR, DEL, lone surrogates, U+FFFE/U+FFFF.
+_UNPRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x80-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def printable(text: str) -> str:
+    """`text` with each control character spelled out (`\\x1b`), safe for XML too."""
+    return _UNPRINTABLE.sub(_spell, text)
+
+
+def _spell(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def one_line(text: str, limit: int = 200) -> str:
+    """Whitespace collapsed to single spaces, cut at `limit` characters with an ellipsis."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def truncate_bytes(text: str, limit: int) -> tuple[str, bool]:
+    """At most `limit` bytes of UTF-8 (never a split character); True if it was cut."""
+    if len(text.encode("utf-8", errors="surrogatepass")) <= limit:
+        return text, False
+    size = 0
+    for index, char in enumerate(text):
+        size += len(char.encode("utf-8", errors="surrogatepass"))
+        if size > limit:
+            return text[:index], True
+    return text, False  # pragma: no cover - the encoded length said otherwise
+
+
+def format_size(text: str) -> str:
+    size = len(text.encode("utf-8", errors="surrogatepass"))
+    return f"{size} B" if size < 1024 else f"{size / 1024:.1f} KB"
+
+
+def format_duration(seconds: float) -> str:
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    return f"{int(seconds // 60)} min {seconds % 60:.0f} s"
+
+
+def request_line(exchange: Exchange) -> str:
+    """`PATCH https://... -> 422` (or `-> no answer`)."""
+    status = "no answer" if exchange.status is None else str(exchange.status)
+    return f"{exchange.method} {exchange.url} -> {status}"

@@ -1,0 +1,133 @@
+"""junit.xml: one testcase per check, for CI systems that count tests.
+
+Policy: the JUnit file agrees with the exit code. A `<failure>` is exactly a check that
+fails the gate (a required failure, or an advisory one under --strict); an `<error>` is a
+check that errored (the harness or the network, exit code 3 when nothing failed). An
+advisory failure without --strict is a passing testcase whose `<system-out>` starts with
+WARNING, so CI stays green exactly when the suite exits 0. Not-applicable and skipped
+checks are `<skipped>`.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Final
+
+from .._results import CheckResult, Level, Outcome, RunResult
+from ._common import TOOL_NAME, format_size, one_line, printable, request_line, truncate_bytes
+from ._redact import scrub_result, write_text
+
+__all__ = ["render_junit", "write_junit"]
+
+MAX_FINDINGS: Final = 10  # per testcase; the rest are in report.json
+MAX_CURL: Final = 4 * 1024
+
+
+def _findings_text(result: CheckResult) -> str:
+    info = result.check
+    lines = [
+        f"{info.id} ({info.level.value}): {info.requirement}",
+        f"Source: {info.source}",
+    ]
+    if result.reason:
+        lines.append(f"Reason: {result.reason}")
+    for number, finding in enumerate(result.findings[:MAX_FINDINGS], 1):
+        lines += ["", f"Finding {number}: {finding.message}"]
+        if finding.exchange is not None:
+            curl, cut = truncate_bytes(finding.exchange.curl, MAX_CURL)
+            lines.append(f"  {request_line(finding.exchange)}")
+            lines.append(f"  Reproduce: {curl}")
+            if cut:
+                size = format_size(finding.exchange.curl)
+                lines.append(f"  [curl command truncated: {size}; full command in report.json]")
+    if len(result.findings) > MAX_FINDINGS:
+        lines += ["", f"... {len(result.findings) - MAX_FINDINGS} more findings in report.json"]
+    return "\n".join(lines)
+
+
+def _testcase(result: CheckResult, strict: bool) -> ET.Element:
+    info = result.check
+    case = ET.Element(
+        "testcase", classname=info.family, name=info.id, time=f"{result.duration_s:.3f}"
+    )
+    message = printable(one_line(result.reason or info.requirement, 500))
+    if result.outcome is Outcome.FAILED:
+        text = _findings_text(result)
+        if result.gates(strict):
+            failure = ET.SubElement(case, "failure", message=message, type=info.level.value)
+            if info.level is Level.ADVISORY:
+                text = "advisory: fails the gate because the run is --strict\n" + text
+            failure.text = printable(text)
+        else:
+            out = ET.SubElement(case, "system-out")
+            out.text = printable(
+                "WARNING: advisory check failed "
+                "(advisory: does not fail the gate unless --strict)\n" + text
+            )
+    elif result.outcome is Outcome.ERROR:
+        error = ET.SubElement(case, "error", message=message, type="harness-error")
+        error.text = printable(
+            "The harness or the network failed: not counted as the target's fault.\n"
+            + _findings_text(result)
+        )
+    elif result.outcome in (Outcome.NOT_APPLICABLE, Outcome.SKIPPED):
+        label = "not applicable" if result.outcome is Outcome.NOT_APPLICABLE else "skipped"
+        reason = one_line(result.reason, 500) if result.reason else "no reason given"
+        ET.SubElement(case, "skipped", message=printable(f"{label}: {reason}"))
+    return case
+
+
+def render_junit(result: RunResult) -> str:
+    strict = result.settings.strict
+    cases = [_testcase(r, strict) for r in result.checks]
+    counts = {
+        "tests": str(len(cases)),
+        "failures": str(len(result.gate_failures)),
+        "errors": str(result.count(Outcome.ERROR)),
+        "skipped": str(result.count(Outcome.NOT_APPLICABLE) + result.count(Outcome.SKIPPED)),
+        "time": f"{result.duration_s:.3f}",
+    }
+    root = ET.Element("testsuites", {"name": TOOL_NAME, **counts})
+    attributes = {"name": TOOL_NAME, "timestamp": result.started_at, **counts}
+    suite = ET.SubElement(root, "testsuite", attributes)
+    properties = ET.SubElement(suite, "properties")
+    settings = result.settings
+    for name, value in (
+        ("seed", settings.seed),
+        ("profile", settings.profile),
+        ("strict", str(settings.strict).lower()),
+        ("read_only", str(settings.read_only).lower()),
+        ("max_requests", settings.max_requests),
+        ("target", result.target.name),
+        ("base_url", result.target.base_url),
+        ("embedded", str(result.target.embedded).lower()),
+        ("faults", ",".join(result.target.faults)),
+        ("tool_version", result.tool_version),
+        ("requests_sent", result.requests_sent),
+        ("exit_code", result.exit_code),
+    ):
+        ET.SubElement(properties, "property", name=name, value=printable(str(value)))
+    suite.extend(cases)
+    out_lines = [f"seed={settings.seed} profile={settings.profile}", *result.notes]
+    ET.SubElement(suite, "system-out").text = printable("\n".join(out_lines))
+    failed_restores = result.restore_failed
+    if failed_restores:
+        lines = [f"{len(failed_restores)} conversation(s) NOT restored: restore by hand"]
+        for record in failed_restores:
+            lines.append(f"{record.conversation_id}: {record.message}")
+            original = json.dumps(record.original_metadata, ensure_ascii=False)
+            lines.append(f"  original metadata: {original}")
+            if record.manual_fix:
+                lines.append(f"  fix: {record.manual_fix}")
+        ET.SubElement(suite, "system-err").text = printable("\n".join(lines))
+    ET.indent(root)
+    body = ET.tostring(root, encoding="unicode")
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n{body}\n'
+
+
+def write_junit(result: RunResult, path: Path, secrets: Iterable[str] = ()) -> Path:
+    secrets = tuple(secrets)
+    return write_text(path, render_junit(scrub_result(result, secrets)), secrets)

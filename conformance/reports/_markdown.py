@@ -1,0 +1,230 @@
+"""summary.md: GitHub-flavoured markdown for CI job summaries and PR comments.
+
+The verdict is the first line. PR comments hold 65,536 characters, so findings are
+capped, bodies cut to 2 KB and, past a budget, further failure sections are left to
+report.html; the restore status and the notes are always kept.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Final
+
+from .._results import CheckResult, Exchange, Outcome, RestoreRecord, RunResult
+from ._common import (
+    KINDS,
+    TOOL_NAME,
+    format_duration,
+    format_size,
+    kind,
+    one_line,
+    printable,
+    request_line,
+    truncate_bytes,
+    verdict,
+)
+from ._redact import scrub_result, write_text
+
+__all__ = ["render_summary_markdown", "write_markdown"]
+
+MAX_FINDINGS: Final = 3  # per failed check
+MAX_BODY: Final = 2 * 1024
+MAX_CURL: Final = 4 * 1024
+MAX_CHARS: Final = 60_000  # under GitHub's 65,536-character limit on a comment
+
+_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")
+
+
+def md_text(text: str, limit: int = 400) -> str:
+    """Inline text, on one line, shown literally: markdown and HTML characters escaped
+    (`|` too, so it is safe in a table cell)."""
+    return _SPECIAL.sub(r"\\\1", printable(one_line(text, limit)))
+
+
+def md_code(text: str, in_table: bool = False) -> str:
+    """An inline code span. In a table cell `|` must be escaped even inside one; anywhere
+    else the backslash would show."""
+    flat = printable(one_line(text, 400))
+    if in_table:
+        flat = flat.replace("|", "\\|")
+    ticks = "`" * (max((len(m) for m in re.findall(r"`+", flat)), default=0) + 1)
+    pad = " " if flat.startswith("`") or flat.endswith("`") else ""
+    return f"{ticks}{pad}{flat}{pad}{ticks}"
+
+
+def fenced(text: str, language: str = "") -> str:
+    """A fenced code block that the text cannot close early."""
+    text = printable(text)
+    fence = "`" * max(3, max((len(m) for m in re.findall(r"`+", text)), default=0) + 1)
+    return f"{fence}{language}\n{text.rstrip()}\n{fence}"
+
+
+def _body_block(label: str, body: str | None) -> list[str]:
+    if not body:
+        return []
+    shown, cut = truncate_bytes(body, MAX_BODY)
+    note = f", first {MAX_BODY // 1024} KB shown; full body in report.json" if cut else ""
+    try:
+        json.loads(body)
+        language = "json"
+    except ValueError:
+        language = ""
+    return [
+        f"<details><summary>{label} ({format_size(body)}{note})</summary>",
+        "",
+        fenced(shown + ("\n[... truncated]" if cut else ""), language),
+        "",
+        "</details>",
+        "",
+    ]
+
+
+def _exchange(exchange: Exchange) -> list[str]:
+    curl, cut = truncate_bytes(exchange.curl, MAX_CURL)
+    lines = [f"{md_code(request_line(exchange))} ({exchange.elapsed_ms:.0f} ms)", ""]
+    lines += [fenced(curl, "sh"), ""]
+    if cut:
+        lines += [f"_curl command truncated ({format_size(exchange.curl)}): see report.json_", ""]
+    lines += _body_block("Request body", exchange.request_body)
+    lines += _body_block("Response body", exchange.response_body)
+    return lines
+
+
+def _failure_section(result: CheckResult) -> str:
+    info = result.check
+    label, emoji = KINDS[kind(result)]
+    lines = [
+        f"### {emoji} {md_code(info.id)} {md_text(label)}",
+        "",
+        f"**Requirement:** {md_text(info.requirement)}  ",
+        f"**Source:** {md_text(info.source)}  ",
+        f"**Family:** {md_text(info.family)}",
+        "",
+    ]
+    if result.reason:
+        lines += [f"**Reason:** {md_text(result.reason)}", ""]
+    for number, finding in enumerate(result.findings[:MAX_FINDINGS], 1):
+        lines += [f"**Finding {number}:** {md_text(finding.message)}", ""]
+        if finding.exchange is not None:
+            lines += _exchange(finding.exchange)
+    hidden = len(result.findings) - MAX_FINDINGS
+    if hidden > 0:
+        lines += [f"_... and {hidden} more findings: see report.html_", ""]
+    return "\n".join(lines)
+
+
+def _restore_record(record: RestoreRecord) -> list[str]:
+    original = json.dumps(record.original_metadata, indent=2, ensure_ascii=False)
+    lines = [
+        f"- **{md_code(record.conversation_id)}**: {md_text(record.message)}",
+        "",
+        "  Its metadata before the run:",
+        "",
+        "  " + fenced(original, "json").replace("\n", "\n  "),
+        "",
+    ]
+    if record.manual_fix:
+        lines += [
+            "  Put it back with:",
+            "",
+            "  " + fenced(record.manual_fix, "sh").replace("\n", "\n  "),
+            "",
+        ]
+    return lines
+
+
+def _restore_section(result: RunResult) -> list[str]:
+    lines = ["### Restore", ""]
+    failed = result.restore_failed
+    if failed:
+        lines += [
+            "> [!CAUTION]",
+            f"> **{len(failed)} conversation(s) NOT restored.** The run changed "
+            "them and could not put them back: restore them by hand, as below.",
+            "",
+        ]
+        for record in failed:
+            lines += _restore_record(record)
+    restored = len(result.restore) - len(failed)
+    if not result.restore:
+        lines += ["The run changed no conversation.", ""]
+    elif restored:
+        lines += [f"✅ {restored} conversation(s) the run changed were restored.", ""]
+    return lines
+
+
+def render_summary_markdown(result: RunResult) -> str:
+    settings = result.settings
+    target = result.target
+    counts = " · ".join(
+        f"{sum(1 for r in result.checks if kind(r) == key)} {emoji} {label}"
+        for key, (label, emoji) in KINDS.items()
+        if any(kind(r) == key for r in result.checks)
+    )
+    head = [
+        f"## {verdict(result)}",
+        "",
+        f"**Target:** {md_text(target.name)} ({md_code(target.base_url)}"
+        f"{', in-process' if target.embedded else ''}) · "
+        f"**Seed:** {md_code(str(settings.seed))} · **Profile:** {md_code(settings.profile)}"
+        f"{' · **strict**' if settings.strict else ''}"
+        f"{' · **read-only**' if settings.read_only else ''} · "
+        f"**Requests sent:** {result.requests_sent} · "
+        f"**Duration:** {format_duration(result.duration_s)}",
+        "",
+    ]
+    if target.faults:
+        head += [f"**Emulator faults on:** {', '.join(md_code(f) for f in target.faults)}", ""]
+    head += [f"{len(result.checks)} checks: {counts}" if result.checks else "No checks ran.", ""]
+    if result.restore_failed:
+        head += [
+            f"> [!CAUTION]\n> {len(result.restore_failed)} conversation(s) were NOT restored: "
+            "see **Restore** below.",
+            "",
+        ]
+    table = ["| Check | Family | Level | Outcome | Reason |", "|---|---|---|---|---|"]
+    for r in result.checks:
+        label, emoji = KINDS[kind(r)]
+        table.append(
+            f"| {md_code(r.check.id, in_table=True)} | {md_text(r.check.family)} "
+            f"| {r.check.level.value} | {emoji} {label} | {md_text(r.reason, 160)} |"
+        )
+    table.append("")
+    tail = _restore_section(result)
+    if result.notes:
+        tail += ["### Notes", "", *(f"- {md_text(n, 1000)}" for n in result.notes), ""]
+    tail += [
+        f"<sub>{TOOL_NAME} {md_text(result.tool_version)} · started "
+        f"{md_text(result.started_at)} · seed {settings.seed} · exit code "
+        f"{result.exit_code}</sub>",
+        "",
+    ]
+    failed = [r for r in result.checks if r.outcome is Outcome.FAILED]
+    failed.sort(key=lambda r: not r.gates(settings.strict))  # gating failures first
+    errors = [r for r in result.checks if r.outcome is Outcome.ERROR]
+    if errors:
+        tail[:0] = [
+            "### 💥 Errors (the harness or the network: not the target's fault)",
+            "",
+            *(f"- {md_code(r.check.id)}: {md_text(r.reason or 'no reason given')}" for r in errors),
+            "",
+        ]
+    budget = MAX_CHARS - sum(len(line) + 1 for line in head + table + tail)
+    sections: list[str] = []
+    for number, r in enumerate(failed):
+        section = _failure_section(r)
+        if len(section) + 1 > budget - 200:
+            left = ", ".join(md_code(x.check.id) for x in failed[number:])
+            sections.append(f"_Details of {left} left out for length: see report.html._\n")
+            break
+        sections.append(section)
+        budget -= len(section) + 1
+    return "\n".join([*head, *table, *sections, *tail])
+
+
+def write_markdown(result: RunResult, path: Path, secrets: Iterable[str] = ()) -> Path:
+    secrets = tuple(secrets)
+    return write_text(path, render_summary_markdown(scrub_result(result, secrets)), secrets)
