@@ -207,6 +207,7 @@ class RunResult:
     checks: list[CheckResult]
     restore: list[RestoreRecord] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # harness-side remarks (budget, back-off)
+    interrupted: bool = False  # stopped by Ctrl-C / SIGTERM; restores still ran
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for result in self.checks if result.outcome is outcome)
@@ -221,10 +222,13 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
-        """0 clean, 1 violations; 3 when the target stopped answering and nothing failed."""
+        """0 clean, 1 violations, 3 when checks errored or a restore failed and nothing else
+        did, 130 when interrupted."""
+        if self.interrupted:
+            return 130
         if self.gate_failures:
             return 1
-        if any(r.outcome is Outcome.ERROR for r in self.checks):
+        if any(r.outcome is Outcome.ERROR for r in self.checks) or self.restore_failed:
             return 3
         return 0
 
@@ -242,6 +246,7 @@ class RunResult:
             "checks": [r.to_dict() for r in self.checks],
             "restore": [r.to_dict() for r in self.restore],
             "notes": list(self.notes),
+            "interrupted": self.interrupted,
         }
 
     @classmethod
@@ -256,4 +261,5 @@ class RunResult:
             checks=[CheckResult.from_dict(c) for c in data["checks"]],
             restore=[RestoreRecord.from_dict(r) for r in data.get("restore", [])],
             notes=list(data.get("notes", [])),
+            interrupted=bool(data.get("interrupted", False)),
         )

@@ -114,6 +114,7 @@ def run(
     results: list[CheckResult] = []
     restore: list[RestoreRecord] = []
     snapshot: dict[tuple[str, str], Any] = {}
+    interrupted = False
     try:
         snapshot = _snapshot(ctx)
         scenarios = [c for c in selected if c.scenario is not None]
@@ -133,20 +134,37 @@ def run(
                     )
                 )
                 continue
-            result = _run_scenario(ctx, check)
+            if interrupted:
+                results.append(CheckResult(check.info, Outcome.SKIPPED, "not run: interrupted"))
+                continue
+            try:
+                result = _run_scenario(ctx, check)
+            except KeyboardInterrupt:
+                interrupted = True
+                result = CheckResult(check.info, Outcome.SKIPPED, "not run: interrupted")
             if result.outcome is Outcome.ERROR and result.reason.startswith("target unreachable"):
                 unreachable = result.reason
             results.append(result)
+    except KeyboardInterrupt:
+        interrupted = True  # during the snapshot or the generated requests
     finally:
         if snapshot:
             restore = _restore(ctx, snapshot)
         client.close()
+    ran = {r.check.id for r in results}
+    for check in selected:
+        if check.scenario is not None and check.id not in ran:
+            results.append(CheckResult(check.info, Outcome.SKIPPED, "not run: interrupted"))
     for check in response_checks:
         results.append(_response_result(check.info, tallies[check.id]))
     _merge_elsewhere(results, ctx.elsewhere)
     order = {check_id: i for i, check_id in enumerate(REGISTRY)}
     results.sort(key=lambda r: order[r.check.id])
     notes = list(ctx.notes)
+    if interrupted:
+        notes.append(
+            "interrupted: the checks after it did not run; what the run touched was restored first"
+        )
     if client.backoffs:
         notes.append(
             f"the target answered 429 {len(client.backoffs)} times; the run waited "
@@ -181,6 +199,7 @@ def run(
         checks=results,
         restore=restore,
         notes=notes,
+        interrupted=interrupted,
     )
 
 

@@ -73,6 +73,8 @@ def verdict(result: RunResult) -> Verdict:
     """One line that says whether the target conforms; failing iff the exit code is not 0."""
     gate = result.gate_failures
     errors = result.count(Outcome.ERROR)
+    if result.interrupted:
+        return Verdict("⏹", "interrupted before every check ran (restores done)", "inconclusive")
     if gate:
         required = sum(1 for r in gate if r.check.level is Level.REQUIRED)
         advisory = len(gate) - required
@@ -88,6 +90,13 @@ def verdict(result: RunResult) -> Verdict:
         if errors:
             headline += f"; {errors} errored"
         return Verdict("❌", headline, "fail")
+    if result.restore_failed and not errors:
+        return Verdict(
+            "💥",
+            f"inconclusive: {_plural(len(result.restore_failed), 'conversation')} could not be "
+            "restored: put back by hand",
+            "inconclusive",
+        )
     if errors:
         return Verdict(
             "💥",
