@@ -18,6 +18,7 @@ from rich.table import Table
 from . import __version__
 from ._errors import HarnessError
 from ._job import JobOptions, execute
+from ._selftest import SelftestRow, run_selftest, write_selftest
 from ._target import TargetSpec, load_target_file
 from ._terminal import print_result, progress_reporter
 from .checks import PROFILES, REGISTRY
@@ -180,6 +181,45 @@ def run_command(
     if not out.is_terminal:
         out = Console(highlight=False, width=160)  # CI logs: room for the detail column
     print_result(out, result, written)
+    sys.exit(result.exit_code)
+
+
+@cli.command()
+@click.option(
+    "--report-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("reports"),
+    show_default=True,
+    help="Where selftest.md and selftest.json go.",
+)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--profile", type=click.Choice(sorted(PROFILES)), default="quick", show_default=True)
+@click.option(
+    "--fault",
+    "faults",
+    multiple=True,
+    metavar="NAME",
+    help="Only these faults (repeatable); default: the whole catalogue.",
+)
+def selftest(report_dir: Path, seed: int, profile: str, faults: tuple[str, ...]) -> None:
+    """Prove the suite's teeth: every fault of the emulator must be caught."""
+    unknown = [f for f in faults if f not in FAULTS]
+    if unknown:
+        raise HarnessError(f"unknown fault {unknown[0]!r}", "run `agentphone-conformance faults`")
+    out = Console(highlight=False)
+
+    def show(row: SelftestRow) -> None:
+        mark = "[green]ok[/]" if row.ok else "[bold red]FAIL[/]"
+        name = row.fault or "(conformant emulator)"
+        detail = f"missed {', '.join(row.missed)}" if row.missed else ", ".join(row.tripped)
+        out.print(f"{mark} {name:36} {row.seconds:5.1f} s  {detail}")
+
+    result = run_selftest(seed=seed, profile=profile, faults=faults or None, on_row=show)
+    written = write_selftest(result, report_dir)
+    if result.unproven:
+        out.print("unproven checks (no fault trips them): " + ", ".join(result.unproven))
+    out.print("reports: " + ", ".join(str(p) for p in written))
+    out.print("[bold green]self-test passed[/]" if result.ok else "[bold red]self-test FAILED[/]")
     sys.exit(result.exit_code)
 
 

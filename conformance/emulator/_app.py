@@ -341,6 +341,19 @@ class App:
                     metadata,
                 )
             )
+        if (
+            self.on(F.VALIDATION_REJECTS_VALID)
+            and isinstance(metadata, dict)
+            and any("." in key or "$" in key for key in _keys(metadata))
+        ):
+            errors.append(
+                _error(
+                    ["body", "metadata"],
+                    "value_error",
+                    "Value error, keys may not contain '.' or '$'",
+                    metadata,
+                )
+            )
         group_name = body.get("group_name")
         if not (group_name is None or isinstance(group_name, str)):
             errors.append(

@@ -135,6 +135,12 @@ VALIDATION_INVALID_STILL_WRITES = _fault(
     "a PATCH rejected with 422 for its metadata type clears the stored metadata anyway",
     "VALIDATION-NO-STATE-CHANGE",
 )
+VALIDATION_REJECTS_VALID = _fault(
+    "validation-rejects-valid",
+    "validation",
+    "metadata keys containing '.' or '$' are refused with 422, as a document store would",
+    "VALIDATION-ACCEPTS-VALID",
+)
 VALIDATION_QUERY_UNCHECKED = _fault(
     "validation-query-unchecked",
     "validation",
