@@ -156,7 +156,17 @@ def test_all_faults_at_once_compose_without_breaking_the_handler() -> None:
         ("GET", "/v1/conversations", None),
     ]
     statuses = [call(app, method, path, body).status for method, path, body in requests]
-    assert statuses == [200, 400, 202, 202, 202, 202, 500, 200, 200]  # "a.b" refused as 400, 3 accepted
+    assert statuses == [
+        200,
+        400,
+        202,
+        202,
+        202,
+        202,
+        500,
+        200,
+        200,
+    ]  # "a.b" refused as 400, 3 accepted
 
 
 def test_fault_names_are_validated_and_comma_lists_accepted() -> None:
