@@ -5,18 +5,32 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from ._errors import HarnessError
 from ._results import RunResult
 from ._runner import Progress, RunOptions, run
-from ._target import DEFAULT_KEY_ENV, DEFAULT_SECOND_KEY_ENV, Account, Target, TargetSpec
+from ._target import (
+    DEFAULT_KEY_ENV,
+    DEFAULT_SECOND_KEY_ENV,
+    Account,
+    Target,
+    TargetSpec,
+    load_target_file,
+)
 from .checks import PROFILES, REGISTRY
 from .emulator import Emulator, UnknownFaultError
 
-__all__ = ["JobOptions", "embedded_target", "execute", "open_target", "run_options"]
+__all__ = [
+    "JobOptions",
+    "embedded_target",
+    "execute",
+    "job_from_options",
+    "open_target",
+    "run_options",
+]
 
 
 @dataclass(frozen=True)
@@ -41,6 +55,65 @@ _NUMBERS: dict[str, tuple[type, float]] = {
     "max_response_time": (float, 0.001),
     "seed": (int, 0),
 }
+
+
+def job_from_options(
+    *,
+    base_url: str | None = None,
+    api_key_env: str | None = None,
+    conversation_ids: tuple[str, ...] = (),
+    second_ids: tuple[str, ...] = (),
+    second_api_key_env: str | None = None,
+    target_file: Path | None = None,
+    faults: tuple[str, ...] = (),
+    seed: int | None = None,
+    profile: str | None = None,
+    max_requests: int | None = None,
+    rate_limit: float | None = None,
+    max_response_time: float | None = None,
+    timeout: float | None = None,
+    read_only: bool | None = None,
+    strict: bool | None = None,
+    only: tuple[str, ...] = (),
+) -> tuple[TargetSpec, JobOptions]:
+    """The `run` command's options (from the CLI or the pytest plugin) as a target and
+    options: given options override the target file."""
+    spec = load_target_file(target_file) if target_file else TargetSpec()
+    overrides: dict[str, Any] = {}
+    if base_url is not None:
+        overrides["base_url"] = base_url
+    if api_key_env:
+        overrides["key_env"] = api_key_env
+    if conversation_ids:
+        overrides["conversation_ids"] = conversation_ids
+    if second_ids:
+        overrides["second_conversation_ids"] = second_ids
+    if second_api_key_env:
+        overrides["second_key_env"] = second_api_key_env
+    if faults:
+        if base_url is not None or not spec.embedded:
+            raise HarnessError(
+                "--emulator-fault given with an external target",
+                "faults only apply to the embedded emulator: drop --base-url",
+            )
+        overrides["faults"] = tuple(spec.faults) + faults
+    if spec.embedded and base_url is None and (conversation_ids or second_ids):
+        raise HarnessError(
+            "--conversation-id given without --base-url",
+            "the embedded emulator brings its own conversations: add --base-url",
+        )
+    given = JobOptions(
+        seed=seed,
+        profile=profile,
+        max_requests=max_requests,
+        rate_limit=rate_limit,
+        timeout=timeout,
+        max_response_time=max_response_time,
+        read_only=read_only,
+        strict=strict,
+        only=only,
+    )
+    return replace(spec, **overrides), given
 
 
 def run_options(given: JobOptions, file_settings: Mapping[str, Any]) -> RunOptions:

@@ -6,7 +6,6 @@ import json
 import signal
 import sys
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn
@@ -17,9 +16,8 @@ from rich.table import Table
 
 from . import __version__
 from ._errors import HarnessError
-from ._job import JobOptions, execute
+from ._job import execute, job_from_options
 from ._selftest import SelftestRow, run_selftest, write_selftest
-from ._target import TargetSpec, load_target_file
 from ._terminal import print_result, progress_reporter
 from .checks import PROFILES, REGISTRY
 from .emulator import FAULTS, Emulator, UnknownFaultError
@@ -139,38 +137,20 @@ def run_command(
     only: tuple[str, ...],
 ) -> None:
     """Run the conformance suite against a target (default: the embedded emulator)."""
-    spec = load_target_file(target_file) if target_file else TargetSpec()
-    overrides: dict[str, object] = {}
-    if base_url is not None:
-        overrides["base_url"] = base_url
-    if api_key_env:
-        overrides["key_env"] = api_key_env
-    if conversation_ids:
-        overrides["conversation_ids"] = conversation_ids
-    if second_ids:
-        overrides["second_conversation_ids"] = second_ids
-    if second_api_key_env:
-        overrides["second_key_env"] = second_api_key_env
-    if faults:
-        if base_url is not None or not spec.embedded:
-            raise HarnessError(
-                "--emulator-fault given with an external target",
-                "faults only apply to the embedded emulator: drop --base-url",
-            )
-        overrides["faults"] = tuple(spec.faults) + faults
-    if spec.embedded and base_url is None and (conversation_ids or second_ids):
-        raise HarnessError(
-            "--conversation-id given without --base-url",
-            "the embedded emulator brings its own conversations: add --base-url",
-        )
-    spec = replace(spec, **overrides)  # type: ignore[arg-type]
-    given = JobOptions(
+    spec, given = job_from_options(
+        base_url=base_url,
+        api_key_env=api_key_env,
+        conversation_ids=conversation_ids,
+        second_ids=second_ids,
+        second_api_key_env=second_api_key_env,
+        target_file=target_file,
+        faults=faults,
         seed=seed,
         profile=profile,
         max_requests=max_requests,
         rate_limit=rate_limit,
-        timeout=timeout,
         max_response_time=max_response_time,
+        timeout=timeout,
         read_only=read_only,
         strict=strict,
         only=only,

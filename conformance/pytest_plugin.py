@@ -1,0 +1,84 @@
+"""pytest plugin: the same checks, with the same options, from a team's own pytest run.
+
+    pytest --pyargs conformance.pytest_suite --agentphone-args="--base-url https://... \\
+        --conversation-id conv_123 --profile ci"
+
+One test per check ID: a failing required check fails its test (advisory ones too with
+--strict), not-applicable and skipped checks are skipped, a harness error is an error.
+The run happens once per session; reports go to --report-dir as usual.
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import click
+import pytest
+
+from ._errors import HarnessError
+from ._job import JobOptions, execute, job_from_options, run_options
+from ._results import RunResult
+from ._target import TargetSpec
+
+__all__ = ["agentphone_conformance_result", "pytest_addoption"]
+
+_JOB = pytest.StashKey[tuple[TargetSpec, JobOptions, Path]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("agentphone-conformance")
+    group.addoption(
+        "--agentphone-args",
+        default=None,
+        metavar="ARGS",
+        help="Options of `agentphone-conformance run`, as one string (default: the embedded "
+        "emulator). Also read from AGENTPHONE_CONFORMANCE_ARGS.",
+    )
+
+
+def _arguments(config: pytest.Config) -> list[str]:
+    import os
+
+    given = config.getoption("--agentphone-args") or os.environ.get(
+        "AGENTPHONE_CONFORMANCE_ARGS", ""
+    )
+    return shlex.split(given)
+
+
+def _job(config: pytest.Config) -> tuple[TargetSpec, JobOptions, Path]:
+    """Parse the options exactly as `agentphone-conformance run` does."""
+    from .cli import run_command
+
+    try:
+        context = run_command.make_context("run", _arguments(config))
+    except click.ClickException as exc:
+        raise pytest.UsageError(f"--agentphone-args: {exc.format_message()}") from None
+    params = dict(context.params)
+    report_dir: Path = params.pop("report_dir")
+    try:
+        spec, given = job_from_options(**params)
+        run_options(given, spec.settings)  # every value checked before any test runs
+    except HarnessError as error:
+        raise pytest.UsageError(f"--agentphone-args: {error}") from None
+    return spec, given, report_dir
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if any("agentphone_conformance_result" in getattr(i, "fixturenames", ()) for i in items):
+        config.stash[_JOB] = _job(config)  # bad options: a usage error, before anything runs
+
+
+def run_from_pytest(config: pytest.Config) -> RunResult:
+    spec, given, report_dir = config.stash.get(_JOB, None) or _job(config)
+    try:
+        result, _ = execute(spec, given, report_dir)
+    except HarnessError as error:
+        raise RuntimeError(f"agentphone-conformance: {error}") from None
+    return result
+
+
+@pytest.fixture(scope="session")
+def agentphone_conformance_result(pytestconfig: pytest.Config) -> RunResult:
+    """The session's conformance run (started on first use)."""
+    return run_from_pytest(pytestconfig)

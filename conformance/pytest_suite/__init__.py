@@ -1,0 +1,1 @@
+"""Run with `pytest --pyargs conformance.pytest_suite`; see conformance.pytest_plugin."""
