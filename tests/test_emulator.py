@@ -1,4 +1,4 @@
-"""The conformant emulator behaves as the live API does (API-NOTES semantics, FastAPI errors)."""
+"""The conformant emulator behaves as the live API does (vendor-documented semantics, FastAPI errors)."""
 
 from __future__ import annotations
 

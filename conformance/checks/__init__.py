@@ -8,6 +8,7 @@ from ._registry import REGISTRY, Check, Verdict
 from .generated import run_generated
 
 __all__ = [
+    "FAMILY_ORDER",
     "PROFILES",
     "REGISTRY",
     "Abort",
@@ -18,3 +19,9 @@ __all__ = [
     "run_generated",
     "same_json",
 ]
+
+# Reports and runs go family by family, in the order a reader asks the questions.
+FAMILY_ORDER = ("shape", "semantics", "validation", "auth", "robustness", "http")
+_ordered = sorted(REGISTRY.values(), key=lambda check: FAMILY_ORDER.index(check.info.family))
+REGISTRY.clear()
+REGISTRY.update((check.id, check) for check in _ordered)

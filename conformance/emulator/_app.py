@@ -1,6 +1,6 @@
 """The emulator's handler: a plain request -> response function over the state dataclass.
 
-It answers the way the live FastAPI backend does (API-NOTES.md): the same routes, the
+It answers the way the live FastAPI backend does (vendor docs): the same routes, the
 same order of checks (JSON decoding, then the bearer key, then parameter validation, then
 the lookup), the same error bodies. Where the live service would crash (NaN, lone
 surrogates, absurd nesting) the emulator answers 422 instead: it never answers 5xx unless
