@@ -223,7 +223,8 @@ class App:
             self._crash_on_awkward_metadata(body["metadata"])
         conversation = self._lookup(account, conversation_id, self.on(F.AUTH_CROSS_TENANT_WRITE))
         if conversation is None:
-            if not self.on(F.SEMANTICS_UNKNOWN_ID_UPSERTED):
+            unknown = conversation_id not in self.state.conversations  # not just foreign
+            if not (self.on(F.SEMANTICS_UNKNOWN_ID_UPSERTED) and unknown):
                 return self._json(404, {"detail": "Conversation not found"})
             conversation = self._upsert(account, conversation_id)
         if self.on(F.SEMANTICS_NOT_PERSISTED):
