@@ -23,6 +23,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -48,6 +49,7 @@ DEFAULT_TIMEOUT = 120.0  # seconds, per tool invocation
 MAX_RESPONSE_TIME = 1.0  # seconds; the same limit for both tools
 REQUEST_TIMEOUT = 10.0  # seconds; per request, the same for both tools
 BIN = Path(sys.executable).parent
+REPO = Path(__file__).resolve().parents[1]
 
 
 # --- options ----------------------------------------------------------------------------------
@@ -108,7 +110,10 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         help="response-time limit given to both tools (default %(default)s s)",
     )
     parser.add_argument(
-        "--out", type=Path, default=Path("reports"), help="output folder (default reports/)"
+        "--out",
+        type=Path,
+        default=REPO / "reports",
+        help="output folder (default: the repository's reports/)",
     )
     args = parser.parse_args(argv)
     if args.examples < 1:
@@ -133,7 +138,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         timeout=args.timeout,
         max_response_time=args.max_response_time,
         targets=(CONFORMANT, *faults),
-        out=args.out,
+        out=args.out.resolve(),  # the tools run in a scratch cwd
     )
 
 
@@ -690,7 +695,7 @@ def markdown(result: dict[str, Any]) -> str:
     ]
     first = result["rows"][0]["runs"]
     for tool in TOOLS:
-        lines += ["```", " ".join(first[tool]["command"]), "```"]
+        lines += ["```", shlex.join(first[tool]["command"]), "```"]
     lines.append("")
     return "\n".join(lines)
 

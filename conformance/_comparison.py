@@ -112,6 +112,7 @@ class CheckChange:
     detail: str = ""  # this run's reason (the failure's summary, why it did not run)
     accepted_reason: str | None = None  # why it was a known failure
     expires: date | None = None  # when that acceptance ends (accepted-failures files)
+    expired: bool = False  # that acceptance has ended: the failure counts again
     new: bool = False  # the baseline report has no such check
 
     def to_dict(self) -> dict[str, Any]:
@@ -124,6 +125,7 @@ class CheckChange:
             "detail": self.detail,
             "accepted_reason": self.accepted_reason,
             "expires": self.expires.isoformat() if self.expires else None,
+            "expired": self.expired,
             "new": self.new,
         }
 
@@ -231,10 +233,10 @@ def _known_failures(
             known[entry.check] = _Known(entry.reason, entry.expires, entry.expired(on))
     if elsewhere:
         notes.append(f"{elsewhere} accepted failure(s) apply to other targets and were ignored")
-    for check, entry in known.items():
-        if entry.expired:
+    for check, found in known.items():
+        if found.expired:
             notes.append(
-                f"the acceptance of {check} expired on {entry.expires}: fix it, or renew "
+                f"the acceptance of {check} expired on {found.expires}: fix it, or renew "
                 "the entry with a new date and reason"
             )
     return known
@@ -257,6 +259,7 @@ def _change(
             detail=r.reason,
             accepted_reason=known.reason if known else None,
             expires=known.expires if known else None,
+            expired=known.expired if known else False,
             new=new,
         )
 
@@ -305,6 +308,7 @@ def compare(
                     detail="not in this run",
                     accepted_reason=entry.reason,
                     expires=entry.expires,
+                    expired=entry.expired,
                 )
             )
     if report is not None:

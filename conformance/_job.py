@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from ._comparison import Baseline, compare
 from ._errors import HarnessError
 from ._results import RunResult
 from ._runner import Progress, RunOptions, run
@@ -204,8 +205,11 @@ def execute(
     given: JobOptions,
     report_dir: Path | None,
     progress: Progress | None = None,
+    *,
+    baseline: Baseline | None = None,
 ) -> tuple[RunResult, dict[str, Path]]:
-    """Run the suite against the spec's target and write the reports."""
+    """Run the suite against the spec's target and write the reports; with `baseline`,
+    the reports carry the comparison with it (`compare(baseline, result)` gives it back)."""
     from .reports import write_reports
 
     options = run_options(given, spec.settings)
@@ -213,8 +217,11 @@ def execute(
         result = run(target, options, progress)
         written: dict[str, Path] = {}
         if report_dir is not None:
+            comparison = compare(baseline, result) if baseline is not None else None
             try:
-                written = write_reports(result, report_dir, secrets=list(target.secrets))
+                written = write_reports(
+                    result, report_dir, secrets=list(target.secrets), comparison=comparison
+                )
             except OSError as exc:
                 raise HarnessError(
                     f"cannot write reports to {report_dir} ({exc.strerror})",

@@ -4,38 +4,41 @@ files from elsewhere (a CI job per vendor) merged, into one `Matrix` and its rep
 Runs go through `execute`, as `run` does, each into its own report directory. A target
 that cannot be tested becomes an "unusable" column; it never stops the others. Targets
 that share a base URL and a conversation id run one after the other (each run restores
-what it changed, and two at once would restore each other's edits); the rest run in a
-bounded thread pool. Embedded emulators are independent: each listens on its own port.
+what it changed, and two at once would restore each other's edits); the rest run side
+by side in a bounded pool of worker processes (_matrix_pool). Embedded emulators are
+independent: each listens on its own port. Merging lives in _matrix_merge.
 """
 
 from __future__ import annotations
 
+import functools
 import os
-import re
 import secrets
-import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from . import __version__
 from ._errors import ExitCode, HarnessError
 from ._job import JobOptions, execute, run_options
+from ._matrix_merge import merge_reports, slugs, unique_names, utc_now
 from ._matrix_model import MATRIX_FORMAT, Column, Matrix, Problem, Row, Status
-from ._results import RunResult
+from ._matrix_pool import NotStarted, run_pooled
 from ._target import TargetSpec, load_target_file, validate_base_url
 from .emulator import UnknownFaultError, parse_faults, seeded_state
-from .reports import load_report, write_matrix
+from .reports import write_matrix
+from .reports._common import one_line
+from .reports._redact import scrub_text
 
 __all__ = [
     "DEFAULT_JOBS",
     "MATRIX_FORMAT",
     "Column",
     "Matrix",
+    "MatrixProgress",
     "MatrixTarget",
     "Problem",
     "Row",
@@ -50,8 +53,18 @@ __all__ = [
 DEFAULT_JOBS = 2
 EMULATOR_COLUMN = "emulator"
 
-#: Called when a target starts (column None) and when it is done (its column).
-MatrixProgress = Callable[[str, Column | None], None]
+_NOT_RUN = Problem("not run: the matrix was interrupted", "run the matrix again")
+_INTERRUPTING = "interrupted: no further target starts; the running ones stop and restore"
+
+
+class MatrixProgress(Protocol):
+    """What `run_matrix` tells as it goes (always from the calling thread)."""
+
+    def started(self, name: str) -> None: ...
+
+    def finished(self, column: Column) -> None: ...
+
+    def note(self, text: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -64,39 +77,6 @@ class MatrixTarget:
     spec: TargetSpec
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _unique(names: Iterable[str]) -> list[str]:
-    """The names, later duplicates suffixed " (2)", " (3)", ..."""
-    taken: set[str] = set()
-    result = []
-    for name in names:
-        candidate, number = name, 1
-        while candidate in taken:
-            number += 1
-            candidate = f"{name} ({number})"
-        taken.add(candidate)
-        result.append(candidate)
-    return result
-
-
-def _slugs(names: Iterable[str]) -> list[str]:
-    """Lower-case ASCII letters, digits and dashes; unique (later ones suffixed -2, -3)."""
-    taken: set[str] = set()
-    result = []
-    for name in names:
-        base = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:60] or "target"
-        candidate, number = base, 1
-        while candidate in taken:
-            number += 1
-            candidate = f"{base}-{number}"
-        taken.add(candidate)
-        result.append(candidate)
-    return result
-
-
 def plan_targets(files: Sequence[Path], include_emulator: bool = True) -> list[MatrixTarget]:
     """The emulator (unless left out) and each target file, parsed and named. A bad file
     or an unknown fault is a usage error: nothing runs."""
@@ -104,6 +84,11 @@ def plan_targets(files: Sequence[Path], include_emulator: bool = True) -> list[M
     if include_emulator:
         specs.append((EMULATOR_COLUMN, "the embedded emulator", TargetSpec()))
     for path in files:
+        if not path.is_file():
+            raise HarnessError(
+                f"target file {path} does not exist",
+                "name TOML target files (see examples/targets/), or pass --merge for reports",
+            )
         spec = load_target_file(path)
         try:
             parse_faults(spec.faults)
@@ -120,10 +105,10 @@ def plan_targets(files: Sequence[Path], include_emulator: bool = True) -> list[M
             "no target to run",
             "name target files, drop --no-emulator, or pass --merge with report.json files",
         )
-    names = _unique(name for name, _, _ in specs)
+    names = unique_names(name for name, _, _ in specs)
     return [
         MatrixTarget(name, slug, source, replace(spec, name=name))
-        for name, slug, (_, source, spec) in zip(names, _slugs(names), specs, strict=True)
+        for name, slug, (_, source, spec) in zip(names, slugs(names), specs, strict=True)
     ]
 
 
@@ -154,34 +139,42 @@ def conflict_groups(targets: Sequence[MatrixTarget]) -> list[list[MatrixTarget]]
     return sorted(ordered, key=lambda members: order[members[0].slug])
 
 
-def _run_one(
-    target: MatrixTarget, given: JobOptions, seed: int, report_dir: Path | None
-) -> Column:
+def _run_one(target: MatrixTarget, given: JobOptions, seed: int, report_dir: Path | None) -> Column:
+    """One target's run, into report_dir/targets/<slug>/; any error becomes its problem."""
     file_seed = given.seed is None and "seed" in target.spec.settings
     options = given if file_seed else replace(given, seed=seed)
     directory = report_dir / "targets" / target.slug if report_dir is not None else None
-    common = {"name": target.name, "slug": target.slug, "source": target.source}
     try:
         result, written = execute(target.spec, options, directory)
     except HarnessError as error:
-        return Column(**common, problem=Problem(error.message, error.hint))
+        return _unusable(target, Problem(error.message, error.hint))
     except Exception as exc:  # a bug of ours: the other targets still run
-        return Column(
-            **common,
-            problem=Problem(
-                f"internal error: {type(exc).__name__}: {exc}",
-                "report this as a bug of agentphone-conformance",
-            ),
+        detail = scrub_text(one_line(f"{type(exc).__name__}: {exc}", 300), _secrets([target]))
+        return _unusable(
+            target,
+            Problem(f"internal error: {detail}", "report this as a bug of agentphone-conformance"),
         )
-    return Column(**common, result=result, reports=written)
+    return Column(target.name, target.slug, target.source, result=result, reports=written)
 
 
-def _not_run(target: MatrixTarget) -> Column:
-    return Column(
-        target.name,
-        target.slug,
-        target.source,
-        problem=Problem("not run: the matrix was interrupted", "run the matrix again"),
+def _unusable(target: MatrixTarget, problem: Problem) -> Column:
+    return Column(target.name, target.slug, target.source, problem=problem)
+
+
+def _crashed(target: MatrixTarget, outcome: Column | BaseException) -> Column:
+    """What a worker process handed back: the column, or why there is none."""
+    if isinstance(outcome, Column):
+        return outcome
+    if isinstance(outcome, NotStarted | KeyboardInterrupt):
+        return _unusable(target, _NOT_RUN)
+    return _unusable(
+        target,
+        Problem(
+            f"internal error: its worker process failed ({type(outcome).__name__}: "
+            f"{one_line(str(outcome), 200)})",
+            "check its conversations by hand (the run may not have restored them) and report "
+            "this as a bug of agentphone-conformance",
+        ),
     )
 
 
@@ -192,57 +185,60 @@ def run_matrix(
     jobs: int = DEFAULT_JOBS,
     progress: MatrixProgress | None = None,
 ) -> Matrix:
-    """Run the suite against every target: at most `jobs` at once, never two that share
-    a conversation. With one job (or one group) the runs stay on this thread, so Ctrl-C
-    stops the current run between checks, as in `run`; with several, Ctrl-C starts no
-    further target and waits for the running ones to finish and restore."""
+    """Run the suite against every target: at most `jobs` at once (in worker processes),
+    never two that share a conversation. With one job, or when every target shares a
+    conversation, the runs stay in this process, one after the other, and Ctrl-C stops
+    the current run between checks, as in `run`; with several, Ctrl-C starts no further
+    target and each running one stops between checks and restores (see _matrix_pool)."""
+    run_options(given, {})  # a bad option: nothing runs
     for target in targets:
-        run_options(given, target.spec.settings)  # a bad option or setting: nothing runs
+        try:
+            run_options(given, target.spec.settings)
+        except HarnessError as error:  # a bad setting in a target file: nothing runs
+            raise HarnessError(f"{target.source}: {error.message}", error.hint) from None
     seed = given.seed if given.seed is not None else secrets.randbelow(2**31)
-    started_at, clock = _now(), time.monotonic()
+    started_at, clock = utc_now(), time.monotonic()
     done: dict[str, Column] = {}
-    stop = threading.Event()
-
-    def run_group(group: list[MatrixTarget]) -> None:
-        for target in group:
-            if stop.is_set():
-                continue
-            if progress:
-                progress(target.name, None)
-            column = _run_one(target, given, seed, report_dir)
-            done[target.slug] = column
-            if progress:
-                progress(target.name, column)
-            if column.result is not None and column.result.interrupted:
-                stop.set()  # Ctrl-C reached this run (the main thread): go no further
-
     groups = conflict_groups(targets)
     interrupted = False
+
+    def started(target: MatrixTarget) -> None:
+        if progress:
+            progress.started(target.name)
+
+    def finished(target: MatrixTarget, outcome: Column | BaseException) -> None:
+        column = done[target.slug] = _crashed(target, outcome)
+        if progress and column.problem is not _NOT_RUN:
+            progress.finished(column)
+
+    def interrupting() -> None:
+        if progress:
+            progress.note(_INTERRUPTING)
+
     if jobs <= 1 or len(groups) == 1:
-        try:
-            for group in groups:
-                run_group(group)
-        except KeyboardInterrupt:
-            interrupted = True
+        for target in [t for group in groups for t in group]:
+            started(target)
+            try:
+                column = _run_one(target, given, seed, report_dir)
+            except KeyboardInterrupt:  # outside the run itself (which restores and returns)
+                interrupted = True
+                break
+            finished(target, column)
+            if column.result is not None and column.result.interrupted:
+                interrupted = True
+                break
     else:
-        pool = ThreadPoolExecutor(min(jobs, len(groups)), thread_name_prefix="matrix")
-        futures = [pool.submit(run_group, group) for group in groups]
-        try:
-            wait(futures)
-        except KeyboardInterrupt:
-            interrupted = True
-            stop.set()
-            for future in futures:
-                future.cancel()
-            wait(futures)  # the running ones restore what they changed
-        finally:
-            pool.shutdown(wait=True)
-        for future in futures:
-            if not future.cancelled():
-                future.result()  # re-raises a bug of run_group itself
-    interrupted = interrupted or stop.is_set()
+        call = functools.partial(_run_one, given=given, seed=seed, report_dir=report_dir)
+        interrupted = run_pooled(
+            groups,
+            call,
+            jobs,
+            started,
+            finished,
+            interrupting,
+        )
     return Matrix(
-        columns=[done.get(t.slug) or _not_run(t) for t in targets],
+        columns=[done.get(t.slug) or _unusable(t, _NOT_RUN) for t in targets],
         mode="run",
         tool_version=__version__,
         started_at=started_at,
@@ -250,64 +246,6 @@ def run_matrix(
         seed=seed,
         strict=bool(given.strict),
         interrupted=interrupted,
-    )
-
-
-def _report_paths(paths: Sequence[Path]) -> list[Path]:
-    """Each path, a directory standing for every report.json under it."""
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            inside = sorted(path.rglob("report.json"))
-            if not inside:
-                raise HarnessError(
-                    f"no report.json under {path}",
-                    "pass the report.json files (or their directories) that `run` wrote",
-                )
-            found += inside
-        else:
-            found.append(path)
-    return found
-
-
-def _load(path: Path) -> RunResult:
-    try:
-        return load_report(path)
-    except OSError as exc:
-        raise HarnessError(
-            f"cannot read {path} ({exc.strerror or exc})", "check the paths given to --merge"
-        ) from None
-    except ValueError as exc:
-        raise HarnessError(
-            str(exc), "pass report.json files written by `agentphone-conformance run`"
-        ) from None
-
-
-def merge_reports(paths: Sequence[Path], strict: bool = False) -> Matrix:
-    """One matrix from report.json files, columns in the order given, each named after
-    its target (duplicates numbered). Every file is validated first: one bad file is a
-    usage error. `strict` re-grades advisory failures as gating."""
-    started_at, clock = _now(), time.monotonic()
-    files = _report_paths(paths)
-    if not files:
-        raise HarnessError("--merge without report files", "pass report.json files to merge")
-    results = [_load(path) for path in files]
-    if strict:
-        results = [replace(r, settings=replace(r.settings, strict=True)) for r in results]
-    names = _unique(r.target.name for r in results)
-    columns = []
-    for name, slug, path, result in zip(names, _slugs(names), files, results, strict=True):
-        siblings = {"json": path, "html": path.with_name("report.html")}
-        siblings["markdown"] = path.with_name("summary.md")
-        reports = {k: p for k, p in siblings.items() if k == "json" or p.is_file()}
-        columns.append(Column(name, slug, f"report {path}", result=result, reports=reports))
-    return Matrix(
-        columns=columns,
-        mode="merge",
-        tool_version=__version__,
-        started_at=started_at,
-        duration_s=time.monotonic() - clock,
-        strict=strict,
     )
 
 
@@ -356,4 +294,3 @@ def matrix_job(
             ExitCode.USAGE,
         ) from None
     return matrix, written
-

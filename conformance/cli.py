@@ -12,13 +12,18 @@ from typing import Any, NoReturn
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from . import __version__
+from ._baseline import compare, load_baseline, load_run_report
 from ._errors import HarnessError
-from ._job import execute, job_from_options
+from ._job import JobOptions, execute, job_from_options
+from ._matrix import matrix_job
+from ._matrix_terminal import MatrixReporter, print_matrix
 from ._selftest import SelftestRow, run_selftest, write_selftest
 from ._terminal import print_result, progress_reporter
+from ._terminal_baseline import emit_comparison, print_comparison
 from .checks import PROFILES, REGISTRY
 from .emulator import FAULTS, Emulator, UnknownFaultError
 
@@ -28,7 +33,9 @@ _err = Console(stderr=True, highlight=False)
 
 
 def _fail(error: HarnessError) -> NoReturn:
-    _err.print(f"[bold red]error:[/] {error.message} - {error.hint}", soft_wrap=True)
+    _err.print(
+        f"[bold red]error:[/] {escape(error.message)} - {escape(error.hint)}", soft_wrap=True
+    )
     sys.exit(int(error.code))
 
 
@@ -117,6 +124,14 @@ def cli() -> None:
 @click.option(
     "--check", "only", multiple=True, metavar="ID", help="Run only this check (repeatable)."
 )
+@click.option(
+    "--baseline",
+    "baseline_file",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="Gate on regressions only: compare with an earlier report.json or an "
+    "accepted-failures file (see README).",
+)
 def run_command(
     base_url: str | None,
     api_key_env: str | None,
@@ -135,8 +150,10 @@ def run_command(
     read_only: bool | None,
     strict: bool | None,
     only: tuple[str, ...],
+    baseline_file: Path | None,
 ) -> None:
     """Run the conformance suite against a target (default: the embedded emulator)."""
+    baseline = load_baseline(baseline_file) if baseline_file is not None else None
     spec, given = job_from_options(
         base_url=base_url,
         api_key_env=api_key_env,
@@ -156,12 +173,128 @@ def run_command(
         only=only,
     )
     with progress_reporter(_err) as progress:
-        result, written = execute(spec, given, report_dir, progress)
+        result, written = execute(spec, given, report_dir, progress, baseline=baseline)
     out = Console(highlight=False)
     if not out.is_terminal:
         out = Console(highlight=False, width=160)  # CI logs: room for the detail column
     print_result(out, result, written)
+    if baseline is not None:
+        comparison = compare(baseline, result)
+        print_comparison(out, comparison, short=True)
+        sys.exit(comparison.exit_code)
     sys.exit(result.exit_code)
+
+
+@cli.command(name="diff")
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json"]),
+    help="[default: a table on a terminal, text when piped]",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    default=None,
+    help="Advisory failures regress too [default: as the NEW run was].",
+)
+def diff_command(old: Path, new: Path, fmt: str | None, strict: bool | None) -> None:
+    """Compare NEW (a report.json) with OLD (a report.json or an accepted-failures file):
+    exit 0 if nothing regressed, 1 if something did, 2 on bad input (3: NEW had errors)."""
+    comparison = compare(load_baseline(old), load_run_report(new), strict=strict)
+    out = Console(highlight=False)
+    if not out.is_terminal:
+        out = Console(highlight=False, width=160)
+    emit_comparison(out, comparison, fmt)
+    sys.exit(comparison.exit_code)
+
+
+@cli.command(name="matrix")
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path), metavar="[FILE]...")
+@click.option(
+    "--merge",
+    is_flag=True,
+    help="Run nothing: the FILEs are report.json files (or directories holding them) "
+    "written by `run` elsewhere, merged into one matrix.",
+)
+@click.option("--no-emulator", is_flag=True, help="Leave out the embedded emulator's column.")
+@click.option(
+    "--report-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("reports"),
+    show_default=True,
+    help="Where matrix.md/.json/.html go; each run's reports go in targets/<name>/.",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="At most N targets at once [default: 2]; targets that share a conversation "
+    "never run together.",
+)
+@click.option("--seed", type=int, help="One seed for every run (default: a random one).")
+@click.option(
+    "--profile", type=click.Choice(sorted(PROFILES)), help="How hard to look [default: quick]."
+)
+@click.option("--max-requests", type=int, help="Request budget per target.")
+@click.option("--rate-limit", type=float, metavar="PER_SECOND", help="Per target.")
+@click.option("--max-response-time", type=float, metavar="SECONDS", help="[default: 1.0]")
+@click.option("--timeout", type=float, metavar="SECONDS", help="Per request [default: 10].")
+@click.option("--read-only", is_flag=True, default=None, help="Send no write.")
+@click.option("--strict", is_flag=True, default=None, help="Advisory failures fail the gate too.")
+@click.option("--check", "only", multiple=True, metavar="ID", help="Run only this check.")
+def matrix_command(
+    files: tuple[Path, ...],
+    merge: bool,
+    no_emulator: bool,
+    report_dir: Path,
+    jobs: int | None,
+    seed: int | None,
+    profile: str | None,
+    max_requests: int | None,
+    rate_limit: float | None,
+    max_response_time: float | None,
+    timeout: float | None,
+    read_only: bool | None,
+    strict: bool | None,
+    only: tuple[str, ...],
+) -> None:
+    """Compatibility matrix: the suite against each target FILE (TOML, as for `run
+    --target`) and the embedded emulator, checks down, targets across; or, with --merge,
+    report.json files from elsewhere (one CI job per vendor) in one table.
+
+    \b
+    Exit codes: 0 every target conformant; 1 a target has gating failures;
+    3 a target was unusable (unreachable, key missing or refused) or its run
+    inconclusive, and none failed; 2 bad options or files; 130 interrupted.
+    """
+    given = JobOptions(
+        seed=seed,
+        profile=profile,
+        max_requests=max_requests,
+        rate_limit=rate_limit,
+        timeout=timeout,
+        max_response_time=max_response_time,
+        read_only=read_only,
+        strict=strict,
+        only=only,
+    )
+    matrix, written = matrix_job(
+        files,
+        given,
+        report_dir,
+        merge=merge,
+        include_emulator=not no_emulator,
+        jobs=jobs,
+        progress=MatrixReporter(_err),
+    )
+    out = Console(highlight=False)
+    if not out.is_terminal:
+        out = Console(highlight=False, width=160)
+    print_matrix(out, matrix, written)
+    sys.exit(matrix.exit_code)
 
 
 @cli.command()

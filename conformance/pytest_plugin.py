@@ -56,6 +56,11 @@ def _job(config: pytest.Config) -> tuple[TargetSpec, JobOptions, Path]:
         raise pytest.UsageError(f"--agentphone-args: {exc.format_message()}") from None
     params = dict(context.params)
     report_dir: Path = params.pop("report_dir")
+    if params.pop("baseline_file", None) is not None:
+        raise pytest.UsageError(
+            "--agentphone-args: --baseline is for `agentphone-conformance run`; here each "
+            "check is a test: compare the reports afterwards with `agentphone-conformance diff`"
+        )
     try:
         spec, given = job_from_options(**params)
         run_options(given, spec.settings)  # every value checked before any test runs

@@ -1,4 +1,4 @@
-"""The conformant emulator behaves as the live API does (vendor-documented semantics, FastAPI errors)."""
+"""The conformant emulator behaves as the live API does: documented semantics, FastAPI errors."""
 
 from __future__ import annotations
 

@@ -224,5 +224,7 @@ def unknown_id(ctx: Context) -> None:
     after = ctx.get(absent)
     if after.status == 200:
         ctx.fail("the PATCH created the conversation: a later GET finds it", after)
-        ctx.notes.append(f"the target created conversation {absent} when it was PATCHed; "
-                         "the suite cannot delete it: remove it by hand")
+        ctx.notes.append(
+            f"the target created conversation {absent} when it was PATCHed; "
+            "the suite cannot delete it: remove it by hand"
+        )

@@ -1,4 +1,7 @@
-"""Report writers: junit.xml, report.json (with its JSON Schema), summary.md, report.html.
+"""Report writers: junit.xml, report.json (with its JSON Schema), summary.md, report.html,
+and, for a run compared with a baseline, comparison.json (with its JSON Schema); for the
+compatibility matrix of several targets, matrix.md, matrix.json (with its JSON Schema)
+and matrix.html.
 
 Each writer reads a finished `RunResult` and nothing else: no CLI, no HTTP client. Each
 takes `secrets` and replaces them with [REDACTED] in its output, as a second line of
@@ -7,29 +10,60 @@ defence behind the redaction done when exchanges are recorded.
 
 from __future__ import annotations
 
+from ._changes import (
+    comparison_schema,
+    comparison_verdict,
+    render_comparison_json,
+    render_comparison_text,
+    write_comparison_json,
+)
 from ._common import Verdict, verdict
 from ._html import render_html, write_html
 from ._json import load_report, parse_report, render_json, report_schema, write_json
 from ._junit import render_junit, write_junit
-from ._markdown import render_summary_markdown, write_markdown
+from ._markdown import render_changes_markdown, render_summary_markdown, write_markdown
+from ._matrix_common import MATRIX_FILES, column_verdict, matrix_verdict
+from ._matrix_html import render_matrix_html, write_matrix_html
+from ._matrix_json import matrix_schema, matrix_to_dict, render_matrix_json, write_matrix_json
+from ._matrix_md import render_matrix_markdown, write_matrix_markdown
+from ._matrix_write import write_matrix
 from ._redact import REDACTED
-from ._write import REPORT_FILES, write_reports
+from ._write import COMPARISON_FILE, REPORT_FILES, write_reports
 
 __all__ = [
+    "COMPARISON_FILE",
+    "MATRIX_FILES",
     "REDACTED",
     "REPORT_FILES",
     "Verdict",
+    "column_verdict",
+    "comparison_schema",
+    "comparison_verdict",
     "load_report",
+    "matrix_schema",
+    "matrix_to_dict",
+    "matrix_verdict",
     "parse_report",
+    "render_changes_markdown",
+    "render_comparison_json",
+    "render_comparison_text",
     "render_html",
     "render_json",
     "render_junit",
+    "render_matrix_html",
+    "render_matrix_json",
+    "render_matrix_markdown",
     "render_summary_markdown",
     "report_schema",
     "verdict",
+    "write_comparison_json",
     "write_html",
     "write_json",
     "write_junit",
     "write_markdown",
+    "write_matrix",
+    "write_matrix_html",
+    "write_matrix_json",
+    "write_matrix_markdown",
     "write_reports",
 ]

@@ -5,7 +5,8 @@ fails the gate (a required failure, or an advisory one under --strict); an `<err
 check that errored (the harness or the network, exit code 3 when nothing failed). An
 advisory failure without --strict is a passing testcase whose `<system-out>` starts with
 WARNING, so CI stays green exactly when the suite exits 0. Not-applicable and skipped
-checks are `<skipped>`.
+checks are `<skipped>`. With a baseline the gate is the comparison's: a failure the
+baseline accepts is a passing testcase whose `<system-out>` starts with ACCEPTED FAILURE.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Final
 
+from .._comparison import Comparison
 from .._results import CheckResult, Level, Outcome, RunResult
+from ._changes import scrub_comparison
 from ._common import TOOL_NAME, format_size, one_line, printable, request_line, truncate_bytes
 from ._redact import scrub_result, write_text
 
@@ -48,7 +51,8 @@ def _findings_text(result: CheckResult) -> str:
     return "\n".join(lines)
 
 
-def _testcase(result: CheckResult, strict: bool) -> ET.Element:
+def _testcase(result: CheckResult, strict: bool, accepted: str | None = None) -> ET.Element:
+    """`accepted`: why the baseline accepts this failure, if it does."""
     info = result.check
     case = ET.Element(
         "testcase", classname=info.family, name=info.id, time=f"{result.duration_s:.3f}"
@@ -56,7 +60,13 @@ def _testcase(result: CheckResult, strict: bool) -> ET.Element:
     message = printable(one_line(result.reason or info.requirement, 500))
     if result.outcome is Outcome.FAILED:
         text = _findings_text(result)
-        if result.gates(strict):
+        if accepted is not None and result.gates(strict):
+            out = ET.SubElement(case, "system-out")
+            out.text = printable(
+                f"ACCEPTED FAILURE (baseline: {accepted}): fails, but does not fail the "
+                "gate\n" + text
+            )
+        elif result.gates(strict):
             failure = ET.SubElement(case, "failure", message=message, type=info.level.value)
             if info.level is Level.ADVISORY:
                 text = "advisory: fails the gate because the run is --strict\n" + text
@@ -80,12 +90,18 @@ def _testcase(result: CheckResult, strict: bool) -> ET.Element:
     return case
 
 
-def render_junit(result: RunResult) -> str:
+def render_junit(result: RunResult, comparison: Comparison | None = None) -> str:
+    """junit.xml; with `comparison`, failures its baseline accepts are not `<failure>`s."""
     strict = result.settings.strict
-    cases = [_testcase(r, strict) for r in result.checks]
+    accepted = {
+        c.check: c.accepted_reason or ""
+        for c in (comparison.still_failing if comparison is not None else ())
+    }
+    cases = [_testcase(r, strict, accepted.get(r.check.id)) for r in result.checks]
+    failures = [r for r in result.gate_failures if r.check.id not in accepted]
     counts = {
         "tests": str(len(cases)),
-        "failures": str(len(result.gate_failures)),
+        "failures": str(len(failures)),
         "errors": str(result.count(Outcome.ERROR)),
         "skipped": str(result.count(Outcome.NOT_APPLICABLE) + result.count(Outcome.SKIPPED)),
         "time": f"{result.duration_s:.3f}",
@@ -108,6 +124,14 @@ def render_junit(result: RunResult) -> str:
         ("tool_version", result.tool_version),
         ("requests_sent", result.requests_sent),
         ("exit_code", result.exit_code),
+        *(
+            [
+                ("baseline", comparison.baseline.source),
+                ("baseline_exit_code", comparison.exit_code),
+            ]
+            if comparison is not None
+            else []
+        ),
     ):
         ET.SubElement(properties, "property", name=name, value=printable(str(value)))
     suite.extend(cases)
@@ -128,6 +152,12 @@ def render_junit(result: RunResult) -> str:
     return f'<?xml version="1.0" encoding="UTF-8"?>\n{body}\n'
 
 
-def write_junit(result: RunResult, path: Path, secrets: Iterable[str] = ()) -> Path:
+def write_junit(
+    result: RunResult,
+    path: Path,
+    secrets: Iterable[str] = (),
+    comparison: Comparison | None = None,
+) -> Path:
     secrets = tuple(secrets)
-    return write_text(path, render_junit(scrub_result(result, secrets)), secrets)
+    scrubbed = scrub_comparison(comparison, secrets) if comparison is not None else None
+    return write_text(path, render_junit(scrub_result(result, secrets), scrubbed), secrets)

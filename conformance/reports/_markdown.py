@@ -1,8 +1,9 @@
 """summary.md: GitHub-flavoured markdown for CI job summaries and PR comments.
 
-The verdict is the first line. PR comments hold 65,536 characters, so findings are
-capped, bodies cut to 2 KB and, past a budget, further failure sections are left to
-report.html; the restore status and the notes are always kept.
+The verdict is the first line; with a baseline, the changes since it come first (their
+verdict is the gate's), then the run's own report. PR comments hold 65,536 characters,
+so findings are capped, bodies cut to 2 KB and, past a budget, further failure sections
+are left to report.html; the restore status and the notes are always kept.
 """
 
 from __future__ import annotations
@@ -13,7 +14,16 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Final
 
+from .._comparison import Comparison
 from .._results import CheckResult, Exchange, Outcome, RestoreRecord, RunResult
+from ._changes import (
+    CHANGES,
+    baseline_description,
+    comparison_verdict,
+    explain_change,
+    scrub_comparison,
+    transition,
+)
 from ._common import (
     KINDS,
     TOOL_NAME,
@@ -28,7 +38,7 @@ from ._common import (
 )
 from ._redact import scrub_result, write_text
 
-__all__ = ["render_summary_markdown", "write_markdown"]
+__all__ = ["render_changes_markdown", "render_summary_markdown", "write_markdown"]
 
 MAX_FINDINGS: Final = 3  # per failed check
 MAX_BODY: Final = 2 * 1024
@@ -156,7 +166,51 @@ def _restore_section(result: RunResult) -> list[str]:
     return lines
 
 
-def render_summary_markdown(result: RunResult) -> str:
+def render_changes_markdown(comparison: Comparison) -> str:
+    """The "Changes since baseline" section: its verdict (the gate's) as a level-2 heading,
+    then one table per kind of change, then the notes."""
+    verdict = comparison_verdict(comparison)
+    lines = [
+        f"## {verdict.emoji} Changes since baseline: {md_text(verdict.headline)}",
+        "",
+        f"**Baseline:** {md_text(baseline_description(comparison.baseline))} · "
+        f"**Gate exit code:** {comparison.exit_code}"
+        f"{' · **strict**' if comparison.strict else ''}",
+        "",
+    ]
+    for change, (title, _, emoji) in CHANGES.items():
+        rows = comparison.of(change)
+        if not rows:
+            continue
+        lines += [
+            f"### {emoji} {title}: {len(rows)}",
+            "",
+            "| Check | Level | Baseline → now | Why |",
+            "|---|---|---|---|",
+            *(
+                f"| {md_code(c.check, in_table=True)} | {c.level or '-'} "
+                f"| {transition(c, '→')} | {md_text(explain_change(c), 300)} |"
+                for c in rows
+            ),
+            "",
+        ]
+    if not comparison.changes:
+        lines += ["Nothing changed: every check ended as it did in the baseline.", ""]
+    lines += [f"- _Note:_ {md_text(note, 500)}" for note in comparison.notes]
+    if comparison.notes:
+        lines.append("")
+    return "\n".join(lines)
+
+
+def render_summary_markdown(result: RunResult, comparison: Comparison | None = None) -> str:
+    """summary.md; with `comparison`, the changes since the baseline lead."""
+    if comparison is not None:
+        changes = render_changes_markdown(comparison) + "\n---\n\n"
+        return changes + _render_summary(result, MAX_CHARS - len(changes))
+    return _render_summary(result, MAX_CHARS)
+
+
+def _render_summary(result: RunResult, max_chars: int) -> str:
     settings = result.settings
     target = result.target
     counts = " · ".join(
@@ -212,7 +266,7 @@ def render_summary_markdown(result: RunResult) -> str:
             *(f"- {md_code(r.check.id)}: {md_text(r.reason or 'no reason given')}" for r in errors),
             "",
         ]
-    budget = MAX_CHARS - sum(len(line) + 1 for line in head + table + tail)
+    budget = max_chars - sum(len(line) + 1 for line in head + table + tail)
     sections: list[str] = []
     for number, r in enumerate(failed):
         section = _failure_section(r)
@@ -225,6 +279,14 @@ def render_summary_markdown(result: RunResult) -> str:
     return "\n".join([*head, *table, *sections, *tail])
 
 
-def write_markdown(result: RunResult, path: Path, secrets: Iterable[str] = ()) -> Path:
+def write_markdown(
+    result: RunResult,
+    path: Path,
+    secrets: Iterable[str] = (),
+    comparison: Comparison | None = None,
+) -> Path:
     secrets = tuple(secrets)
-    return write_text(path, render_summary_markdown(scrub_result(result, secrets)), secrets)
+    scrubbed = scrub_comparison(comparison, secrets) if comparison is not None else None
+    return write_text(
+        path, render_summary_markdown(scrub_result(result, secrets), scrubbed), secrets
+    )

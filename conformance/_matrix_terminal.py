@@ -1,0 +1,93 @@
+"""What a person sees of `matrix` in the terminal: a line per target as it starts and
+ends, then the targets' verdicts and the checks on which not every target passed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from ._matrix_model import Column, Matrix, Status
+from ._results import Outcome
+from .reports import column_verdict, matrix_verdict
+from .reports._matrix_common import CELL_KINDS, cell_kind
+
+__all__ = ["MatrixReporter", "print_matrix"]
+
+_STYLE = {
+    "passed": "green",
+    "failed-required": "bold red",
+    "failed-advisory": "yellow",
+    "not-applicable": "dim",
+    "skipped": "blue",
+    "error": "magenta",
+    "absent": "dim",
+}
+_STATUS_STYLE = {
+    Status.OK: "bold green",
+    Status.FAIL: "bold red",
+    Status.INCONCLUSIVE: "magenta",
+    Status.UNUSABLE: "bold magenta",
+}
+
+
+class MatrixReporter:
+    """`run_matrix`'s progress as lines: one per target started and finished (several run
+    at once, so no progress bar)."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def started(self, name: str) -> None:
+        self.console.print(f"[dim]started[/]  {escape(name)}")
+
+    def finished(self, column: Column) -> None:
+        took = f" in {column.result.duration_s:.1f} s" if column.result else ""
+        style = _STATUS_STYLE[column.status]
+        self.console.print(
+            f"[{style}]finished[/] {escape(column.name)}: "
+            f"{escape(str(column_verdict(column)))}{took}"
+        )
+
+    def note(self, text: str) -> None:
+        self.console.print(f"[magenta]{escape(text)}[/]")
+
+
+def print_matrix(console: Console, matrix: Matrix, written: Mapping[str, Path]) -> None:
+    targets = Table(title="targets", title_justify="left")
+    targets.add_column("target", overflow="fold")
+    targets.add_column("status", no_wrap=True)
+    targets.add_column("verdict", overflow="fold", ratio=1)
+    for column in matrix.columns:
+        style = _STATUS_STYLE[column.status]
+        verdict = column_verdict(column).headline
+        if column.problem is not None:
+            verdict = str(column.problem)
+        targets.add_row(escape(column.name), f"[{style}]{column.status.value}[/]", escape(verdict))
+    console.print(targets)
+    ran = [index for index, column in enumerate(matrix.columns) if column.result is not None]
+    differing = [
+        row
+        for row in matrix.rows
+        if any(cell_kind(row.cells[i]) != Outcome.PASSED.value for i in ran)
+    ]
+    if differing:
+        grid = Table(title="checks not passed by every target that ran", title_justify="left")
+        grid.add_column("check", no_wrap=True)
+        for index in ran:
+            grid.add_column(escape(matrix.columns[index].name), overflow="fold")
+        for row in differing:
+            cells = []
+            for index in ran:
+                key = cell_kind(row.cells[index])
+                cells.append(f"[{_STYLE[key]}]{CELL_KINDS[key][0]}[/]")
+            grid.add_row(row.check.id, *cells)
+        console.print(grid)
+    if written:
+        console.print("matrix: " + ", ".join(str(p) for p in written.values()))
+    overall = matrix_verdict(matrix)
+    style = {"ok": "bold green", "fail": "bold red"}.get(overall.status, "magenta")
+    console.print(f"[{style}]{escape(overall.headline)}[/] (exit code {matrix.exit_code})")

@@ -1,0 +1,108 @@
+"""What a person sees in the terminal of a comparison with a baseline: a few lines after
+a run, or a table from `diff`."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from ._comparison import Change, Comparison
+from .reports import render_changes_markdown, render_comparison_json, render_comparison_text
+from .reports._changes import (
+    CHANGES,
+    baseline_description,
+    comparison_verdict,
+    explain_change,
+    transition,
+)
+
+__all__ = ["emit_comparison", "print_comparison"]
+
+STYLE = {
+    Change.REGRESSED: "bold red",
+    Change.FIXED: "green",
+    Change.STILL_FAILING: "yellow",
+    Change.NOT_RUN: "blue",
+    Change.WARNING: "yellow",
+    Change.NEW: "cyan",
+}
+
+#: What `run --baseline` lists check by check; the other kinds are counted.
+SHORT = (Change.REGRESSED, Change.FIXED, Change.STILL_FAILING)
+
+
+def _verdict_line(comparison: Comparison) -> str:
+    verdict = comparison_verdict(comparison)
+    style = {"ok": "bold green", "fail": "bold red"}.get(verdict.status, "magenta")
+    return (
+        f"[{style}]{verdict.emoji} since the baseline: {escape(verdict.headline)}[/] "
+        f"(exit code {comparison.exit_code})"
+    )
+
+
+def _print_short(console: Console, comparison: Comparison) -> None:
+    for kind in SHORT:
+        label = CHANGES[kind][1]
+        for change in comparison.of(kind):
+            why = explain_change(change, limit=160)
+            console.print(
+                f"  [{STYLE[kind]}]{label}[/] {escape(change.check)} "
+                f"({transition(change)}){': ' + escape(why) if why else ''}"
+            )
+    others = [
+        f"{len(comparison.of(kind))} {CHANGES[kind][1]}"
+        for kind in CHANGES
+        if kind not in SHORT and comparison.of(kind)
+    ]
+    if others:
+        console.print(f"  and {', '.join(others)}: see summary.md or comparison.json")
+
+
+def _print_table(console: Console, comparison: Comparison) -> None:
+    if not comparison.changes:
+        console.print("  nothing changed: every check ended as it did in the baseline")
+        return
+    table = Table(box=None, pad_edge=False)
+    table.add_column("change", no_wrap=True)
+    table.add_column("check", no_wrap=True)
+    table.add_column("level", no_wrap=True)
+    table.add_column("baseline -> now", no_wrap=True)
+    table.add_column("why", overflow="fold", ratio=1)
+    for kind, (_, label, _) in CHANGES.items():
+        for change in comparison.of(kind):
+            table.add_row(
+                f"[{STYLE[kind]}]{label}[/]",
+                escape(change.check),
+                change.level or "-",
+                transition(change),
+                escape(explain_change(change)),
+            )
+    console.print(table)
+
+
+def print_comparison(console: Console, comparison: Comparison, *, short: bool = False) -> None:
+    """The comparison and its verdict; `short` (after a run): only what regressed, got
+    fixed or still fails, the rest counted."""
+    console.print(f"baseline: {escape(baseline_description(comparison.baseline))}")
+    if short:
+        _print_short(console, comparison)
+    else:
+        _print_table(console, comparison)
+    for note in comparison.notes:
+        console.print(f"note: {escape(note)}")
+    console.print(_verdict_line(comparison))
+
+
+def emit_comparison(console: Console, comparison: Comparison, fmt: str | None = None) -> None:
+    """`diff`'s output: `fmt` text, markdown or json; None: a table on a terminal, plain
+    text when piped."""
+    if fmt is None and console.is_terminal:
+        print_comparison(console, comparison)
+        return
+    render = {
+        "markdown": render_changes_markdown,
+        "json": render_comparison_json,
+    }.get(fmt or "text", render_comparison_text)
+    text = render(comparison)
+    console.file.write(text if text.endswith("\n") else text + "\n")

@@ -1,0 +1,140 @@
+"""What the matrix reports agree on: verdicts per target and overall, how a cell is named,
+where a target's own reports are, and scrubbing secrets out of a whole matrix."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import replace
+from pathlib import Path
+from typing import Final
+from urllib.parse import quote
+
+from .._matrix_model import Column, Matrix, Problem, Status
+from .._results import CheckResult, Finding
+from ._common import KINDS, Verdict, kind, verdict
+from ._redact import scrub_result, scrub_text, secret_list
+
+__all__ = [
+    "ABSENT",
+    "CELL_KINDS",
+    "MATRIX_FILES",
+    "cell_kind",
+    "column_counts",
+    "column_verdict",
+    "first_finding",
+    "matrix_verdict",
+    "relative_link",
+    "scrub_matrix",
+]
+
+#: Matrix report kind -> file name inside the report directory.
+MATRIX_FILES: Final = {"markdown": "matrix.md", "json": "matrix.json", "html": "matrix.html"}
+
+ABSENT: Final = "absent"
+
+#: Every cell kind: (label, emoji, short label for a grid cell). KINDS, plus "absent": the
+#: check did not run for that target (an unusable target, an older suite, --check).
+CELL_KINDS: Final[dict[str, tuple[str, str, str]]] = {
+    **{
+        key: (label, emoji, short)
+        for (key, (label, emoji)), short in zip(
+            KINDS.items(), ("pass", "FAIL", "warn", "n/a", "skip", "error"), strict=True
+        )
+    },
+    ABSENT: ("not run", "➖", "—"),  # noqa: RUF001 - the emoji, not a minus
+}
+
+
+def cell_kind(cell: CheckResult | None) -> str:
+    return ABSENT if cell is None else kind(cell)
+
+
+def column_counts(column: Column) -> dict[str, int]:
+    """How many checks ended in each kind (KINDS order), zeros included."""
+    counts = dict.fromkeys(KINDS, 0)
+    for r in column.result.checks if column.result else []:
+        counts[kind(r)] += 1
+    return counts
+
+
+def column_verdict(column: Column) -> Verdict:
+    """The target's own verdict, as its report.html headline says it; or why it is unusable."""
+    if column.result is None:
+        assert column.problem is not None
+        return Verdict("⛔", f"unusable: {column.problem.message}", Status.UNUSABLE.value)
+    return verdict(column.result)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def matrix_verdict(matrix: Matrix) -> Verdict:
+    """One line for the whole matrix; its status agrees with the exit code."""
+    total = len(matrix.columns)
+    ok = matrix.count(Status.OK)
+    failing = matrix.count(Status.FAIL)
+    rest = [
+        f"{n} {what}"
+        for n, what in (
+            (matrix.count(Status.UNUSABLE), "unusable"),
+            (matrix.count(Status.INCONCLUSIVE), "inconclusive"),
+        )
+        if n
+    ]
+    tail = f" ({', '.join(rest)})" if rest else ""
+    if matrix.interrupted:
+        ran = sum(1 for c in matrix.columns if c.result and not c.result.interrupted)
+        return Verdict(
+            "⏹", f"interrupted: {ran} of {_plural(total, 'target')} ran to the end", "inconclusive"
+        )
+    if failing:
+        return Verdict(
+            "❌", f"{failing} of {_plural(total, 'target')} not conformant{tail}", "fail"
+        )
+    if rest:
+        return Verdict("💥", f"{ok} of {_plural(total, 'target')} conformant{tail}", "inconclusive")
+    if total == 1:
+        return Verdict("✅", "the target is conformant", "ok")
+    return Verdict("✅", f"all {total} targets conformant", "ok")
+
+
+def first_finding(cell: CheckResult | None) -> Finding | None:
+    """The finding to show for a failed cell: the first that carries an exchange, else the
+    first."""
+    if cell is None or not cell.findings:
+        return None
+    return next((f for f in cell.findings if f.exchange is not None), cell.findings[0])
+
+
+def relative_link(target: Path | None, out_dir: Path | None) -> str | None:
+    """A relative URL from `out_dir` to `target`, if both are known and the file exists."""
+    if target is None or out_dir is None or not target.is_file():
+        return None
+    try:
+        relative = os.path.relpath(target.resolve(), out_dir.resolve())
+    except ValueError:  # another drive (Windows): no relative path exists
+        return None
+    return quote(Path(relative).as_posix(), safe="/")
+
+
+def scrub_matrix(matrix: Matrix, secrets: Iterable[str]) -> Matrix:
+    """A copy with every secret replaced in every column's result, name and problem."""
+    found = secret_list(secrets)
+    if not found:
+        return matrix
+
+    def column(c: Column) -> Column:
+        problem = c.problem and Problem(
+            scrub_text(c.problem.message, found), scrub_text(c.problem.hint, found)
+        )
+        return replace(
+            c,
+            name=scrub_text(c.name, found),
+            source=scrub_text(c.source, found),
+            result=c.result and scrub_result(c.result, found),
+            problem=problem,
+        )
+
+    return replace(matrix, columns=[column(c) for c in matrix.columns])

@@ -1,0 +1,117 @@
+"""Smoke test of bench/bench.py: a tiny run produces bench.md and bench.json with the right rows.
+
+No timing is asserted: the benchmark measures, this only checks that it runs and judges.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "bench.py"
+# One fault both tools catch (every answer breaks the schema) and one only ours can see.
+FAULTS = ("shape-missing-required-field", "semantics-merge-not-replace")
+
+
+def _bench(tmp_path: Path, *args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(BENCH), *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.mark.timeout(120)
+def test_bench_on_two_faults_writes_markdown_and_json(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    done = _bench(
+        tmp_path,
+        "--faults",
+        ",".join(FAULTS),
+        "--examples",
+        "1",
+        "--seed",
+        "7",
+        "--timeout",
+        "60",
+        "--out",
+        str(out),
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+
+    result = json.loads((out / "bench.json").read_text(encoding="utf-8"))
+    rows = {row["target"]: row for row in result["rows"]}
+    assert list(rows) == ["conformant", *FAULTS]
+    assert result["settings"]["schemathesis_max_examples"] == 1
+    assert result["settings"]["our_profile"] == "quick"
+    assert result["settings"]["seed"] == 7
+    for row in result["rows"]:
+        for tool in ("schemathesis", "ours"):
+            run = row["runs"][tool]
+            assert not run["timed_out"], run
+            assert run["exit_code"] in (0, 1), run  # a verdict, not a usage or harness error
+            assert run["requests"], run  # the tool's own report was found and read
+            assert run["wall_s"] > 0
+            assert "--seed" in run["command"] and "7" in run["command"]
+            assert "--max-response-time" in run["command"]
+        assert row["ratio"] is not None
+
+    conformant = rows["conformant"]["runs"]
+    assert conformant["schemathesis"]["false_alarm"] is False
+    assert conformant["ours"]["false_alarm"] is False
+    assert conformant["ours"]["caught"] is None
+    assert conformant["ours"]["restored"] is True
+    # Plain schemathesis writes the pinned conversation and never puts it back.
+    assert conformant["schemathesis"]["restored"] is False
+
+    shape = rows["shape-missing-required-field"]["runs"]
+    assert shape["schemathesis"]["caught"] is True
+    assert "response_schema_conformance" in shape["schemathesis"]["failing"]
+    assert shape["ours"]["caught"] is True
+    assert shape["ours"]["expected_failed"] == ["SHAPE-SCHEMA"]
+    merge = rows["semantics-merge-not-replace"]["runs"]
+    assert merge["schemathesis"]["caught"] is False  # no generic check can see a merge
+    assert merge["ours"]["caught"] is True
+    assert all(row["runs"]["ours"]["restored"] for row in result["rows"])
+
+    totals = result["totals"]
+    assert totals["faults"] == 2
+    assert totals["ours"]["faults_caught"] == 2
+    assert totals["schemathesis"]["faults_caught"] == 1
+    assert totals["schemathesis"]["faults_missed"] == ["semantics-merge-not-replace"]
+    assert totals["ours"]["false_alarms"] == totals["schemathesis"]["false_alarms"] == 0
+    assert totals["median_ratio"] is not None
+    machine = result["machine"]
+    assert machine["python"] and machine["schemathesis"] and machine["cpu_model"]
+    assert machine["cores"] and machine["date"]
+
+    markdown = (out / "bench.md").read_text(encoding="utf-8")
+    table = [line for line in markdown.splitlines() if line.startswith("| `")]
+    # Each target appears once in the main table and once in the failing-checks table.
+    for target in rows:
+        assert sum(line.startswith(f"| `{target}` |") for line in table) == 2, target
+    main_rows = table[: len(rows)]
+    assert [line.split(" | ")[0] for line in main_rows] == [f"| `{t}`" for t in rows]
+    assert main_rows[0].count("|") == 13  # 12 columns
+    for heading in ("## Totals", "## Machine", "Median of the per-target ratios", "Python "):
+        assert heading in markdown
+    assert "faults caught (of 2) | 1 | 2 |" in markdown
+    # Each run's raw output is kept.
+    for target in rows:
+        for tool in ("schemathesis", "ours"):
+            assert (out / "bench-raw" / target / tool / "output.log").is_file()
+            assert (out / "bench-raw" / target / tool / "report.json").is_file()
+
+
+def test_bench_refuses_an_unknown_fault(tmp_path: Path) -> None:
+    done = _bench(tmp_path, "--faults", "no-such-fault", "--out", str(tmp_path), timeout=30)
+    assert done.returncode == 2
+    assert "unknown fault(s): no-such-fault" in done.stderr
+    assert not (tmp_path / "bench.md").exists()
