@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +16,7 @@ from schemathesis import GenerationMode
 
 from . import __version__
 from ._errors import ExitCode, HarnessError
-from ._http import BudgetExhausted, Client, Sent, TargetUnreachable, curl_command
+from ._http import BudgetExhausted, Client, Sent, TargetUnreachable, curl_command, redact
 from ._results import (
     CheckInfo,
     CheckResult,
@@ -158,6 +158,7 @@ def run(
     for check in response_checks:
         results.append(_response_result(check.info, tallies[check.id]))
     _merge_elsewhere(results, ctx.elsewhere)
+    results = [_redacted(r, target.secrets) for r in results]
     order = {check_id: i for i, check_id in enumerate(REGISTRY)}
     results.sort(key=lambda r: order[r.check.id])
     notes = list(ctx.notes)
@@ -313,6 +314,13 @@ def _response_result(info: CheckInfo, tally: _Tally) -> CheckResult:
     if tally.evaluated:
         return CheckResult(info, Outcome.PASSED, f"{tally.evaluated} answers", [], tally.evaluated)
     return CheckResult(info, Outcome.NOT_APPLICABLE, "no answer of this run was one it judges")
+
+
+def _redacted(result: CheckResult, secrets: dict[str, str]) -> CheckResult:
+    """Messages quote answers (a schema error shows the offending value): scrub them too."""
+    result.reason = redact(result.reason, secrets)
+    result.findings = [replace(f, message=redact(f.message, secrets)) for f in result.findings]
+    return result
 
 
 def _merge_elsewhere(results: list[CheckResult], elsewhere: dict[str, list[Finding]]) -> None:

@@ -320,6 +320,8 @@ def selftest(report_dir: Path, seed: int, profile: str, faults: tuple[str, ...])
     if unknown:
         raise HarnessError(f"unknown fault {unknown[0]!r}", "run `agentphone-conformance faults`")
     out = Console(highlight=False)
+    if not out.is_terminal:
+        out = Console(highlight=False, width=200)  # CI logs: one line per fault
 
     def show(row: SelftestRow) -> None:
         mark = "[green]ok[/]" if row.ok else "[bold red]FAIL[/]"

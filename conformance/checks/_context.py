@@ -10,7 +10,7 @@ from .._http import Client, Sent
 from .._results import Finding
 from .._target import Account, Target
 
-__all__ = ["PROFILES", "Abort", "Context", "Profile", "same_json"]
+__all__ = ["PROFILES", "Abort", "Context", "Profile", "absent_id_like", "same_json"]
 
 CONVERSATION_PATH = "/v1/conversations/{conversation_id}"
 MAX_FINDINGS_KEPT = 5
@@ -47,6 +47,30 @@ PROFILES = {
 
 class Abort(Exception):
     """Stop the current check: a finding has been recorded and nothing more can be learnt."""
+
+
+def absent_id_like(example: str, rng: random.Random) -> str:
+    """`example` with every hex digit, digit and letter after its prefix redrawn at random
+    (`conv_d554...` -> `conv_93be...`, a UUID -> another UUID). Too little randomness to be
+    safe (a short id) falls back to an id that plainly cannot exist."""
+    prefix, sep, rest = example.partition("_") if "_" in example else ("", "", example)
+    drawn, randomness = [], 0.0
+    for char in rest:
+        if char in "0123456789abcdef":
+            drawn.append(rng.choice("0123456789abcdef"))
+            randomness += 4
+        elif char in "0123456789ABCDEF":
+            drawn.append(rng.choice("0123456789ABCDEF"))
+            randomness += 4
+        elif char.isascii() and char.isalpha():
+            alphabet = "abcdefghijklmnopqrstuvwxyz"
+            drawn.append(rng.choice(alphabet.upper() if char.isupper() else alphabet))
+            randomness += 4.7
+        else:
+            drawn.append(char)
+    if randomness < 64:
+        return f"conv_conformance_absent_{rng.getrandbits(64):016x}"
+    return prefix + sep + "".join(drawn)
 
 
 def same_json(a: Any, b: Any) -> bool:
@@ -90,8 +114,9 @@ class Context:
         return self.target.primary.conversation_ids[0]
 
     def unknown_id(self) -> str:
-        """An id no real conversation can have: probes for 404 never touch real data."""
-        return f"conv_conformance_absent_{self.rng.getrandbits(64):016x}"
+        """An id no real conversation has, shaped like the real ones (a server that checks
+        the id's format must still answer 404): probes never touch real data."""
+        return absent_id_like(self.writable_id, self.rng)
 
     @staticmethod
     def bearer(account: Account) -> str:

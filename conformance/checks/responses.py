@@ -219,6 +219,7 @@ def accepts_valid(ctx: Context, sent: Sent) -> Verdict | str:
         body = _request_json(sent)
         valid = (
             isinstance(body, dict)
+            and set(body) <= {"metadata", "group_name"}  # unknown members: the server's call
             and isinstance(body.get("metadata", {}), dict | None)
             and isinstance(body.get("group_name"), str | None)
         )
