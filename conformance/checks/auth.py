@@ -5,7 +5,7 @@ request, and no way into another account's conversations.
 from __future__ import annotations
 
 from .._target import Account
-from ._context import Context, same_json
+from ._context import SUCCESS, Context, same_json
 from ._registry import needs_second_account, needs_writes, scenario
 from .semantics import _short, canary
 from .sources import DOCS, RFC9110_401, SEED
@@ -80,9 +80,13 @@ def unknown_key_rejected(ctx: Context) -> None:
 )
 @needs_writes
 def refused_changes_nothing(ctx: Context) -> None:
-    kept = canary(ctx, "refused-no-change")
-    if not ctx.expect_status(ctx.patch(ctx.writable_id, {"metadata": kept}), 200, "setting up"):
+    written = canary(ctx, "refused-no-change")
+    if not ctx.expect_status(
+        ctx.patch(ctx.writable_id, {"metadata": written}), SUCCESS, "setting up"
+    ):
         return
+    # What is stored now, however the target stored it: only a change from here is judged.
+    kept = ctx.read(ctx.writable_id).get("metadata")
     for label, header in (
         ("no Authorization header", None),
         ("an unknown key", f"Bearer {_unknown_key(ctx)}"),
@@ -101,6 +105,7 @@ def refused_changes_nothing(ctx: Context) -> None:
                 refused,
             )
             ctx.patch(ctx.writable_id, {"metadata": kept})
+            kept = ctx.read(ctx.writable_id).get("metadata")
 
 
 def _theirs(ctx: Context) -> tuple[Account, Account]:

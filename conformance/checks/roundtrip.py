@@ -9,7 +9,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
 from .._http import BudgetExhausted, TargetUnreachable
-from ._context import Context, same_json
+from ._context import SUCCESS, Context, same_json
 from ._registry import needs_writes, scenario
 from .semantics import _short, differing_fields
 from .sources import DOCS, SEED
@@ -86,11 +86,11 @@ def round_trip(ctx: Context) -> None:
     def one(metadata: dict[str, Any]) -> None:
         nonlocal baseline
         sent = ctx.patch(cid, {"metadata": metadata})
-        if not ctx.expect_status(sent, 200, f"PATCH with metadata {_short(metadata, 80)}"):
+        if not ctx.expect_status(sent, SUCCESS, f"PATCH with metadata {_short(metadata, 80)}"):
             return
         answer = sent.json_body
         if not isinstance(answer, dict):
-            ctx.fail("the 200 answer is not a JSON object", sent)
+            ctx.fail(f"the {sent.status} answer is not a JSON object", sent)
             return
         if not same_json(answer.get("metadata"), metadata):
             ctx.fail(
@@ -103,11 +103,11 @@ def round_trip(ctx: Context) -> None:
             ctx.fail(f"the PATCH also changed {', '.join(changed)}", sent)
             baseline = answer  # report each drift once, not on every example
         read = ctx.get(cid)
-        if read.status == 200 and isinstance(read.json_body, dict):
+        if read.status in SUCCESS and isinstance(read.json_body, dict):
             if not same_json(read.json_body.get("metadata"), metadata):
                 ctx.fail(f"a later GET shows {_short(read.json_body.get('metadata'))}", read)
         else:
-            ctx.expect_status(read, 200, "reading the metadata back")
+            ctx.expect_status(read, SUCCESS, "reading the metadata back")
 
     stop: Exception | None = None
 

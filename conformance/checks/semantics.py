@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._context import Abort, Context, same_json
+from ._context import SUCCESS, Abort, Context, same_json
 from ._registry import needs_writes, scenario
 from .sources import DOCS, SEED
 
@@ -20,9 +20,9 @@ MESSAGE_FIELDS = frozenset({"messages", "messageCount", "lastMessageAt", "lastMe
 def _patch_ok(ctx: Context, body: Any, what: str) -> Any:
     """PATCH the writable conversation; the answer's JSON, or abort with a finding."""
     sent = ctx.patch(ctx.writable_id, body)
-    if not ctx.expect_status(sent, 200, what) or not isinstance(sent.json_body, dict):
-        if sent.status == 200:
-            ctx.fail(f"{what}: the 200 answer is not a JSON object", sent)
+    if not ctx.expect_status(sent, SUCCESS, what) or not isinstance(sent.json_body, dict):
+        if sent.status in SUCCESS:
+            ctx.fail(f"{what}: the {sent.status} answer is not a JSON object", sent)
         raise Abort
     ctx.last_sent = sent
     return sent.json_body
@@ -198,7 +198,7 @@ def answer_identity(ctx: Context) -> None:
     for conversation_id in ctx.target.primary.conversation_ids:
         sent = ctx.get(conversation_id)
         body = sent.json_body
-        if sent.status == 200 and isinstance(body, dict) and body.get("id") != conversation_id:
+        if sent.status in SUCCESS and isinstance(body, dict) and body.get("id") != conversation_id:
             ctx.fail(f"GET answered for id {sent.json_body.get('id')!r}", sent)
     if ctx.read_only:
         return
@@ -222,7 +222,7 @@ def unknown_id(ctx: Context) -> None:
     patched = ctx.patch(absent, {"metadata": canary(ctx, "unknown-id")})
     ctx.expect_status(patched, 404, "PATCH of an unknown id")
     after = ctx.get(absent)
-    if after.status == 200:
+    if after.status in SUCCESS:
         ctx.fail("the PATCH created the conversation: a later GET finds it", after)
         ctx.notes.append(
             f"the target created conversation {absent} when it was PATCHed; "
