@@ -7,15 +7,11 @@ are re-exported here, the one place the CLI and the job import from.
 
 from __future__ import annotations
 
-import copy
-import functools
 import json
 from datetime import date
-from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
-from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
 from ._comparison import (
@@ -30,6 +26,7 @@ from ._comparison import (
 from ._errors import HarnessError
 from ._results import RunResult
 from .reports import parse_report
+from .schemas import schema, validator
 
 __all__ = [
     "ACCEPTED_FORMAT",
@@ -64,24 +61,9 @@ _REASON_HINT: Final = (
 )
 
 
-@functools.cache
-def _schema() -> dict[str, Any]:
-    text = (resources.files("conformance") / "schemas" / "accepted-failures.schema.json").read_text(
-        encoding="utf-8"
-    )
-    schema: dict[str, Any] = json.loads(text)
-    Draft202012Validator.check_schema(schema)
-    return schema
-
-
-@functools.cache
-def _validator() -> Draft202012Validator:
-    return Draft202012Validator(_schema(), format_checker=Draft202012Validator.FORMAT_CHECKER)
-
-
 def accepted_failures_schema() -> dict[str, Any]:
     """The JSON Schema (Draft 2020-12) of an accepted-failures file: a fresh copy."""
-    return copy.deepcopy(_schema())
+    return schema("accepted-failures")
 
 
 def _entry_name(data: Any, index: int) -> str:
@@ -126,7 +108,7 @@ def parse_accepted_failures(data: Any, source: str = "accepted failures") -> Bas
                 f"format {ACCEPTED_FORMAT}",
                 "use the version of agentphone-conformance the file was written for",
             )
-    error = best_match(_validator().iter_errors(data))
+    error = best_match(validator("accepted-failures").iter_errors(data))
     if error is not None:
         raise _schema_error(data, source, error)
     entries: list[AcceptedFailure] = []

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
@@ -30,6 +30,7 @@ from .emulator import FAULTS, Emulator, UnknownFaultError
 __all__ = ["cli", "main"]
 
 _err = Console(stderr=True, highlight=False)
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _fail(error: HarnessError) -> NoReturn:
@@ -43,6 +44,55 @@ def _fail(error: HarnessError) -> NoReturn:
 @click.version_option(__version__, prog_name="agentphone-conformance")
 def cli() -> None:
     """Conformance suite for the AgentPhone Conversations API."""
+
+
+_TUNING = (
+    click.option(
+        "--seed",
+        type=int,
+        help="Make the run repeatable (default: a random seed, printed and in every report).",
+    ),
+    click.option(
+        "--profile", type=click.Choice(sorted(PROFILES)), help="How hard to look [default: quick]."
+    ),
+    click.option(
+        "--max-requests", type=int, help="Request budget per target (default: the profile's)."
+    ),
+    click.option(
+        "--rate-limit",
+        type=float,
+        metavar="PER_SECOND",
+        help="At most this many requests a second, per target.",
+    ),
+    click.option(
+        "--max-response-time",
+        type=float,
+        metavar="SECONDS",
+        help="Response-time budget for the advisory check [default: 1.0].",
+    ),
+    click.option(
+        "--timeout", type=float, metavar="SECONDS", help="Per-request time-out [default: 10]."
+    ),
+    click.option(
+        "--read-only",
+        is_flag=True,
+        default=None,
+        help="Send no write: skip every check that needs one.",
+    ),
+    click.option(
+        "--strict", is_flag=True, default=None, help="Advisory failures fail the gate too."
+    ),
+    click.option(
+        "--check", "only", multiple=True, metavar="ID", help="Run only this check (repeatable)."
+    ),
+)
+
+
+def _tuning_options(command: F) -> F:
+    """The options that tune a run, the same for `run` and `matrix` (see JobOptions)."""
+    for option in reversed(_TUNING):
+        command = option(command)
+    return command
 
 
 @cli.command(name="run")
@@ -93,37 +143,7 @@ def cli() -> None:
     show_default=True,
     help="Where the reports go.",
 )
-@click.option(
-    "--seed",
-    type=int,
-    help="Make the run repeatable (default: a random seed, printed and in every report).",
-)
-@click.option(
-    "--profile", type=click.Choice(sorted(PROFILES)), help="How hard to look [default: quick]."
-)
-@click.option("--max-requests", type=int, help="Request budget (default: the profile's).")
-@click.option(
-    "--rate-limit", type=float, metavar="PER_SECOND", help="At most this many requests a second."
-)
-@click.option(
-    "--max-response-time",
-    type=float,
-    metavar="SECONDS",
-    help="Response-time budget for the advisory check [default: 1.0].",
-)
-@click.option(
-    "--timeout", type=float, metavar="SECONDS", help="Per-request time-out [default: 10]."
-)
-@click.option(
-    "--read-only",
-    is_flag=True,
-    default=None,
-    help="Send no write: skip every check that needs one.",
-)
-@click.option("--strict", is_flag=True, default=None, help="Advisory failures fail the gate too.")
-@click.option(
-    "--check", "only", multiple=True, metavar="ID", help="Run only this check (repeatable)."
-)
+@_tuning_options
 @click.option(
     "--baseline",
     "baseline_file",
@@ -141,16 +161,8 @@ def run_command(
     target_file: Path | None,
     faults: tuple[str, ...],
     report_dir: Path,
-    seed: int | None,
-    profile: str | None,
-    max_requests: int | None,
-    rate_limit: float | None,
-    max_response_time: float | None,
-    timeout: float | None,
-    read_only: bool | None,
-    strict: bool | None,
-    only: tuple[str, ...],
     baseline_file: Path | None,
+    **tuning: Any,
 ) -> None:
     """Run the conformance suite against a target (default: the embedded emulator)."""
     baseline = load_baseline(baseline_file) if baseline_file is not None else None
@@ -162,15 +174,7 @@ def run_command(
         second_api_key_env=second_api_key_env,
         target_file=target_file,
         faults=faults,
-        seed=seed,
-        profile=profile,
-        max_requests=max_requests,
-        rate_limit=rate_limit,
-        max_response_time=max_response_time,
-        timeout=timeout,
-        read_only=read_only,
-        strict=strict,
-        only=only,
+        **tuning,
     )
     with progress_reporter(_err) as progress:
         result, written = execute(spec, given, report_dir, progress, baseline=baseline)
@@ -234,32 +238,14 @@ def diff_command(old: Path, new: Path, fmt: str | None, strict: bool | None) -> 
     help="At most N targets at once [default: 2]; targets that share a conversation "
     "never run together.",
 )
-@click.option("--seed", type=int, help="One seed for every run (default: a random one).")
-@click.option(
-    "--profile", type=click.Choice(sorted(PROFILES)), help="How hard to look [default: quick]."
-)
-@click.option("--max-requests", type=int, help="Request budget per target.")
-@click.option("--rate-limit", type=float, metavar="PER_SECOND", help="Per target.")
-@click.option("--max-response-time", type=float, metavar="SECONDS", help="[default: 1.0]")
-@click.option("--timeout", type=float, metavar="SECONDS", help="Per request [default: 10].")
-@click.option("--read-only", is_flag=True, default=None, help="Send no write.")
-@click.option("--strict", is_flag=True, default=None, help="Advisory failures fail the gate too.")
-@click.option("--check", "only", multiple=True, metavar="ID", help="Run only this check.")
+@_tuning_options
 def matrix_command(
     files: tuple[Path, ...],
     merge: bool,
     no_emulator: bool,
     report_dir: Path,
     jobs: int | None,
-    seed: int | None,
-    profile: str | None,
-    max_requests: int | None,
-    rate_limit: float | None,
-    max_response_time: float | None,
-    timeout: float | None,
-    read_only: bool | None,
-    strict: bool | None,
-    only: tuple[str, ...],
+    **tuning: Any,
 ) -> None:
     """Compatibility matrix: the suite against each target FILE (TOML, as for `run
     --target`) and the embedded emulator, checks down, targets across; or, with --merge,
@@ -270,17 +256,7 @@ def matrix_command(
     3 a target was unusable (unreachable, key missing or refused) or its run
     inconclusive, and none failed; 2 bad options or files; 130 interrupted.
     """
-    given = JobOptions(
-        seed=seed,
-        profile=profile,
-        max_requests=max_requests,
-        rate_limit=rate_limit,
-        timeout=timeout,
-        max_response_time=max_response_time,
-        read_only=read_only,
-        strict=strict,
-        only=only,
-    )
+    given = JobOptions(**tuning)
     matrix, written = matrix_job(
         files,
         given,

@@ -7,18 +7,14 @@ comparison, which depends on a baseline the run does not own, goes to comparison
 
 from __future__ import annotations
 
-import copy
-import functools
 import json
 from collections.abc import Iterable
 from dataclasses import replace
-from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
-from jsonschema import Draft202012Validator
-
 from .._comparison import Baseline, Change, CheckChange, Comparison
+from ..schemas import schema
 from ._common import Verdict, one_line, printable
 from ._redact import scrub_result, scrub_text, write_text
 
@@ -178,16 +174,6 @@ def write_comparison_json(comparison: Comparison, path: Path, secrets: Iterable[
     return write_text(path, render_comparison_json(scrub_comparison(comparison, secrets)), secrets)
 
 
-@functools.cache
-def _schema() -> dict[str, Any]:
-    text = (resources.files("conformance") / "schemas" / "comparison.schema.json").read_text(
-        encoding="utf-8"
-    )
-    schema: dict[str, Any] = json.loads(text)
-    Draft202012Validator.check_schema(schema)
-    return schema
-
-
 def comparison_schema() -> dict[str, Any]:
     """The JSON Schema (Draft 2020-12) of comparison.json: a fresh copy, free to mutate."""
-    return copy.deepcopy(_schema())
+    return schema("comparison")

@@ -2,43 +2,24 @@
 
 from __future__ import annotations
 
-import copy
-import functools
 import json
 from collections.abc import Iterable
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
 from .._results import REPORT_FORMAT, Outcome, RunResult
+from ..schemas import schema, validator
 from ._common import TOOL_NAME, one_line
 from ._redact import scrub_result, write_text
 
 __all__ = ["load_report", "parse_report", "render_json", "report_schema", "write_json"]
 
 
-@functools.cache
-def _schema() -> dict[str, Any]:
-    """The schema shipped inside the package (conformance/schemas/), parsed once."""
-    text = (resources.files("conformance") / "schemas" / "report.schema.json").read_text(
-        encoding="utf-8"
-    )
-    schema: dict[str, Any] = json.loads(text)
-    Draft202012Validator.check_schema(schema)
-    return schema
-
-
-@functools.cache
-def _validator() -> Draft202012Validator:
-    return Draft202012Validator(_schema(), format_checker=Draft202012Validator.FORMAT_CHECKER)
-
-
 def report_schema() -> dict[str, Any]:
     """The JSON Schema (Draft 2020-12) of report.json: a fresh copy, free to mutate."""
-    return copy.deepcopy(_schema())
+    return schema("report")
 
 
 def render_json(result: RunResult) -> str:
@@ -67,7 +48,7 @@ def parse_report(data: Any, source: str = "report") -> RunResult:
                 f"report format {found}; this version of {TOOL_NAME} reads format "
                 f"{REPORT_FORMAT} - use the version that wrote it",
             )
-    error = best_match(_validator().iter_errors(data))
+    error = best_match(validator("report").iter_errors(data))
     if error is not None:
         raise _rejected(source, f"at {error.json_path}: {one_line(error.message, 300)}")
     counts = {outcome.value: 0 for outcome in Outcome}

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import copy
-import functools
 import json
 import os
 from collections.abc import Iterable
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
 from .._matrix_model import MATRIX_FORMAT, Column, Matrix
 from .._results import CheckResult, Outcome
+from ..schemas import schema
 from ._common import TOOL_NAME
 from ._matrix_common import cell_kind, column_verdict, first_finding, matrix_verdict, scrub_matrix
 from ._redact import write_text
@@ -22,19 +18,9 @@ from ._redact import write_text
 __all__ = ["matrix_schema", "matrix_to_dict", "render_matrix_json", "write_matrix_json"]
 
 
-@functools.cache
-def _schema() -> dict[str, Any]:
-    text = (resources.files("conformance") / "schemas" / "matrix.schema.json").read_text(
-        encoding="utf-8"
-    )
-    schema: dict[str, Any] = json.loads(text)
-    Draft202012Validator.check_schema(schema)
-    return schema
-
-
 def matrix_schema() -> dict[str, Any]:
     """The JSON Schema (Draft 2020-12) of matrix.json: a fresh copy, free to mutate."""
-    return copy.deepcopy(_schema())
+    return schema("matrix")
 
 
 def _path(path: Path, out_dir: Path | None) -> str:
