@@ -76,7 +76,8 @@ def _shape(check_id: str, ctx: Context, sent: Sent) -> Verdict | str:
     "SHAPE-STATUS-DOCUMENTED",
     family="shape",
     requirement="Every answer to GET or PATCH of a conversation uses a status the fragment "
-    "documents for it: 200, 401 or 403, 404, 422.",
+    "documents for it: 200, 401 or 403, 404, 422 (and FastAPI's 400 for a PATCH body that is "
+    "not even text).",
     source=f"{SEED}; {DOCS}",
 )
 def status_documented(ctx: Context, sent: Sent) -> Verdict | str:

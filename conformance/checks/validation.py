@@ -36,7 +36,7 @@ MALFORMED: list[bytes] = [
     b"{'metadata': {}}",
     b'{"metadata": {}} trailing',
     b'{"metadata": {"a": 1,}}',
-    b"\xff\xfe\x00{",
+    b'{"metadata": }',
 ]
 
 

@@ -293,6 +293,12 @@ class App:
                 return request.body.decode("utf-8", errors="replace")
         try:
             text = request.body.decode("utf-8")
+        except UnicodeDecodeError:
+            # FastAPI: a body it cannot even decode is a 400, before any validation.
+            raise _Reply(
+                self._json(400, {"detail": "There was an error parsing the body"})
+            ) from None
+        try:
             value = json.loads(text, parse_constant=_reject_constant)
             depth, strings = _depth_and_strings(value)
             if depth > MAX_NESTING:
