@@ -16,6 +16,7 @@ from conformance._runner import _schema
 from conformance._target import Account, Target
 from conformance.checks import PROFILES, REGISTRY, Context, Verdict, same_json
 from conformance.checks._context import CONVERSATION_PATH, absent_id_like
+from conformance.checks.generated import portable
 from conformance.checks.semantics import differing_fields
 
 KEY = "ape_test_0123456789abcdef"
@@ -191,3 +192,18 @@ def test_absent_ids_look_like_real_ones(example: str, pattern: str) -> None:
     drawn = absent_id_like(example, random.Random(1))
     assert re.fullmatch(pattern, drawn), drawn
     assert drawn != example
+
+
+@pytest.mark.parametrize(
+    ("value", "kept"),
+    [
+        ({"a": [1, "é", {"b": None}], "": 2.5}, True),
+        ({"a": "nul\x00"}, False),
+        ({"k\x00": 1}, False),
+        ({"a": "\ud800"}, False),
+        ({"n": 2**53}, False),
+        ({"n": -(2**53) + 1, "t": True}, True),
+    ],
+)
+def test_generated_positive_bodies_are_kept_only_when_portable(value: Any, kept: bool) -> None:
+    assert portable(value) is kept
