@@ -352,12 +352,27 @@ def list_checks() -> None:
     help="Print the base URL, keys and conversation ids as one JSON line and exit.",
 )
 @click.option("--log-requests", is_flag=True, help="Log each request line to stderr.")
+@click.option(
+    "--throttle",
+    type=click.IntRange(min=0),
+    default=0,
+    metavar="N",
+    help="Answer every Nth request 429 with Retry-After (0: never), as a "
+    "rate-limited service does.",
+)
 def emulator(
-    host: str, port: int, faults: tuple[str, ...], describe: bool, log_requests: bool
+    host: str,
+    port: int,
+    faults: tuple[str, ...],
+    describe: bool,
+    log_requests: bool,
+    throttle: int,
 ) -> None:
     """Serve the AgentPhone emulator until Ctrl-C."""
     try:
-        server = Emulator(faults=faults, host=host, port=port, log_requests=log_requests)
+        server = Emulator(
+            faults=faults, host=host, port=port, log_requests=log_requests, throttle_every=throttle
+        )
     except UnknownFaultError as exc:
         _fail(HarnessError(str(exc).split(":")[0], "run `agentphone-conformance faults`"))
     if describe:

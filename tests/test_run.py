@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -317,3 +318,46 @@ def test_without_a_second_account_cross_tenant_checks_are_not_applicable() -> No
     assert outcomes["AUTH-CROSS-TENANT-READ"] is Outcome.NOT_APPLICABLE
     assert outcomes["AUTH-CROSS-TENANT-WRITE"] is Outcome.NOT_APPLICABLE
     assert result.exit_code == 0
+
+
+def test_a_rate_limited_target_is_backed_off_and_never_blamed() -> None:
+    with Emulator(throttle_every=9) as emulator:
+        result = run(embedded_target(emulator), RunOptions(seed=1))
+        assert emulator.state == seeded_state()
+    assert result.exit_code == 0, [(r.check.id, r.reason) for r in result.checks if r.reason]
+    assert any("429" in note for note in result.notes)
+
+
+def test_sigint_mid_run_restores_writes_reports_and_exits_130(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "conformance",
+            "run",
+            "--emulator-fault",
+            "robust-slow",
+            "--report-dir",
+            str(tmp_path),
+            "--seed",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        for line in process.stderr:  # progress lines: one per step when not a terminal
+            if "META-" in line:
+                break
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130
+    report = load_report(tmp_path / "report.json")
+    assert report.interrupted
+    assert report.restore and all(r.restored for r in report.restore)
+    assert any(r.reason == "not run: interrupted" for r in report.checks)

@@ -121,7 +121,10 @@ class App:
         faults: frozenset[str] = frozenset(),
         state: State | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        throttle_every: int = 0,
     ) -> None:
+        """`throttle_every=N`: every Nth request is answered 429 with Retry-After, as a
+        rate-limited service does (not a fault: a 429 is never a violation)."""
         unknown = faults - F.FAULTS.keys()
         if unknown:
             raise F.UnknownFaultError(sorted(unknown)[0])
@@ -130,12 +133,19 @@ class App:
         self._sleep = sleep
         self._lock = threading.Lock()
         self._patches = 0
+        self._throttle_every = throttle_every
+        self._requests = 0
 
     def on(self, fault: str) -> bool:
         return fault in self.faults
 
     # --- entry point --------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
+        with self._lock:
+            self._requests += 1
+            throttled = self._throttle_every and self._requests % self._throttle_every == 0
+        if throttled:
+            return self._json(429, {"detail": "Too Many Requests"}, {"Retry-After": "0"})
         if request.method == "PATCH" and self.on(F.ROBUST_SLOW):
             self._patches += 1
             if self._patches % 25 == 1:

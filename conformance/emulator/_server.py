@@ -125,8 +125,9 @@ class Emulator:
         port: int = 0,
         state: State | None = None,
         log_requests: bool = False,
+        throttle_every: int = 0,
     ) -> None:
-        self.app = App(faults=parse_faults(faults), state=state)
+        self.app = App(faults=parse_faults(faults), state=state, throttle_every=throttle_every)
         self._address = (host, port)
         self._log_requests = log_requests
         self._server: _Server | None = None
