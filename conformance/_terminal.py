@@ -66,7 +66,7 @@ def print_result(console: Console, result: RunResult, written: dict[str, Path]) 
             check.check.id,
             check.check.level.value,
             _outcome_text(result, check.outcome, check.check.level),
-            check.reason[:300],
+            (check.reason or f"{check.exchanges} requests")[:300],
             end_section=False,
         )
     console.print(table)
