@@ -67,18 +67,10 @@ def job_from_options(
     second_api_key_env: str | None = None,
     target_file: Path | None = None,
     faults: tuple[str, ...] = (),
-    seed: int | None = None,
-    profile: str | None = None,
-    max_requests: int | None = None,
-    rate_limit: float | None = None,
-    max_response_time: float | None = None,
-    timeout: float | None = None,
-    read_only: bool | None = None,
-    strict: bool | None = None,
-    only: tuple[str, ...] = (),
+    **tuning: Any,
 ) -> tuple[TargetSpec, JobOptions]:
     """The `run` command's options (from the CLI or the pytest plugin) as a target and
-    options: given options override the target file."""
+    options: given options override the target file. `tuning` are JobOptions' fields."""
     spec = load_target_file(target_file) if target_file else TargetSpec()
     overrides: dict[str, Any] = {}
     if base_url is not None:
@@ -103,18 +95,7 @@ def job_from_options(
             "--conversation-id given without --base-url",
             "the embedded emulator brings its own conversations: add --base-url",
         )
-    given = JobOptions(
-        seed=seed,
-        profile=profile,
-        max_requests=max_requests,
-        rate_limit=rate_limit,
-        timeout=timeout,
-        max_response_time=max_response_time,
-        read_only=read_only,
-        strict=strict,
-        only=only,
-    )
-    return replace(spec, **overrides), given
+    return replace(spec, **overrides), JobOptions(**tuning)
 
 
 def run_options(given: JobOptions, file_settings: Mapping[str, Any]) -> RunOptions:

@@ -25,7 +25,7 @@ from ._common import (
     truncate_bytes,
     verdict,
 )
-from ._html_style import CSS
+from ._html_style import CSS, page
 from ._redact import scrub_result, write_text
 
 __all__ = ["render_html", "write_html"]
@@ -33,7 +33,6 @@ __all__ = ["render_html", "write_html"]
 MAX_FINDINGS: Final = 20  # per check
 MAX_BODY: Final = 16 * 1024
 _WIDE: Final = ("Target", "Base URL", "Emulator faults")
-_CSP: Final = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 
 
 def _e(value: object) -> str:
@@ -240,26 +239,11 @@ def render_html(result: RunResult) -> str:
         sections.append(f'<section id="notes"><h2>Notes</h2><ul>{notes}</ul></section>')
     title = f"{verdict(result)} - {TOOL_NAME} - {result.target.name}"
     main = "\n".join(sections)
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="{_CSP}">
-<meta name="referrer" content="no-referrer">
-<title>{_e(title)}</title>
-<style>{CSS}</style>
-</head>
-<body>
-{_header(result)}
-<main>
-{main}
-</main>
-<footer>{_e(TOOL_NAME)} {_e(result.tool_version)} · seed {_e(result.settings.seed)} ·
-report format {REPORT_FORMAT} · the full record of every exchange is in report.json</footer>
-</body>
-</html>
-"""
+    footer = (
+        f"{_e(TOOL_NAME)} {_e(result.tool_version)} · seed {_e(result.settings.seed)} ·\n"
+        f"report format {REPORT_FORMAT} · the full record of every exchange is in report.json"
+    )
+    return page(printable(title), CSS, _header(result), main, footer)
 
 
 def write_html(result: RunResult, path: Path, secrets: Iterable[str] = ()) -> Path:

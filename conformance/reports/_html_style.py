@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from html import escape
 from typing import Final
 
 __all__ = ["COLOURS", "CSS"]
@@ -87,3 +88,30 @@ footer { max-width: 1200px; margin: 32px auto; padding: 0 24px; color: var(--mut
     + _KIND_RULES
     + "\n"
 )
+
+
+_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+
+
+def page(title: str, css: str, header: str, main: str, footer: str) -> str:
+    """One self-contained page: no script, no outside resource (the CSP forbids both).
+    `title` is plain text; the other parts are HTML already escaped by the caller."""
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="{_CSP}">
+<meta name="referrer" content="no-referrer">
+<title>{escape(title, quote=True)}</title>
+<style>{css}</style>
+</head>
+<body>
+{header}
+<main>
+{main}
+</main>
+<footer>{footer}</footer>
+</body>
+</html>
+"""

@@ -18,7 +18,7 @@ from urllib.parse import quote
 from .._matrix_model import Column, Matrix, Status
 from .._results import CheckResult, Outcome
 from ._common import KINDS, TOOL_NAME, format_duration, printable, request_line, truncate_bytes
-from ._html_style import CSS
+from ._html_style import CSS, page
 from ._matrix_common import (
     CELL_KINDS,
     cell_kind,
@@ -34,8 +34,6 @@ from ._redact import write_text
 __all__ = ["render_matrix_html", "write_matrix_html"]
 
 MAX_CURL: Final = 8 * 1024
-_CSP: Final = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
-
 #: A target's status, as a chip: the colour of the cell kind it resembles.
 _STATUS_KIND: Final = {
     Status.OK: "passed",
@@ -318,26 +316,11 @@ def render_matrix_html(matrix: Matrix, out_dir: Path | None = None) -> str:
     ]
     title = f"{matrix_verdict(matrix)} - {TOOL_NAME} compatibility matrix"
     main = "\n".join(s for s in sections if s)
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="{_CSP}">
-<meta name="referrer" content="no-referrer">
-<title>{_e(title)}</title>
-<style>{CSS}{_MATRIX_CSS}</style>
-</head>
-<body>
-{_header(matrix)}
-<main>
-{main}
-</main>
-<footer>{_e(TOOL_NAME)} {_e(matrix.tool_version)} · compatibility matrix · every target's
-full record is in its own report</footer>
-</body>
-</html>
-"""
+    footer = (
+        f"{_e(TOOL_NAME)} {_e(matrix.tool_version)} · compatibility matrix · every target's\n"
+        "full record is in its own report"
+    )
+    return page(printable(title), CSS + _MATRIX_CSS, _header(matrix), main, footer)
 
 
 def write_matrix_html(matrix: Matrix, path: Path, secrets: Iterable[str] = ()) -> Path:
