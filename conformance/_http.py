@@ -49,7 +49,8 @@ def curl_command(
     body: bytes | None,
     secrets: Mapping[str, str],
 ) -> str:
-    """A shell command reproducing the request; each key appears as "$ITS_ENV_VAR"."""
+    """A shell command reproducing the request; each secret appears as its shell spelling
+    (a variable name, or an expression such as "${KEY%?}")."""
     parts = ["curl", "-i", "-X", method, shlex.quote(url)]
     for name, value in headers.items():
         parts += ["-H", shlex.quote(f"{name}: {value}")]
@@ -59,7 +60,9 @@ def curl_command(
     for secret in sorted(secrets, key=len, reverse=True):
         if secret:
             # Leave the single-quoted word, expand the variable, re-enter single quotes.
-            command = command.replace(secret, f"'\"${{{secrets[secret]}}}\"'")
+            shell = secrets[secret]
+            shell = shell if shell.startswith("$") else f"${{{shell}}}"
+            command = command.replace(secret, f"'\"{shell}\"'")
     return command
 
 

@@ -14,7 +14,14 @@ from urllib.parse import urlsplit
 
 from ._errors import ExitCode, HarnessError
 
-__all__ = ["Account", "Target", "TargetSpec", "load_target_file", "validate_base_url"]
+__all__ = [
+    "Account",
+    "Target",
+    "TargetSpec",
+    "key_variants",
+    "load_target_file",
+    "validate_base_url",
+]
 
 DEFAULT_KEY_ENV = "AGENTPHONE_API_KEY"
 DEFAULT_SECOND_KEY_ENV = "AGENTPHONE_SECOND_API_KEY"
@@ -40,9 +47,31 @@ class Target:
 
     @property
     def secrets(self) -> dict[str, str]:
-        """Each API key, mapped to the environment variable it is shown as."""
+        """Each API key and each near-miss of it the suite sends (see `key_variants`),
+        mapped to how a shell command spells it ("${AGENTPHONE_API_KEY}", ...)."""
         accounts = [self.primary] + ([self.second] if self.second else [])
-        return {a.api_key: a.key_env for a in accounts if a.api_key}
+        spelled: dict[str, str] = {}
+        for account in accounts:
+            if account.api_key:
+                for _label, variant, shell in key_variants(account):
+                    spelled[variant] = shell
+                spelled[account.api_key] = f"${{{account.key_env}}}"
+        return spelled
+
+
+def key_variants(account: Account) -> list[tuple[str, str, str]]:
+    """Keys one step from the real one, which a loose comparison would accept:
+    (label, the variant, how a shell spells it). Too short a key has none."""
+    key, var = account.api_key, account.key_env
+    if len(key) < 8:
+        return []
+    variants = [
+        ("the key with its last character dropped", key[:-1], f"${{{var}%?}}"),
+        ("the key with a character appended", key + "0", f"${{{var}}}0"),
+    ]
+    if key.swapcase() != key:
+        variants.append(("the key in the other letter case", key.swapcase(), f"${{{var}~~}}"))
+    return variants
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,7 @@ def _slept(app: App) -> list[float]:
 PROBES: dict[str, Probe] = {
     "auth-missing-key-accepted": _status("GET", key=None),
     "auth-any-key-accepted": _status("GET", key="not-a-key"),
+    "auth-key-loosely-matched": _status("GET", key=KEY_1.upper()),
     "auth-scheme-ignored": _status("GET", key=None, headers={"Authorization": f"Token {KEY_1}"}),
     "auth-cross-tenant-read": _status("GET", f"/v1/conversations/{OTHER}"),
     "auth-cross-tenant-write": _status("PATCH", f"/v1/conversations/{OTHER}", {"metadata": {}}),

@@ -39,7 +39,16 @@ rate_limit = 2.5
     assert target.base_url == "https://api.vendor.example"
     assert target.primary.conversation_ids == ("conv_1", "conv_2")
     assert target.second is not None and target.second.key_env == "VX_KEY_2"
-    assert target.secrets == {"key-one-123": "VX_KEY", "key-two-456": "VX_KEY_2"}
+    assert target.secrets == {
+        "key-one-123": "${VX_KEY}",
+        "key-one-12": "${VX_KEY%?}",  # the near-misses AUTH-UNKNOWN-KEY-REJECTED sends
+        "key-one-1230": "${VX_KEY}0",
+        "KEY-ONE-123": "${VX_KEY~~}",
+        "key-two-456": "${VX_KEY_2}",
+        "key-two-45": "${VX_KEY_2%?}",
+        "key-two-4560": "${VX_KEY_2}0",
+        "KEY-TWO-456": "${VX_KEY_2~~}",
+    }
     assert "key-one-123" not in repr(target)
     options = run_options(JobOptions(rate_limit=1.0), spec.settings)
     assert (options.max_requests, options.rate_limit) == (300, 1.0)  # the command line wins

@@ -4,7 +4,7 @@ request, and no way into another account's conversations.
 
 from __future__ import annotations
 
-from .._target import Account
+from .._target import Account, key_variants
 from ._context import SUCCESS, Context, same_json
 from ._registry import needs_second_account, needs_writes, scenario
 from .semantics import _short, canary
@@ -64,11 +64,14 @@ def malformed_rejected(ctx: Context) -> None:
 @scenario(
     "AUTH-UNKNOWN-KEY-REJECTED",
     family="auth",
-    requirement="A well-formed bearer token that is no account's key is refused with 401 (or 403).",
+    requirement="A bearer token that is no account's key - unknown, or a valid key changed by "
+    "one character or in letter case - is refused with 401 (or 403).",
     source=SEED,
 )
 def unknown_key_rejected(ctx: Context) -> None:
     _probe(ctx, f"Bearer {_unknown_key(ctx)}", "an unknown key", refused=REFUSED)
+    for label, variant, _shell in key_variants(ctx.target.primary):
+        _probe(ctx, f"Bearer {variant}", label, refused=REFUSED)
 
 
 @scenario(

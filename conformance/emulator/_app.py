@@ -268,6 +268,17 @@ class App:
                 return keyed
             self._refuse("Invalid authentication credentials", presented=header)
         account = self.state.account_for_key(credentials)
+        if account is None and self.on(F.AUTH_KEY_LOOSELY_MATCHED) and len(credentials) >= 8:
+            presented = credentials.lower()
+            account = next(
+                (
+                    a
+                    for a in self.state.accounts
+                    if a.api_key.lower().startswith(presented)
+                    or presented.startswith(a.api_key.lower())
+                ),
+                None,
+            )
         if account is None:
             if self.on(F.AUTH_ANY_KEY_ACCEPTED) and credentials.strip():
                 return first

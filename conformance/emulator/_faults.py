@@ -66,6 +66,12 @@ AUTH_ANY_KEY_ACCEPTED = _fault(
     "any well-formed bearer token, known or not, is served as the first account",
     "AUTH-UNKNOWN-KEY-REJECTED",
 )
+AUTH_KEY_LOOSELY_MATCHED = _fault(
+    "auth-key-loosely-matched",
+    "auth",
+    "keys are compared ignoring letter case and by prefix, so near-misses are accepted",
+    "AUTH-UNKNOWN-KEY-REJECTED",
+)
 AUTH_SCHEME_IGNORED = _fault(
     "auth-scheme-ignored",
     "auth",
