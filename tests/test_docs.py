@@ -31,6 +31,6 @@ def test_the_quick_start_is_two_commands() -> None:
     quick_start = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
     commands = [line for line in quick_start.splitlines() if line.startswith("python -m pip")]
     assert commands == [
-        "python -m pip install -e . && agentphone-conformance run",
+        "python -m pip install -e . && python -m conformance run",
         "python -m pip install -e '.[test]' && python -m pytest",
     ]
