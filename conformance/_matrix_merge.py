@@ -23,33 +23,29 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def unique_names(names: Iterable[str]) -> list[str]:
-    """The names, later duplicates suffixed " (2)", " (3)", ..."""
+def _deduplicated(bases: Iterable[str], suffix: str) -> list[str]:
+    """The bases, each later duplicate given `suffix` with a count (2, 3, ...)."""
     taken: set[str] = set()
     result = []
-    for name in names:
-        candidate, number = name, 1
+    for base in bases:
+        candidate, number = base, 1
         while candidate in taken:
             number += 1
-            candidate = f"{name} ({number})"
+            candidate = suffix.format(base=base, number=number)
         taken.add(candidate)
         result.append(candidate)
     return result
+
+
+def unique_names(names: Iterable[str]) -> list[str]:
+    """The names, later duplicates suffixed " (2)", " (3)", ..."""
+    return _deduplicated(names, "{base} ({number})")
 
 
 def slugs(names: Iterable[str]) -> list[str]:
     """Lower-case ASCII letters, digits and dashes; unique (later ones suffixed -2, -3)."""
-    taken: set[str] = set()
-    result = []
-    for name in names:
-        base = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:60] or "target"
-        candidate, number = base, 1
-        while candidate in taken:
-            number += 1
-            candidate = f"{base}-{number}"
-        taken.add(candidate)
-        result.append(candidate)
-    return result
+    bases = (re.sub(r"[^a-z0-9]+", "-", n.lower()).strip("-")[:60] or "target" for n in names)
+    return _deduplicated(bases, "{base}-{number}")
 
 
 def _report_paths(paths: Sequence[Path]) -> list[Path]:

@@ -11,7 +11,7 @@ from typing import Final
 from urllib.parse import quote
 
 from .._matrix_model import Column, Matrix, Problem, Status
-from .._results import CheckResult, Finding
+from .._results import CheckResult, Finding, Outcome
 from ._common import KINDS, Verdict, kind, verdict
 from ._redact import scrub_result, scrub_text, secret_list
 
@@ -98,6 +98,14 @@ def matrix_verdict(matrix: Matrix) -> Verdict:
     if total == 1:
         return Verdict("✅", "the target is conformant", "ok")
     return Verdict("✅", f"all {total} targets conformant", "ok")
+
+
+def failing_checks(column: Column) -> list[CheckResult]:
+    """A usable column's failed and errored checks, the ones that fail its gate first."""
+    assert column.result is not None
+    strict = column.result.settings.strict
+    bad = [r for r in column.result.checks if r.outcome in (Outcome.FAILED, Outcome.ERROR)]
+    return sorted(bad, key=lambda r: (not r.gates(strict), r.outcome.value))
 
 
 def first_finding(cell: CheckResult | None) -> Finding | None:

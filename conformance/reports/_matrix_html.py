@@ -24,6 +24,7 @@ from ._matrix_common import (
     cell_kind,
     column_counts,
     column_verdict,
+    failing_checks,
     first_finding,
     matrix_verdict,
     relative_link,
@@ -290,12 +291,9 @@ def _details(matrix: Matrix, out_dir: Path | None) -> str:
                 f'<p class="note">{_e(column.source)}</p></div></details>'
             )
             continue
-        assert column.result is not None
-        strict = column.result.settings.strict
-        bad = [r for r in column.result.checks if r.outcome in (Outcome.FAILED, Outcome.ERROR)]
+        bad = failing_checks(column)
         if not bad:
             continue
-        bad.sort(key=lambda r: (not r.gates(strict), r.outcome.value))
         inner = "\n".join(_cell_details(column, r, out_dir) for r in bad)
         blocks.append(f'<details class="target" open>{summary}\n{inner}\n</details>')
     if not blocks:

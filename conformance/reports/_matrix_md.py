@@ -20,6 +20,7 @@ from ._matrix_common import (
     cell_kind,
     column_counts,
     column_verdict,
+    failing_checks,
     first_finding,
     matrix_verdict,
     scrub_matrix,
@@ -88,12 +89,9 @@ def _problems(matrix: Matrix) -> list[str]:
                 "",
             ]
             continue
-        assert column.result is not None
-        strict = column.result.settings.strict
-        bad = [r for r in column.result.checks if r.outcome in (Outcome.FAILED, Outcome.ERROR)]
+        bad = failing_checks(column)
         if not bad:
             continue
-        bad.sort(key=lambda r: (not r.gates(strict), r.outcome.value))
         lines += [f"#### {md_text(column.name, 80)}: {md_text(str(column_verdict(column)))}", ""]
         for r in bad[:MAX_LISTED]:
             emoji = CELL_KINDS[cell_kind(r)][1]
