@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +26,22 @@ SEED = seeded_state()
 KEY_1 = SEED.accounts[0].api_key
 KEY_2 = SEED.accounts[1].api_key
 BUSY, BARE, OTHER = list(SEED.conversations)  # account 1: busy, bare; account 2: other
+
+
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """`python -m conformance ARGS` in a fresh process, with no AGENTPHONE_* variable of
+    this machine's leaking in (only those in `env`)."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("AGENTPHONE_")}
+    return subprocess.run(
+        [sys.executable, "-m", "conformance", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**environ, **(env or {})},
+        check=False,
+    )
 
 
 def call(

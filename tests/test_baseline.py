@@ -9,9 +9,7 @@ The baseline is a faulty emulator (FAULT_A); a run with the same fault is still 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from datetime import date, timedelta
@@ -45,6 +43,8 @@ from conformance.reports import (
     write_reports,
 )
 
+from .conftest import run_cli
+
 FAULT_A = "semantics-null-ignored"  # fails META-NULL-CLEARS and ROUNDTRIP-METADATA
 FAULT_B = "semantics-empty-becomes-null"  # fails META-EMPTY-OBJECT and ROUNDTRIP-METADATA
 ADVISORY_FAULT = "auth-no-www-authenticate"  # fails AUTH-WWW-AUTHENTICATE (advisory)
@@ -53,18 +53,6 @@ EMPTY_OBJECT = "META-EMPTY-OBJECT"
 ROUNDTRIP = "ROUNDTRIP-METADATA"
 WWW_AUTH = "AUTH-WWW-AUTHENTICATE"
 EXAMPLE = Path(__file__).parent.parent / "examples" / "accepted-failures.json"
-
-
-def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("AGENTPHONE_")}
-    return subprocess.run(
-        [sys.executable, "-m", "conformance", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=environ,
-        check=False,
-    )
 
 
 def _run(directory: Path, *faults: str, baseline: Baseline | None = None) -> RunResult:
@@ -378,7 +366,7 @@ def test_run_rejects_a_bad_baseline_in_one_line(
     path = tmp_path / "baseline.json"
     if content is not None:
         path.write_text(content, encoding="utf-8")
-    result = _cli("run", "--report-dir", str(tmp_path / "out"), "--baseline", str(path))
+    result = run_cli("run", "--report-dir", str(tmp_path / "out"), "--baseline", str(path))
     _one_line_error(result, needle)
     assert not (tmp_path / "out").exists()  # rejected before the run
 
@@ -386,7 +374,7 @@ def test_run_rejects_a_bad_baseline_in_one_line(
 def test_run_with_a_baseline_uses_the_comparisons_exit_code(
     reports: dict[str, Path], tmp_path: Path
 ) -> None:
-    same = _cli(
+    same = run_cli(
         "run", "--emulator-fault", FAULT_A, "--seed", "1", "--report-dir", str(tmp_path / "same"),
         "--baseline", str(reports["a"]),
     )  # fmt: skip
@@ -394,7 +382,7 @@ def test_run_with_a_baseline_uses_the_comparisons_exit_code(
     assert f"still failing {NULL_CLEARS}" in same.stdout
     assert same.stdout.rstrip().splitlines()[-1].startswith("✅ since the baseline")
     assert (tmp_path / "same" / COMPARISON_FILE).is_file()
-    worse = _cli(
+    worse = run_cli(
         "run", "--emulator-fault", FAULT_B, "--seed", "1", "--report-dir", str(tmp_path / "worse"),
         "--baseline", str(reports["a"]),
     )  # fmt: skip
@@ -408,7 +396,7 @@ def test_run_with_a_baseline_uses_the_comparisons_exit_code(
 def test_diff_prints_the_comparison_and_exits_1_on_a_regression(
     reports: dict[str, Path],
 ) -> None:
-    worse = _cli("diff", str(reports["a"]), str(reports["b"]))
+    worse = run_cli("diff", str(reports["a"]), str(reports["b"]))
     assert worse.returncode == 1, worse.stdout + worse.stderr
     lines = worse.stdout.splitlines()
     assert lines[0].startswith(f"Compared with baseline {reports['a']}")
@@ -416,18 +404,18 @@ def test_diff_prints_the_comparison_and_exits_1_on_a_regression(
     assert any(line.split()[:2] == ["fixed", NULL_CLEARS] for line in lines)
     assert any(line.split()[:3] == ["still", "failing", ROUNDTRIP] for line in lines)
     assert lines[-1].startswith("❌ since the baseline: 1 regression")
-    better = _cli("diff", str(reports["a"]), str(reports["clean"]))
+    better = run_cli("diff", str(reports["a"]), str(reports["clean"]))
     assert better.returncode == 0, better.stdout + better.stderr
     assert "no regressions (2 fixed)" in better.stdout
-    same = _cli("diff", str(reports["a"]), str(reports["a"]), "--format", "markdown")
+    same = run_cli("diff", str(reports["a"]), str(reports["a"]), "--format", "markdown")
     assert same.returncode == 0
     assert same.stdout.startswith("## ✅ Changes since baseline: no regressions")
-    as_json = _cli("diff", str(reports["a"]), str(reports["b"]), "--format", "json")
+    as_json = run_cli("diff", str(reports["a"]), str(reports["b"]), "--format", "json")
     assert as_json.returncode == 1
     data = json.loads(as_json.stdout)
     Draft202012Validator(comparison_schema()).validate(data)
     assert [c["check"] for c in data["changes"] if c["change"] == "regressed"] == [EMPTY_OBJECT]
-    strict = _cli("diff", str(reports["clean"]), str(reports["advisory"]), "--strict")
+    strict = run_cli("diff", str(reports["clean"]), str(reports["advisory"]), "--strict")
     assert strict.returncode == 1 and WWW_AUTH in strict.stdout
 
 
@@ -439,12 +427,12 @@ def test_diff_accepts_an_accepted_failures_file_and_rejects_bad_input(
         {"check": NULL_CLEARS, "reason": "ticket #1"},
         {"check": ROUNDTRIP, "reason": "ticket #1"},
     )
-    ok = _cli("diff", str(accepted), str(reports["a"]))
+    ok = run_cli("diff", str(accepted), str(reports["a"]))
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "accepted: ticket #1" in ok.stdout
-    _one_line_error(_cli("diff", str(reports["a"]), str(accepted)), "not an agentphone")
-    _one_line_error(_cli("diff", str(reports["a"]), str(tmp_path / "no.json")), "not found")
-    _one_line_error(_cli("diff", str(tmp_path), str(reports["a"])), "is a directory")
+    _one_line_error(run_cli("diff", str(reports["a"]), str(accepted)), "not an agentphone")
+    _one_line_error(run_cli("diff", str(reports["a"]), str(tmp_path / "no.json")), "not found")
+    _one_line_error(run_cli("diff", str(tmp_path), str(reports["a"])), "is a directory")
 
 
 # --- the writers --------------------------------------------------------------------------

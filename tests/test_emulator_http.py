@@ -13,7 +13,7 @@ import pytest
 
 from conformance.emulator import Emulator
 
-from .conftest import BUSY, KEY_1
+from .conftest import BUSY, KEY_1, run_cli
 
 
 def _raw(base_url: str, payload: bytes) -> bytes:
@@ -85,18 +85,8 @@ def test_two_emulators_have_separate_state_and_stop_frees_the_port() -> None:
         httpx.get(url, timeout=2)
 
 
-def _cli(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "conformance", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
 def test_describe_prints_one_json_line() -> None:
-    result = _cli("emulator", "--describe", "--port", "9911")
+    result = run_cli("emulator", "--describe", "--port", "9911")
     assert result.returncode == 0
     (line,) = result.stdout.splitlines()
     described = json.loads(line)
@@ -107,11 +97,11 @@ def test_describe_prints_one_json_line() -> None:
 
 
 def test_faults_lists_every_fault_with_what_it_trips() -> None:
-    result = _cli("faults", "--json")
+    result = run_cli("faults", "--json")
     faults = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(faults) >= 20
     assert all(f["name"] and f["description"] and f["trips"] for f in faults)
-    human = _cli("faults")
+    human = run_cli("faults")
     assert all(f["name"] in human.stdout for f in faults)
 
 
@@ -123,7 +113,7 @@ def test_faults_lists_every_fault_with_what_it_trips() -> None:
     ],
 )
 def test_bad_emulator_options_exit_2_with_one_line(args: tuple[str, ...], needle: str) -> None:
-    result = _cli(*args)
+    result = run_cli(*args)
     assert result.returncode == 2
     assert needle in result.stderr
     assert "Traceback" not in result.stderr
@@ -131,7 +121,7 @@ def test_bad_emulator_options_exit_2_with_one_line(args: tuple[str, ...], needle
 
 def test_a_taken_port_is_one_line_and_exit_2(emulator: Emulator) -> None:
     port = emulator.base_url.rsplit(":", 1)[1]
-    result = _cli("emulator", "--port", port)
+    result = run_cli("emulator", "--port", port)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "--port" in result.stderr
     assert "Traceback" not in result.stderr

@@ -10,7 +10,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -26,6 +25,8 @@ from conformance._target import TargetSpec, load_target_file
 from conformance.emulator import FAULTS
 from conformance.reports import matrix_schema
 
+from .conftest import run_cli
+
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = Path(conformance.__file__).parent / "schemas" / "matrix.schema.json"
 NULL_FAULT = "semantics-null-ignored"
@@ -35,14 +36,7 @@ KEY = "sk_live_matrix_test_0123456789"
 
 
 def cli(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "conformance", "matrix", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=90,
-        env={**os.environ, **(env or {}), "COLUMNS": "200"},
-        check=False,
-    )
+    return run_cli("matrix", *map(str, args), env={**(env or {}), "COLUMNS": "200"}, timeout=90)
 
 
 def write_target(path: Path, name: str, *faults: str) -> Path:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -19,24 +18,9 @@ from conformance.checks import REGISTRY
 from conformance.emulator import FAULTS, Emulator, Request, Response, seeded_state
 from conformance.reports import load_report
 
-from .conftest import BUSY, KEY_1, KEY_2
+from .conftest import BUSY, KEY_1, KEY_2, run_cli
 
 REPORT_FILES = ("junit.xml", "report.json", "summary.md", "report.html")
-
-
-def _cli(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("AGENTPHONE_")}
-    environ.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "conformance", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=environ,
-        check=False,
-    )
 
 
 def _failed(result_checks: list) -> set[str]:  # type: ignore[type-arg]
@@ -44,7 +28,7 @@ def _failed(result_checks: list) -> set[str]:  # type: ignore[type-arg]
 
 
 def test_a_fresh_run_against_the_embedded_emulator_exits_0_with_reports(tmp_path: Path) -> None:
-    result = _cli("run", "--report-dir", str(tmp_path), "--seed", "7")
+    result = run_cli("run", "--report-dir", str(tmp_path), "--seed", "7")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "CONFORMANT" in result.stdout
     for name in REPORT_FILES:
@@ -91,7 +75,7 @@ def test_advisory_failures_gate_only_with_strict() -> None:
 
 
 def test_the_credential_never_reaches_a_report_even_when_echoed(tmp_path: Path) -> None:
-    result = _cli(
+    result = run_cli(
         "run",
         "--emulator-fault",
         "auth-echoes-credential",
@@ -214,7 +198,7 @@ def _one_line_error(result: subprocess.CompletedProcess[str], code: int, needle:
 
 
 def test_an_unreachable_target_exits_3() -> None:
-    result = _cli(
+    result = run_cli(
         "run",
         "--base-url",
         "http://127.0.0.1:9",
@@ -239,7 +223,7 @@ def test_an_unusable_external_target(
     env: dict[str, str], conversation: str, code: int, needle: str
 ) -> None:
     with Emulator() as emulator:
-        result = _cli(
+        result = run_cli(
             "run",
             "--base-url",
             emulator.base_url,
@@ -272,7 +256,7 @@ def test_an_unusable_external_target(
     ],
 )
 def test_usage_errors_exit_2_with_one_line(args: tuple[str, ...], needle: str) -> None:
-    _one_line_error(_cli("run", *args, env={"AGENTPHONE_API_KEY": "k" * 20}), 2, needle)
+    _one_line_error(run_cli("run", *args, env={"AGENTPHONE_API_KEY": "k" * 20}), 2, needle)
 
 
 def test_an_external_run_against_the_emulator_with_a_target_file(tmp_path: Path) -> None:
@@ -288,7 +272,7 @@ def test_an_external_run_against_the_emulator_with_a_target_file(tmp_path: Path)
             '[settings]\nseed = 4\nprofile = "quick"\n',
             encoding="utf-8",
         )
-        result = _cli(
+        result = run_cli(
             "run",
             "--target",
             str(target),
