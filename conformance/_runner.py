@@ -5,6 +5,7 @@ The runner emits plain result objects (`RunResult`); it prints nothing and write
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -392,8 +393,6 @@ def _restore_one(
 def _unrestored(
     ctx: Context, account: Account, conversation_id: str, original: Any, message: str
 ) -> RestoreRecord:
-    import json
-
     body = json.dumps({"metadata": original}, ensure_ascii=False).encode("utf-8")
     fix = curl_command(
         "PATCH",

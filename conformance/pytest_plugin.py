@@ -10,6 +10,7 @@ The run happens once per session; reports go to --report-dir as usual.
 
 from __future__ import annotations
 
+import os
 import shlex
 from pathlib import Path
 
@@ -38,8 +39,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _arguments(config: pytest.Config) -> list[str]:
-    import os
-
     given = config.getoption("--agentphone-args") or os.environ.get(
         "AGENTPHONE_CONFORMANCE_ARGS", ""
     )

@@ -4,6 +4,7 @@ change nothing else, answer for the right conversation, and never create one.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ._context import SUCCESS, Abort, Context, same_json
@@ -36,8 +37,6 @@ def _metadata_is(ctx: Context, got: Any, want: Any, where: str) -> bool:
 
 
 def _short(value: Any, limit: int = 160) -> str:
-    import json
-
     text = json.dumps(value, ensure_ascii=False)
     return text if len(text) <= limit else text[:limit] + "..."
 
