@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from conformance import __version__ as SUITE_VERSION
-from conformance._spec import spec_path
 from conformance.checks import PROFILES, same_json
+from conformance.core._spec import spec_path
 from conformance.emulator import FAULTS, Emulator, State, seeded_state
 
 CONFORMANT = "conformant"

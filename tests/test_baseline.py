@@ -19,7 +19,10 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from conformance._baseline import (
+from conformance.core._errors import HarnessError
+from conformance.core._target import TargetSpec
+from conformance.emulator import FAULTS
+from conformance.jobs._baseline import (
     Baseline,
     Change,
     Comparison,
@@ -29,12 +32,9 @@ from conformance._baseline import (
     load_run_report,
     parse_accepted_failures,
 )
-from conformance._comparison import run_date
-from conformance._errors import HarnessError
-from conformance._job import JobOptions, execute
-from conformance._results import Outcome, RunResult
-from conformance._target import TargetSpec
-from conformance.emulator import FAULTS
+from conformance.jobs._run import JobOptions, execute
+from conformance.model._comparison import run_date
+from conformance.model._results import Outcome, RunResult
 from conformance.reports import (
     COMPARISON_FILE,
     comparison_schema,

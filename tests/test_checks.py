@@ -11,13 +11,13 @@ from typing import Any
 import httpx
 import pytest
 
-from conformance._http import Client, Sent
-from conformance._runner import _schema
-from conformance._target import Account, Target
 from conformance.checks import PROFILES, REGISTRY, Context, Verdict, same_json
 from conformance.checks._context import CONVERSATION_PATH, absent_id_like
 from conformance.checks.generated import portable
 from conformance.checks.semantics import differing_fields
+from conformance.core._http import Client, Sent
+from conformance.core._target import Account, Target
+from conformance.engine._runner import _schema
 
 KEY = "ape_test_0123456789abcdef"
 CID = "conv_d5542f7bb9d25e92a5675c61"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from conformance.checks import REGISTRY
-from conformance.cli import cli
+from conformance.cli._commands import cli
 from conformance.emulator import FAULTS
 
 ROOT = Path(__file__).resolve().parents[1]

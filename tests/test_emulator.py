@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance._spec import validate_response_body
+from conformance.core._spec import validate_response_body
 from conformance.emulator import App, seeded_state
 
 from .conftest import BARE, BUSY, KEY_1, KEY_2, OTHER, call, conversation

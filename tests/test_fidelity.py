@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import pytest
 from agentphone import AgentPhone, AuthenticationError, NotFoundError
 
-from conformance._spec import spec_path
+from conformance.core._spec import spec_path
 from conformance.emulator import Emulator
 
 # --- fixtures -------------------------------------------------------------------------------

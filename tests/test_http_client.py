@@ -11,7 +11,7 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
-from conformance._http import (
+from conformance.core._http import (
     BudgetExhausted,
     Client,
     TargetUnreachable,

@@ -20,9 +20,9 @@ import yaml
 from jsonschema import Draft202012Validator
 
 import conformance
-from conformance._matrix import MatrixTarget, conflict_groups
-from conformance._target import TargetSpec, load_target_file
+from conformance.core._target import TargetSpec, load_target_file
 from conformance.emulator import FAULTS
+from conformance.jobs.matrix._job import MatrixTarget, conflict_groups
 from conformance.reports import matrix_schema
 
 from .conftest import run_cli

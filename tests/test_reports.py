@@ -21,7 +21,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 import conformance.reports
-from conformance._results import (
+from conformance.model._results import (
     CheckInfo,
     CheckResult,
     Exchange,

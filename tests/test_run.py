@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from conformance._job import JobOptions, embedded_target, execute
-from conformance._results import Outcome
-from conformance._runner import RunOptions, run
-from conformance._target import TargetSpec
 from conformance.checks import REGISTRY
+from conformance.core._target import TargetSpec
 from conformance.emulator import FAULTS, Emulator, Request, Response, seeded_state
+from conformance.engine._runner import RunOptions, run
+from conformance.jobs._run import JobOptions, embedded_target, execute
+from conformance.model._results import Outcome
 from conformance.reports import load_report
 
 from .conftest import BUSY, KEY_1, KEY_2, run_cli

@@ -1,4 +1,4 @@
-"""The OpenAPI document, and the validation `conformance._spec` builds on it.
+"""The OpenAPI document, and the validation `conformance.core._spec` builds on it.
 
 Data under tests/data/spec/:
 - conformant/*.json: 200 bodies that must validate. `seed-example.json` is the seed page's
@@ -21,8 +21,8 @@ import pytest
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
-from conformance import _spec
-from conformance._spec import (
+from conformance.core import _spec
+from conformance.core._spec import (
     load_spec,
     response_schema,
     schema_validator,
@@ -338,7 +338,7 @@ def test_date_time_format_is_really_checked() -> None:
 
 
 def test_import_time_guard_refuses_unchecked_date_times(monkeypatch: pytest.MonkeyPatch) -> None:
-    """What `conformance._spec` does at import if rfc3339-validator were missing."""
+    """What `conformance.core._spec` does at import if rfc3339-validator were missing."""
     monkeypatch.setattr(Draft202012Validator.FORMAT_CHECKER, "conforms", lambda *_: True)
     with pytest.raises(RuntimeError, match="rfc3339-validator"):
         _spec._require_date_time_checking()

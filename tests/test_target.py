@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance._errors import ExitCode, HarnessError
-from conformance._job import JobOptions, run_options
-from conformance._target import TargetSpec, load_target_file, validate_base_url
+from conformance.core._errors import ExitCode, HarnessError
+from conformance.core._target import TargetSpec, load_target_file, validate_base_url
+from conformance.jobs._run import JobOptions, run_options
 
 
 def _file(tmp_path: Path, text: str) -> Path:

@@ -7,9 +7,9 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._http import Client, Sent
-from .._results import Finding
-from .._target import Account, Target
+from ..core._http import Client, Sent
+from ..core._target import Account, Target
+from ..model._results import Finding
 
 __all__ = ["PROFILES", "SUCCESS", "Abort", "Context", "Profile", "absent_id_like", "same_json"]
 

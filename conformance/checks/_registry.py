@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .._results import CheckInfo, Level
+from ..model._results import CheckInfo, Level
 
 if TYPE_CHECKING:
-    from .._http import Sent
+    from ..core._http import Sent
     from ._context import Context
 
 __all__ = [

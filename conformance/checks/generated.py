@@ -17,7 +17,7 @@ from schemathesis import GenerationMode
 from schemathesis import checks as st_checks
 from schemathesis.core.failures import FailureGroup
 
-from .._http import BudgetExhausted, TargetUnreachable
+from ..core._http import BudgetExhausted, TargetUnreachable
 from ._context import CONVERSATION_PATH, Context, same_json
 from .semantics import _short
 

@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING, Any
 from schemathesis import checks as st_checks
 from schemathesis.core.failures import FailureGroup
 
-from .._results import Level
-from .._spec import schema_validator
+from ..core._spec import schema_validator
+from ..model._results import Level
 from ._context import CONVERSATION_PATH, Context
 from ._registry import Verdict, on_every_response
 from .sources import DOCS, FASTAPI, RFC9110_5XX, RFC9110_401, RFC9110_405, SEED
 
 if TYPE_CHECKING:
-    from .._http import Sent
+    from ..core._http import Sent
 
 __all__: list[str] = []
 

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
-from .._http import BudgetExhausted, TargetUnreachable
+from ..core._http import BudgetExhausted, TargetUnreachable
 from ._context import SUCCESS, Context, same_json
 from ._registry import needs_writes, scenario
 from .semantics import _short, differing_fields

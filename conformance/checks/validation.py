@@ -10,7 +10,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
-from .._http import BudgetExhausted, Sent, TargetUnreachable
+from ..core._http import BudgetExhausted, Sent, TargetUnreachable
 from ._context import SUCCESS, Context, same_json
 from ._registry import needs_writes, scenario
 from .generated import run_generated

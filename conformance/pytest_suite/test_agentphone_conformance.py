@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from conformance._results import Outcome, RunResult
 from conformance.checks import REGISTRY
+from conformance.model import Outcome, RunResult
 
 
 def _explain(result: RunResult, check_id: str) -> str:

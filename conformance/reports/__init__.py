@@ -22,13 +22,22 @@ from ._html import render_html, write_html
 from ._json import load_report, parse_report, render_json, report_schema, write_json
 from ._junit import render_junit, write_junit
 from ._markdown import render_changes_markdown, render_summary_markdown, write_markdown
-from ._matrix_common import MATRIX_FILES, column_verdict, matrix_verdict
-from ._matrix_html import render_matrix_html, write_matrix_html
-from ._matrix_json import matrix_schema, matrix_to_dict, render_matrix_json, write_matrix_json
-from ._matrix_md import render_matrix_markdown, write_matrix_markdown
-from ._matrix_write import write_matrix
 from ._redact import REDACTED
 from ._write import COMPARISON_FILE, REPORT_FILES, write_reports
+from .matrix import (
+    MATRIX_FILES,
+    column_verdict,
+    matrix_schema,
+    matrix_to_dict,
+    matrix_verdict,
+    render_matrix_html,
+    render_matrix_json,
+    render_matrix_markdown,
+    write_matrix,
+    write_matrix_html,
+    write_matrix_json,
+    write_matrix_markdown,
+)
 
 __all__ = [
     "COMPARISON_FILE",

@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final
 
-from .._comparison import Baseline, Change, CheckChange, Comparison
+from ..model._comparison import Baseline, Change, CheckChange, Comparison
 from ..schemas import schema
 from ._common import Verdict, one_line, printable
 from ._redact import scrub_result, scrub_text, write_text

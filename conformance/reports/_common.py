@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-from .._results import CheckResult, Exchange, Level, Outcome, RunResult
+from ..model._results import CheckResult, Exchange, Level, Outcome, RunResult
 
 __all__ = [
     "KINDS",

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import quote
 
-from .._results import REPORT_FORMAT, CheckResult, Exchange, Outcome, RestoreRecord, RunResult
+from ..model._results import REPORT_FORMAT, CheckResult, Exchange, Outcome, RestoreRecord, RunResult
 from ._common import (
     KINDS,
     TOOL_NAME,

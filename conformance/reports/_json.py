@@ -9,7 +9,7 @@ from typing import Any
 
 from jsonschema.exceptions import best_match
 
-from .._results import REPORT_FORMAT, Outcome, RunResult
+from ..model._results import REPORT_FORMAT, Outcome, RunResult
 from ..schemas import schema, validator
 from ._common import TOOL_NAME, one_line
 from ._redact import scrub_result, write_text

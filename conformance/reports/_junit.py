@@ -17,8 +17,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Final
 
-from .._comparison import Comparison
-from .._results import CheckResult, Level, Outcome, RunResult
+from ..model._comparison import Comparison
+from ..model._results import CheckResult, Level, Outcome, RunResult
 from ._changes import scrub_comparison
 from ._common import TOOL_NAME, format_size, one_line, printable, request_line, truncate_bytes
 from ._redact import scrub_result, write_text

@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Final
 
-from .._comparison import Comparison
-from .._results import CheckResult, Exchange, Outcome, RestoreRecord, RunResult
+from ..model._comparison import Comparison
+from ..model._results import CheckResult, Exchange, Outcome, RestoreRecord, RunResult
 from ._changes import (
     CHANGES,
     baseline_description,

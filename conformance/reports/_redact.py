@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final
 
-from .._results import CheckResult, Exchange, Finding, RestoreRecord, RunResult
+from ..model._results import CheckResult, Exchange, Finding, RestoreRecord, RunResult
 
 __all__ = ["REDACTED", "scrub_result", "scrub_text", "secret_list", "write_text"]
 

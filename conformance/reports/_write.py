@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Final
 
-from .._comparison import Comparison
-from .._results import RunResult
+from ..model._comparison import Comparison
+from ..model._results import RunResult
 from ._changes import write_comparison_json
 from ._html import write_html
 from ._json import write_json

@@ -42,10 +42,11 @@ _MAX_MESSAGE: Final = 300
 
 def spec_path() -> Path:
     """Where the document is: inside the installed package, else in the source checkout."""
-    installed = Path(__file__).parent / "_openapi" / SPEC_FILENAME
+    package = Path(__file__).resolve().parents[1]
+    installed = package / "_openapi" / SPEC_FILENAME
     if installed.is_file():
         return installed
-    return Path(__file__).resolve().parents[1] / "openapi" / SPEC_FILENAME
+    return package.parent / "openapi" / SPEC_FILENAME
 
 
 @functools.cache

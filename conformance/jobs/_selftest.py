@@ -14,11 +14,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ._job import JobOptions, execute
-from ._results import Outcome, RunResult
-from ._target import TargetSpec
-from .checks import REGISTRY
-from .emulator import FAULTS
+from ..checks import REGISTRY
+from ..core._target import TargetSpec
+from ..emulator import FAULTS
+from ..model._results import Outcome, RunResult
+from ._run import JobOptions, execute
 
 __all__ = ["SelftestResult", "SelftestRow", "render_markdown", "run_selftest"]
 

@@ -9,11 +9,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ._comparison import Baseline, compare
-from ._errors import HarnessError
-from ._results import RunResult
-from ._runner import Progress, RunOptions, run
-from ._target import (
+from ..checks import PROFILES, REGISTRY
+from ..core._errors import HarnessError
+from ..core._target import (
     DEFAULT_KEY_ENV,
     DEFAULT_SECOND_KEY_ENV,
     Account,
@@ -21,8 +19,10 @@ from ._target import (
     TargetSpec,
     load_target_file,
 )
-from .checks import PROFILES, REGISTRY
-from .emulator import Emulator, UnknownFaultError
+from ..emulator import Emulator, UnknownFaultError
+from ..engine._runner import Progress, RunOptions, run
+from ..model._comparison import Baseline, compare
+from ..model._results import RunResult
 
 __all__ = [
     "JobOptions",
@@ -191,7 +191,7 @@ def execute(
 ) -> tuple[RunResult, dict[str, Path]]:
     """Run the suite against the spec's target and write the reports; with `baseline`,
     the reports carry the comparison with it (`compare(baseline, result)` gives it back)."""
-    from .reports import write_reports
+    from ..reports import write_reports
 
     options = run_options(given, spec.settings)
     with open_target(spec) as target:

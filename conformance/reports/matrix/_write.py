@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from .._matrix_model import Matrix
-from ._matrix_common import MATRIX_FILES
-from ._matrix_html import write_matrix_html
-from ._matrix_json import write_matrix_json
-from ._matrix_md import write_matrix_markdown
+from ...model._matrix import Matrix
+from ._common import MATRIX_FILES
+from ._html import write_matrix_html
+from ._json import write_matrix_json
+from ._markdown import write_matrix_markdown
 
 __all__ = ["write_matrix"]
 

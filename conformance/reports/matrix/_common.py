@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import quote
 
-from .._matrix_model import Column, Matrix, Problem, Status
-from .._results import CheckResult, Finding, Outcome
-from ._common import KINDS, Verdict, kind, verdict
-from ._redact import scrub_result, scrub_text, secret_list
+from ...model._matrix import Column, Matrix, Problem, Status
+from ...model._results import CheckResult, Finding, Outcome
+from .._common import KINDS, Verdict, kind, verdict
+from .._redact import scrub_result, scrub_text, secret_list
 
 __all__ = [
     "ABSENT",

@@ -7,9 +7,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ._comparison import Change, Comparison
-from .reports import render_changes_markdown, render_comparison_json, render_comparison_text
-from .reports._changes import (
+from ..model._comparison import Change, Comparison
+from ..reports import render_changes_markdown, render_comparison_json, render_comparison_text
+from ..reports._changes import (
     CHANGES,
     baseline_description,
     comparison_verdict,

@@ -14,7 +14,8 @@ from typing import Any, Final
 
 from jsonschema.exceptions import ValidationError, best_match
 
-from ._comparison import (
+from ..core._errors import HarnessError
+from ..model._comparison import (
     COMPARISON_FORMAT,
     AcceptedFailure,
     Baseline,
@@ -23,10 +24,9 @@ from ._comparison import (
     Comparison,
     compare,
 )
-from ._errors import HarnessError
-from ._results import RunResult
-from .reports import parse_report
-from .schemas import schema, validator
+from ..model._results import RunResult
+from ..reports import parse_report
+from ..schemas import schema, validator
 
 __all__ = [
     "ACCEPTED_FORMAT",

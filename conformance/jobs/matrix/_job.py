@@ -21,17 +21,17 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from . import __version__
-from ._errors import ExitCode, HarnessError
-from ._job import JobOptions, execute, run_options
-from ._matrix_merge import merge_reports, slugs, unique_names, utc_now
-from ._matrix_model import MATRIX_FORMAT, Column, Matrix, Problem, Row, Status
-from ._matrix_pool import NotStarted, run_pooled
-from ._target import TargetSpec, load_target_file, validate_base_url
-from .emulator import UnknownFaultError, parse_faults, seeded_state
-from .reports import write_matrix
-from .reports._common import one_line
-from .reports._redact import scrub_text
+from ... import __version__
+from ...core._errors import ExitCode, HarnessError
+from ...core._target import TargetSpec, load_target_file, validate_base_url
+from ...emulator import UnknownFaultError, parse_faults, seeded_state
+from ...model._matrix import MATRIX_FORMAT, Column, Matrix, Problem, Row, Status
+from ...reports import write_matrix
+from ...reports._common import one_line
+from ...reports._redact import scrub_text
+from .._run import JobOptions, execute, run_options
+from ._merge import merge_reports, slugs, unique_names, utc_now
+from ._pool import NotStarted, run_pooled
 
 __all__ = [
     "DEFAULT_JOBS",

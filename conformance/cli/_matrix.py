@@ -10,10 +10,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ._matrix_model import Column, Matrix, Status
-from ._results import Outcome
-from .reports import column_verdict, matrix_verdict
-from .reports._matrix_common import CELL_KINDS, cell_kind
+from ..model._matrix import Column, Matrix, Status
+from ..model._results import Outcome
+from ..reports import column_verdict, matrix_verdict
+from ..reports.matrix._common import CELL_KINDS, cell_kind
 
 __all__ = ["MatrixReporter", "print_matrix"]
 

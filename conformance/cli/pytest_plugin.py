@@ -17,10 +17,10 @@ from pathlib import Path
 import click
 import pytest
 
-from ._errors import HarnessError
-from ._job import JobOptions, execute, job_from_options, run_options
-from ._results import RunResult
-from ._target import TargetSpec
+from ..core._errors import HarnessError
+from ..core._target import TargetSpec
+from ..jobs._run import JobOptions, execute, job_from_options, run_options
+from ..model._results import RunResult
 
 __all__ = ["agentphone_conformance_result", "pytest_addoption"]
 
@@ -47,7 +47,7 @@ def _arguments(config: pytest.Config) -> list[str]:
 
 def _job(config: pytest.Config) -> tuple[TargetSpec, JobOptions, Path]:
     """Parse the options exactly as `agentphone-conformance run` does."""
-    from .cli import run_command
+    from ._commands import run_command
 
     try:
         context = run_command.make_context("run", _arguments(config))

@@ -15,10 +15,14 @@ from typing import Any
 import schemathesis
 from schemathesis import GenerationMode
 
-from . import __version__
-from ._errors import ExitCode, HarnessError
-from ._http import BudgetExhausted, Client, Sent, TargetUnreachable, curl_command, redact
-from ._results import (
+from .. import __version__
+from ..checks import PROFILES, REGISTRY, Abort, Check, Context, Verdict, run_generated, same_json
+from ..checks._context import MAX_FINDINGS_KEPT
+from ..core._errors import ExitCode, HarnessError
+from ..core._http import BudgetExhausted, Client, Sent, TargetUnreachable, curl_command, redact
+from ..core._spec import load_spec
+from ..core._target import Account, Target
+from ..model._results import (
     CheckInfo,
     CheckResult,
     Finding,
@@ -28,10 +32,6 @@ from ._results import (
     RunSettings,
     TargetInfo,
 )
-from ._spec import load_spec
-from ._target import Account, Target
-from .checks import PROFILES, REGISTRY, Abort, Check, Context, Verdict, run_generated, same_json
-from .checks._context import MAX_FINDINGS_KEPT
 
 __all__ = ["RunOptions", "run"]
 

@@ -15,17 +15,17 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from . import __version__
-from ._baseline import compare, load_baseline, load_run_report
-from ._errors import HarnessError
-from ._job import JobOptions, execute, job_from_options
-from ._matrix import matrix_job
-from ._matrix_terminal import MatrixReporter, print_matrix
-from ._selftest import SelftestRow, run_selftest, write_selftest
+from .. import __version__
+from ..checks import PROFILES, REGISTRY
+from ..core._errors import HarnessError
+from ..emulator import FAULTS, Emulator, UnknownFaultError
+from ..jobs._baseline import compare, load_baseline, load_run_report
+from ..jobs._run import JobOptions, execute, job_from_options
+from ..jobs._selftest import SelftestRow, run_selftest, write_selftest
+from ..jobs.matrix._job import matrix_job
+from ._comparison import emit_comparison, print_comparison
+from ._matrix import MatrixReporter, print_matrix
 from ._terminal import print_result, progress_reporter
-from ._terminal_baseline import emit_comparison, print_comparison
-from .checks import PROFILES, REGISTRY
-from .emulator import FAULTS, Emulator, UnknownFaultError
 
 __all__ = ["cli", "main"]
 

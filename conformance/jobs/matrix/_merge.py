@@ -10,11 +10,11 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import __version__
-from ._errors import HarnessError
-from ._matrix_model import Column, Matrix
-from ._results import RunResult
-from .reports import load_report
+from ... import __version__
+from ...core._errors import HarnessError
+from ...model._matrix import Column, Matrix
+from ...model._results import RunResult
+from ...reports import load_report
 
 __all__ = ["merge_reports", "slugs", "unique_names", "utc_now"]
 

@@ -11,11 +11,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Final
 
-from .._matrix_model import Matrix
-from .._results import Outcome
-from ._common import KINDS, TOOL_NAME, format_duration, request_line
-from ._markdown import md_code, md_text
-from ._matrix_common import (
+from ...model._matrix import Matrix
+from ...model._results import Outcome
+from .._common import KINDS, TOOL_NAME, format_duration, request_line
+from .._markdown import md_code, md_text
+from .._redact import write_text
+from ._common import (
     CELL_KINDS,
     cell_kind,
     column_counts,
@@ -25,7 +26,6 @@ from ._matrix_common import (
     matrix_verdict,
     scrub_matrix,
 )
-from ._redact import write_text
 
 __all__ = ["render_matrix_markdown", "write_matrix_markdown"]
 

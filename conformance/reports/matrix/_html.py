@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import quote
 
-from .._matrix_model import Column, Matrix, Status
-from .._results import CheckResult, Outcome
-from ._common import KINDS, TOOL_NAME, format_duration, printable, request_line, truncate_bytes
-from ._html_style import CSS, page
-from ._matrix_common import (
+from ...model._matrix import Column, Matrix, Status
+from ...model._results import CheckResult, Outcome
+from .._common import KINDS, TOOL_NAME, format_duration, printable, request_line, truncate_bytes
+from .._html_style import CSS, page
+from .._redact import write_text
+from ._common import (
     CELL_KINDS,
     cell_kind,
     column_counts,
@@ -30,7 +31,6 @@ from ._matrix_common import (
     relative_link,
     scrub_matrix,
 )
-from ._redact import write_text
 
 __all__ = ["render_matrix_html", "write_matrix_html"]
 

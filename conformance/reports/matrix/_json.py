@@ -8,12 +8,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .._matrix_model import MATRIX_FORMAT, Column, Matrix
-from .._results import CheckResult, Outcome
-from ..schemas import schema
-from ._common import TOOL_NAME
-from ._matrix_common import cell_kind, column_verdict, first_finding, matrix_verdict, scrub_matrix
-from ._redact import write_text
+from ...model._matrix import MATRIX_FORMAT, Column, Matrix
+from ...model._results import CheckResult, Outcome
+from ...schemas import schema
+from .._common import TOOL_NAME
+from .._redact import write_text
+from ._common import cell_kind, column_verdict, first_finding, matrix_verdict, scrub_matrix
 
 __all__ = ["matrix_schema", "matrix_to_dict", "render_matrix_json", "write_matrix_json"]
 

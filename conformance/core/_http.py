@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from ._results import Exchange
+from ..model._results import Exchange
 
 __all__ = ["BudgetExhausted", "Client", "Sent", "TargetUnreachable", "curl_command", "redact"]
 

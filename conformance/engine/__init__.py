@@ -1,0 +1,9 @@
+"""One conformance run: snapshot, generated traffic, every check, restore.
+
+It prints nothing and writes no file: it returns a plain `RunResult` (see `model`)."""
+
+from __future__ import annotations
+
+from ._runner import Progress, RunOptions, run
+
+__all__ = ["Progress", "RunOptions", "run"]

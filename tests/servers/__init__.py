@@ -1,0 +1,77 @@
+"""Independent AgentPhone Conversations API servers, written as ordinary FastAPI apps.
+
+They exist to show that the conformance suite raises no false alarm against
+conformant servers it was not designed around. Three base apps:
+
+- :mod:`.seed_app` - the seed edition, in-memory dict, FastAPI's default errors;
+- :mod:`.current_app` - the current edition (group fields, list endpoint) on SQLite;
+- :mod:`.envelope_app` - the current edition with the vendor's error envelope for
+  every non-422 error;
+
+plus deployment wrappers in :mod:`.wrappers` and :func:`serve` to run any of them.
+
+Every base app exposes ``app.state.accounts`` (``[(api_key, [conversation ids]), ...]``
+for account 1 then account 2), ``app.state.metadata_snapshot()``
+(``{conversation_id: metadata}`` for every stored conversation),
+``app.state.seeded_metadata`` (that snapshot taken at creation) and
+``app.state.edition`` (``"seed"`` or ``"current"``). :func:`base_app` finds the base
+app under any stack of wrappers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from . import current_app, envelope_app, seed_app
+from ._serve import Server, serve
+from .wrappers import (
+    base_app,
+    with_brotli,
+    with_gzip,
+    with_media_type,
+    with_rate_limit,
+    with_slow_network,
+)
+
+__all__ = ["SERVERS", "Server", "base_app", "serve"]
+
+ENVELOPE_RATE_LIMIT_BODY = {
+    "error": {
+        "message": "Too many requests. Please retry later.",
+        "code": "RATE_LIMIT_EXCEEDED",
+        "type": "rate_limit_error",
+        "details": [],
+    }
+}
+
+
+def _current_gateway() -> Any:
+    """The current edition behind a whole gateway: limiter, gzip, relabelling, latency."""
+    app: Any = current_app.create_app()
+    app = with_slow_network(app, delay=0.005, chunk_size=128)
+    app = with_media_type(app, content_type="application/json;charset=UTF-8")
+    app = with_gzip(app)
+    return with_rate_limit(app, max_requests=25, window=1.0)
+
+
+SERVERS: dict[str, Callable[[], Any]] = {
+    "seed-fastapi": seed_app.create_app,
+    "current-sqlite": current_app.create_app,
+    "envelope-errors": envelope_app.create_app,
+    "seed-gzip": lambda: with_gzip(seed_app.create_app()),
+    "seed-charset": lambda: with_media_type(seed_app.create_app()),
+    "current-brotli": lambda: with_brotli(current_app.create_app()),
+    "current-ratelimited": lambda: with_rate_limit(
+        current_app.create_app(), max_requests=25, window=1.0
+    ),
+    "current-gateway": _current_gateway,
+    "envelope-slow": lambda: with_slow_network(envelope_app.create_app(), delay=0.01),
+    "envelope-ratelimited": lambda: envelope_app.create_app(rate_limit=(25, 1.0)),
+    "envelope-gzip-ratelimited": lambda: with_rate_limit(
+        with_gzip(envelope_app.create_app()),
+        max_requests=25,
+        window=1.0,
+        body=ENVELOPE_RATE_LIMIT_BODY,
+    ),
+}

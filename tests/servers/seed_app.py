@@ -1,0 +1,332 @@
+"""The SEED edition of the Conversations API, written the plain FastAPI way.
+
+Exactly what the vendor's reference page for ``PATCH /v1/conversations/{id}``
+describes: the request carries an optional ``metadata`` (object or null) and
+nothing else, the answer is the conversation with its messages and their reactions.
+``GET /v1/conversations/{id}?message_limit=`` reads the same object back.
+
+State lives in a dict guarded by a lock; errors are FastAPI's own ``{"detail": ...}``.
+"""
+
+import copy
+import json
+import math
+import threading
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import Body, Depends, FastAPI, HTTPException, Query, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import AfterValidator, BaseModel
+
+MAX_METADATA_DEPTH = 100
+
+
+def _check_json(value: Any, depth: int = 0) -> None:
+    """Refuse what cannot be stored and sent back as the same JSON."""
+    if depth > MAX_METADATA_DEPTH:
+        raise ValueError(f"metadata is nested deeper than {MAX_METADATA_DEPTH} levels")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("metadata numbers must be finite")
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("metadata strings must be valid Unicode") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_json(key, depth + 1)
+            _check_json(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_json(item, depth + 1)
+
+
+def _valid_metadata(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    _check_json(value)
+    return value
+
+
+Metadata = Annotated[dict[str, Any] | None, AfterValidator(_valid_metadata)]
+
+
+class Reaction(BaseModel):
+    id: str
+    reactionType: str
+    fromNumber: str
+    direction: str
+    createdAt: datetime
+
+
+class Message(BaseModel):
+    id: str
+    body: str
+    fromNumber: str
+    toNumber: str
+    direction: str
+    receivedAt: datetime
+    channel: str | None = None
+    mediaUrl: str | None = None
+    mediaUrls: list[str] = []
+    reactions: list[Reaction] = []
+
+
+class Conversation(BaseModel):
+    id: str
+    phoneNumberId: str
+    phoneNumber: str
+    participant: str
+    lastMessageAt: datetime
+    messageCount: int
+    createdAt: datetime
+    messages: list[Message]
+    agentId: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class ConversationUpdate(BaseModel):
+    metadata: Metadata = None
+
+
+def _ts(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def _seed() -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+    """API keys -> account id, and conversation id -> stored record."""
+    keys = {
+        "ak_live_9f3c1e7b2d4a48c6b1e0f5a7d3c92e41": "acct_2Lk9QmV7xP",
+        "ak_live_51b8e0d2c7f94a3e8d6b0c1f2a7e5d93": "acct_8Rt3WnZ1yH",
+    }
+    conversations: dict[str, dict[str, Any]] = {}
+
+    def add(record: dict[str, Any]) -> None:
+        conversations[record["id"]] = record
+
+    add(
+        {
+            "id": "conv_3f8a2c91d7e64b0a",
+            "accountId": "acct_2Lk9QmV7xP",
+            "phoneNumberId": "pn_7c2e91f04ab3",
+            "phoneNumber": "+14155550132",
+            "participant": "+16505550187",
+            "createdAt": _ts("2025-02-03T16:02:11"),
+            "agentId": "agent_5d1b7e3a9c",
+            "metadata": {
+                "customerName": "Dana Whitfield",
+                "orderId": "ORD-88412",
+                "topic": "delivery window",
+            },
+            "messages": [
+                {
+                    "id": "msg_a1c4e7f0b2d5",
+                    "body": "Hi, my order ORD-88412 still says processing.",
+                    "fromNumber": "+16505550187",
+                    "toNumber": "+14155550132",
+                    "direction": "inbound",
+                    "receivedAt": _ts("2025-02-03T16:02:11"),
+                    "channel": "sms",
+                    "mediaUrl": None,
+                    "mediaUrls": [],
+                    "reactions": [],
+                },
+                {
+                    "id": "msg_b3d6f9a2c5e8",
+                    "body": "Thanks Dana, it ships tomorrow morning. Here is the label.",
+                    "fromNumber": "+14155550132",
+                    "toNumber": "+16505550187",
+                    "direction": "outbound",
+                    "receivedAt": _ts("2025-02-03T16:03:40"),
+                    "channel": "mms",
+                    "mediaUrl": "https://media.agentphone.ai/m/7b1e/label.png",
+                    "mediaUrls": ["https://media.agentphone.ai/m/7b1e/label.png"],
+                    "reactions": [
+                        {
+                            "id": "rxn_4e2a9c7b1f",
+                            "reactionType": "love",
+                            "fromNumber": "+16505550187",
+                            "direction": "inbound",
+                            "createdAt": _ts("2025-02-03T16:04:02"),
+                        }
+                    ],
+                },
+                {
+                    "id": "msg_c5e8b1d4f7a0",
+                    "body": "Perfect. Can it be left with the concierge?",
+                    "fromNumber": "+16505550187",
+                    "toNumber": "+14155550132",
+                    "direction": "inbound",
+                    "receivedAt": _ts("2025-02-03T16:05:17"),
+                    "channel": "sms",
+                    "mediaUrl": None,
+                    "mediaUrls": [],
+                    "reactions": [],
+                },
+                {
+                    "id": "msg_d7f0c3e6a9b2",
+                    "body": "Done, I added a delivery note.",
+                    "fromNumber": "+14155550132",
+                    "toNumber": "+16505550187",
+                    "direction": "outbound",
+                    "receivedAt": _ts("2025-02-03T16:06:51"),
+                    "channel": "sms",
+                    "mediaUrl": None,
+                    "mediaUrls": [],
+                    "reactions": [
+                        {
+                            "id": "rxn_8b3f0d6e2a",
+                            "reactionType": "like",
+                            "fromNumber": "+16505550187",
+                            "direction": "inbound",
+                            "createdAt": _ts("2025-02-03T16:07:30"),
+                        }
+                    ],
+                },
+            ],
+        }
+    )
+    add(
+        {
+            "id": "conv_9b27d04e6c13f8a5",
+            "accountId": "acct_2Lk9QmV7xP",
+            "phoneNumberId": "pn_7c2e91f04ab3",
+            "phoneNumber": "+14155550132",
+            "participant": "+12125550164",
+            "createdAt": _ts("2025-02-05T09:14:00"),
+            "agentId": None,
+            "metadata": None,
+            "messages": [],
+        }
+    )
+    add(
+        {
+            "id": "conv_5e1d8b3a7f20c649",
+            "accountId": "acct_8Rt3WnZ1yH",
+            "phoneNumberId": "pn_2a9f6c81e7d0",
+            "phoneNumber": "+13125550109",
+            "participant": "+17735550146",
+            "createdAt": _ts("2025-01-28T20:41:36"),
+            "agentId": "agent_0c8e4a2f6b",
+            "metadata": {"ticket": "T-1002", "priority": 2},
+            "messages": [
+                {
+                    "id": "msg_e9a2d5b8c1f4",
+                    "body": "Is the clinic open on Saturday?",
+                    "fromNumber": "+17735550146",
+                    "toNumber": "+13125550109",
+                    "direction": "inbound",
+                    "receivedAt": _ts("2025-01-28T20:41:36"),
+                    "channel": "sms",
+                    "mediaUrl": None,
+                    "mediaUrls": [],
+                    "reactions": [],
+                }
+            ],
+        }
+    )
+    return keys, conversations
+
+
+def create_app(**options: Any) -> FastAPI:
+    """A fresh seed-edition app with freshly seeded state.
+
+    ``app.state.accounts`` lists ``(api_key, [conversation ids])`` per account and
+    ``app.state.metadata_snapshot()`` returns ``{conversation_id: metadata}``.
+    """
+    if options:
+        raise TypeError(f"unknown options: {sorted(options)}")
+
+    app = FastAPI(title="AgentPhone Conversations (seed edition)")
+    keys, conversations = _seed()
+    lock = threading.Lock()
+    bearer = HTTPBearer()
+
+    def current_account(
+        credentials: Annotated[HTTPAuthorizationCredentials, Depends(bearer)],
+    ) -> str:
+        account_id = keys.get(credentials.credentials)
+        if account_id is None:
+            raise HTTPException(
+                status_code=status.HTTP_401_UNAUTHORIZED,
+                detail="Invalid API key",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return account_id
+
+    Account = Annotated[str, Depends(current_account)]
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own 422 body, except that an echoed "input" JSON cannot carry
+        # (NaN, a lone surrogate, absurd nesting) is left out instead of crashing.
+        detail = []
+        for error in exc.errors():
+            try:
+                item = jsonable_encoder(error)
+                json.dumps(item, ensure_ascii=False, allow_nan=False).encode("utf-8")
+            except (ValueError, RecursionError):
+                item = jsonable_encoder(
+                    {k: v for k, v in error.items() if k not in ("input", "ctx")}
+                )
+            detail.append(item)
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    def find(conversation_id: str, account_id: str) -> dict[str, Any]:
+        record = conversations.get(conversation_id)
+        if record is None or record["accountId"] != account_id:
+            raise HTTPException(status_code=404, detail="Conversation not found")
+        return record
+
+    def render(record: dict[str, Any], message_limit: int) -> Conversation:
+        messages = sorted(record["messages"], key=lambda m: m["receivedAt"], reverse=True)
+        last = messages[0]["receivedAt"] if messages else record["createdAt"]
+        return Conversation(
+            id=record["id"],
+            phoneNumberId=record["phoneNumberId"],
+            phoneNumber=record["phoneNumber"],
+            participant=record["participant"],
+            lastMessageAt=last,
+            messageCount=len(messages),
+            createdAt=record["createdAt"],
+            messages=[Message(**m) for m in messages[:message_limit]],
+            agentId=record["agentId"],
+            metadata=copy.deepcopy(record["metadata"]),
+        )
+
+    @app.get("/v1/conversations/{conversation_id}", response_model=Conversation)
+    def get_conversation(
+        conversation_id: str,
+        account_id: Account,
+        message_limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    ) -> Conversation:
+        with lock:
+            return render(find(conversation_id, account_id), message_limit)
+
+    @app.patch("/v1/conversations/{conversation_id}", response_model=Conversation)
+    def update_conversation(
+        conversation_id: str,
+        account_id: Account,
+        update: Annotated[ConversationUpdate, Body(default_factory=ConversationUpdate)],
+    ) -> Conversation:
+        with lock:
+            record = find(conversation_id, account_id)
+            if "metadata" in update.model_fields_set:
+                record["metadata"] = copy.deepcopy(update.metadata)
+            return render(record, 50)
+
+    def metadata_snapshot() -> dict[str, dict[str, Any] | None]:
+        with lock:
+            return {cid: copy.deepcopy(r["metadata"]) for cid, r in conversations.items()}
+
+    by_account: dict[str, list[str]] = {}
+    for cid, record in conversations.items():
+        by_account.setdefault(record["accountId"], []).append(cid)
+
+    app.state.edition = "seed"
+    app.state.accounts = [(key, by_account[account]) for key, account in keys.items()]
+    app.state.metadata_snapshot = metadata_snapshot
+    app.state.seeded_metadata = metadata_snapshot()
+    return app
