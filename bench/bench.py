@@ -37,7 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from conformance import __version__ as SUITE_VERSION
-from conformance.checks import PROFILES, same_json
+from conformance.checks import same_json
+from conformance.core import PROFILES
 from conformance.core._spec import spec_path
 from conformance.emulator import FAULTS, Emulator, State, seeded_state
 

@@ -19,9 +19,11 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from conformance.core import GivenOptions
 from conformance.core._errors import HarnessError
 from conformance.core._target import TargetSpec
 from conformance.emulator import FAULTS
+from conformance.jobs import Job, execute, run_options
 from conformance.jobs._baseline import (
     Baseline,
     Change,
@@ -32,7 +34,6 @@ from conformance.jobs._baseline import (
     load_run_report,
     parse_accepted_failures,
 )
-from conformance.jobs._run import JobOptions, execute
 from conformance.model._comparison import run_date
 from conformance.model._results import Outcome, RunResult
 from conformance.reports import (
@@ -56,7 +57,11 @@ EXAMPLE = Path(__file__).parent.parent / "examples" / "accepted-failures.json"
 
 
 def _run(directory: Path, *faults: str, baseline: Baseline | None = None) -> RunResult:
-    result, _ = execute(TargetSpec(faults=faults), JobOptions(seed=1), directory, baseline=baseline)
+    result, _ = execute(
+        Job(TargetSpec(faults=faults), run_options(GivenOptions(seed=1))),
+        directory,
+        baseline=baseline,
+    )
     return result
 
 
@@ -198,7 +203,8 @@ def test_errors_skips_and_absent_checks_are_not_run_never_fixed(
     }
     assert comparison.exit_code == 3  # nothing regressed, but a check errored
     # a real run of one check: the other baseline failure is absent, not fixed
-    only = execute(TargetSpec(), JobOptions(seed=1, only=(NULL_CLEARS,)), tmp_path)[0]
+    only_one = Job(TargetSpec(), run_options(GivenOptions(seed=1, checks=(NULL_CLEARS,))))
+    only = execute(only_one, tmp_path)[0]
     comparison = compare(baseline_a, only)
     assert _ids(comparison.fixed) == {NULL_CLEARS}
     (absent,) = comparison.not_run
@@ -210,7 +216,8 @@ def test_errors_skips_and_absent_checks_are_not_run_never_fixed(
 def test_checks_new_since_the_baseline_are_listed_and_gate_when_they_fail(
     tmp_path: Path,
 ) -> None:
-    old = execute(TargetSpec(faults=(FAULT_A,)), JobOptions(seed=1, only=(NULL_CLEARS,)), None)[0]
+    one = GivenOptions(seed=1, checks=(NULL_CLEARS,))
+    old = execute(Job(TargetSpec(faults=(FAULT_A,)), run_options(one)), None)[0]
     baseline = Baseline(source="old.json", report=old)
     comparison = compare(baseline, _run(tmp_path, FAULT_A))
     new = comparison.new_checks

@@ -11,10 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
-from conformance.checks import PROFILES, REGISTRY, Context, Verdict, same_json
+from conformance.checks import REGISTRY, RunContext, Verdict, same_json
 from conformance.checks._context import CONVERSATION_PATH, absent_id_like
 from conformance.checks.generated import portable
 from conformance.checks.semantics import differing_fields
+from conformance.core import GivenOptions, resolve
 from conformance.core._http import Client, Sent
 from conformance.core._target import Account, Target
 from conformance.engine._runner import _schema
@@ -26,18 +27,11 @@ SEED_BODY: dict[str, Any] = json.loads(
 )
 
 
-def _context(max_response_time: float = 1.0) -> Context:
+def _context(max_response_time: float = 1.0) -> RunContext:
     target = Target("t", "http://target.test", Account(KEY, "AGENTPHONE_API_KEY", (CID,)))
-    client = Client(target.base_url, target.secrets, max_requests=10)
-    return Context(
-        target=target,
-        client=client,
-        schema=_schema(),
-        profile=PROFILES["quick"],
-        seed=1,
-        read_only=False,
-        max_response_time=max_response_time,
-    )
+    client = Client(target.base_url, target.secrets, max_requests=10, timeout=10)
+    options = resolve(GivenOptions(seed=1, max_response_time=max_response_time))
+    return RunContext(target=target, client=client, schema=_schema(), options=options)
 
 
 def _sent(
@@ -64,6 +58,7 @@ def _sent(
         "http://target.test",
         {KEY: "AGENTPHONE_API_KEY"},
         max_requests=5,
+        timeout=10,
         transport=httpx.MockTransport(answer),
     )
     kwargs: dict[str, Any] = {} if request_body is None else {"json_body": request_body}
@@ -76,7 +71,7 @@ def _sent(
     )
 
 
-def _verdict(check_id: str, sent: Sent, ctx: Context | None = None) -> Verdict | str:
+def _verdict(check_id: str, sent: Sent, ctx: RunContext | None = None) -> Verdict | str:
     check = REGISTRY[check_id].response
     assert check is not None
     return check(ctx or _context(), sent)

@@ -17,9 +17,9 @@ from conformance.core._http import (
     TargetUnreachable,
     _retry_after,
     curl_command,
-    redact,
 )
 from conformance.emulator import Emulator
+from conformance.model import redact
 
 from .conftest import BUSY, KEY_1
 
@@ -35,7 +35,7 @@ def _client(handler: object, **kwargs: object) -> tuple[Client, list[float]]:
         max_requests=kwargs.pop("max_requests", 10),  # type: ignore[arg-type]
         sleep=slept.append,
         transport=httpx.MockTransport(handler),  # type: ignore[arg-type]
-        **kwargs,
+        **{"timeout": 10.0, **kwargs},
     )  # type: ignore[arg-type]
     return client, slept
 
@@ -133,7 +133,9 @@ def test_curl_commands_name_the_variable_and_run_in_a_shell() -> None:
 
 def test_a_curl_command_reproduces_the_request_against_the_emulator() -> None:
     with Emulator() as emulator:
-        client = Client(emulator.base_url, {KEY_1: "AGENTPHONE_API_KEY"}, max_requests=5)
+        client = Client(
+            emulator.base_url, {KEY_1: "AGENTPHONE_API_KEY"}, max_requests=5, timeout=10
+        )
         sent = client.send(
             "PATCH",
             f"/v1/conversations/{BUSY}",

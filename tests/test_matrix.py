@@ -20,8 +20,10 @@ import yaml
 from jsonschema import Draft202012Validator
 
 import conformance
+from conformance.core import GivenOptions, resolve
 from conformance.core._target import TargetSpec, load_target_file
 from conformance.emulator import FAULTS
+from conformance.jobs import Job
 from conformance.jobs.matrix._job import MatrixTarget, conflict_groups
 from conformance.reports import matrix_schema
 
@@ -243,7 +245,7 @@ def _target(slug: str, base_url: str | None = None, *ids: str, second: str = "")
         conversation_ids=ids,
         second_conversation_ids=(second,) if second else (),
     )
-    return MatrixTarget(slug, slug, slug, spec)
+    return MatrixTarget(slug, slug, slug, Job(spec, resolve(GivenOptions(seed=1))))
 
 
 def test_targets_that_share_a_conversation_never_run_together() -> None:

@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from conformance.checks import REGISTRY
+from conformance.core import GivenOptions, resolve
 from conformance.core._target import TargetSpec
 from conformance.emulator import FAULTS, Emulator, Request, Response, seeded_state
-from conformance.engine._runner import RunOptions, run
-from conformance.jobs._run import JobOptions, embedded_target, execute
+from conformance.engine import run
+from conformance.jobs import Job, embedded_target, execute, run_options
 from conformance.model._results import Outcome
 from conformance.reports import load_report
 
@@ -47,7 +48,7 @@ def test_a_fresh_run_against_the_embedded_emulator_exits_0_with_reports(tmp_path
 
 def test_the_conformant_emulator_ends_as_it_started() -> None:
     with Emulator() as emulator:
-        result = run(embedded_target(emulator), RunOptions(seed=3))
+        result = run(embedded_target(emulator), resolve(GivenOptions(seed=3)))
         assert result.exit_code == 0
         assert result.requests_sent > 100
         assert emulator.state == seeded_state()  # every conversation restored, nothing created
@@ -56,7 +57,7 @@ def test_the_conformant_emulator_ends_as_it_started() -> None:
 @pytest.mark.parametrize("fault", FAULTS)
 def test_each_fault_is_caught_by_the_checks_it_names(fault: str) -> None:
     with Emulator(faults=[fault]) as emulator:
-        result = run(embedded_target(emulator), RunOptions(seed=11, strict=True))
+        result = run(embedded_target(emulator), resolve(GivenOptions(seed=11, strict=True)))
         metadata_after = {cid: c.metadata for cid, c in emulator.state.conversations.items()}
     assert result.exit_code == 1
     missed = set(FAULTS[fault].trips) - _failed(result.checks)
@@ -68,8 +69,8 @@ def test_each_fault_is_caught_by_the_checks_it_names(fault: str) -> None:
 
 def test_advisory_failures_gate_only_with_strict() -> None:
     spec = TargetSpec(faults=("http-405-without-allow",))
-    lenient, _ = execute(spec, JobOptions(seed=1), None)
-    strict, _ = execute(spec, JobOptions(seed=1, strict=True), None)
+    lenient, _ = execute(Job(spec, run_options(GivenOptions(seed=1))), None)
+    strict, _ = execute(Job(spec, run_options(GivenOptions(seed=1, strict=True))), None)
     assert "HTTP-ALLOW-ON-405" in _failed(lenient.checks)
     assert (lenient.exit_code, strict.exit_code) == (0, 1)
 
@@ -107,7 +108,7 @@ def test_the_same_seed_sends_the_same_requests() -> None:
                 return handle(request)
 
             emulator.app.handle = recording  # type: ignore[method-assign]
-            run(embedded_target(emulator), RunOptions(seed=seed))
+            run(embedded_target(emulator), resolve(GivenOptions(seed=seed)))
         return seen
 
     first = requests(5)
@@ -118,7 +119,7 @@ def test_the_same_seed_sends_the_same_requests() -> None:
 
 def test_read_only_sends_no_write(tmp_path: Path) -> None:
     with Emulator(faults=["auth-missing-key-accepted"]) as emulator:
-        result = run(embedded_target(emulator), RunOptions(seed=1, read_only=True))
+        result = run(embedded_target(emulator), resolve(GivenOptions(seed=1, read_only=True)))
         assert emulator.state == seeded_state()
     skipped = {r.check.id for r in result.checks if r.outcome is Outcome.SKIPPED}
     assert {"META-REPLACE", "ROUNDTRIP-METADATA", "AUTH-CROSS-TENANT-WRITE"} <= skipped
@@ -126,7 +127,7 @@ def test_read_only_sends_no_write(tmp_path: Path) -> None:
 
 
 def test_a_small_budget_skips_checks_instead_of_failing_them() -> None:
-    result, _ = execute(TargetSpec(), JobOptions(seed=1, max_requests=40), None)
+    result, _ = execute(Job(TargetSpec(), run_options(GivenOptions(seed=1, max_requests=40))), None)
     assert result.exit_code == 0
     skipped = [r for r in result.checks if r.outcome is Outcome.SKIPPED]
     assert skipped and all("budget" in r.reason for r in skipped)
@@ -147,7 +148,7 @@ def test_a_crashing_check_is_an_error_and_the_data_is_still_restored(
         REGISTRY, "META-REPLACE", type(check)(check.info, scenario=crash, guards=check.guards)
     )
     with Emulator() as emulator:
-        result = run(embedded_target(emulator), RunOptions(seed=1))
+        result = run(embedded_target(emulator), resolve(GivenOptions(seed=1)))
         assert (
             emulator.state.conversations[BUSY].metadata
             == seeded_state().conversations[BUSY].metadata
@@ -170,7 +171,7 @@ def test_ctrl_c_restores_then_exits_130(monkeypatch: pytest.MonkeyPatch) -> None
         type(check)(check.info, scenario=interrupted, guards=check.guards),
     )
     with Emulator() as emulator:
-        result = run(embedded_target(emulator), RunOptions(seed=1))
+        result = run(embedded_target(emulator), resolve(GivenOptions(seed=1)))
         assert emulator.state == seeded_state()
     assert result.interrupted and result.exit_code == 130
     assert {r.check.id for r in result.checks} == set(REGISTRY)
@@ -179,7 +180,8 @@ def test_ctrl_c_restores_then_exits_130(monkeypatch: pytest.MonkeyPatch) -> None
 def test_a_restore_the_target_refuses_is_loud_with_a_manual_fix() -> None:
     with Emulator(faults=["semantics-null-ignored"]) as emulator:
         emulator.state.conversations[BUSY].metadata = None  # null cannot be written back
-        result = run(embedded_target(emulator), RunOptions(seed=1, only=("META-PERSISTED",)))
+        options = resolve(GivenOptions(seed=1, checks=("META-PERSISTED",)))
+        result = run(embedded_target(emulator), options)
     (failed,) = result.restore_failed
     assert failed.conversation_id == BUSY and "RESTORE FAILED" in failed.message
     assert failed.original_metadata is None
@@ -297,7 +299,7 @@ def test_without_a_second_account_cross_tenant_checks_are_not_applicable() -> No
     with Emulator() as emulator:
         target = embedded_target(emulator)
         alone = type(target)(target.name, target.base_url, target.primary)
-        result = run(alone, RunOptions(seed=1))
+        result = run(alone, resolve(GivenOptions(seed=1)))
     outcomes = {r.check.id: r.outcome for r in result.checks}
     assert outcomes["AUTH-CROSS-TENANT-READ"] is Outcome.NOT_APPLICABLE
     assert outcomes["AUTH-CROSS-TENANT-WRITE"] is Outcome.NOT_APPLICABLE
@@ -306,7 +308,7 @@ def test_without_a_second_account_cross_tenant_checks_are_not_applicable() -> No
 
 def test_a_rate_limited_target_is_backed_off_and_never_blamed() -> None:
     with Emulator(throttle_every=9) as emulator:
-        result = run(embedded_target(emulator), RunOptions(seed=1))
+        result = run(embedded_target(emulator), resolve(GivenOptions(seed=1)))
         assert emulator.state == seeded_state()
     assert result.exit_code == 0, [(r.check.id, r.reason) for r in result.checks if r.reason]
     assert any("429" in note for note in result.notes)

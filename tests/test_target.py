@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from conformance.core import GivenOptions, resolve
 from conformance.core._errors import ExitCode, HarnessError
 from conformance.core._target import TargetSpec, load_target_file, validate_base_url
-from conformance.jobs._run import JobOptions, run_options
 
 
 def _file(tmp_path: Path, text: str) -> Path:
@@ -50,7 +50,7 @@ rate_limit = 2.5
         "KEY-TWO-456": "${VX_KEY_2~~}",
     }
     assert "key-one-123" not in repr(target)
-    options = run_options(JobOptions(rate_limit=1.0), spec.settings)
+    options = resolve(GivenOptions(rate_limit=1.0), spec.settings)
     assert (options.max_requests, options.rate_limit) == (300, 1.0)  # the command line wins
 
 
@@ -79,10 +79,11 @@ def test_bad_target_files_name_the_problem(tmp_path: Path, text: str, needle: st
 
 
 def test_bad_settings_values_are_usage_errors() -> None:
-    with pytest.raises(HarnessError, match="max_requests must be a int"):
-        run_options(JobOptions(), {"max_requests": "many"})
+    where = "target file x.toml [settings]"
+    with pytest.raises(HarnessError, match="max_requests must be an integer"):
+        GivenOptions.parse({"max_requests": "many"}, where)
     with pytest.raises(HarnessError, match="unknown profile"):
-        run_options(JobOptions(), {"profile": "turbo"})
+        GivenOptions.parse({"profile": "turbo"}, where)
 
 
 @pytest.mark.parametrize(

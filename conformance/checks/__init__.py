@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from . import auth, hygiene, responses, roundtrip, semantics, validation  # noqa: F401
-from ._context import PROFILES, Abort, Context, Profile, same_json
+from ._context import CONVERSATION_PATH, MAX_FINDINGS_KEPT, Abort, Context, RunContext, same_json
 from ._registry import REGISTRY, Check, Verdict
 from .generated import run_generated
 
 __all__ = [
+    "CONVERSATION_PATH",
     "FAMILY_ORDER",
-    "PROFILES",
+    "MAX_FINDINGS_KEPT",
     "REGISTRY",
     "Abort",
     "Check",
     "Context",
-    "Profile",
+    "RunContext",
     "Verdict",
     "run_generated",
     "same_json",

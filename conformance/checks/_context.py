@@ -1,4 +1,10 @@
-"""What a check sees: the target, a client, the loaded fragment, the run's seed and budget."""
+"""What a check sees.
+
+`RunContext` is the run, shared by every check: the target, the one client, the loaded
+fragment, the options, the run's random source and its notes for people. `Context` is one
+scenario check's own view of it: every request goes through it, and it records the
+exchanges that check made and its findings, each naming the exchange that shows it.
+Nothing of one check's lives on the shared object."""
 
 from __future__ import annotations
 
@@ -8,10 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core._http import Client, Sent
+from ..core._options import Profile, RunOptions
 from ..core._target import Account, Target
-from ..model._results import Finding
+from ..model._results import Exchange, Finding
 
-__all__ = ["PROFILES", "SUCCESS", "Abort", "Context", "Profile", "absent_id_like", "same_json"]
+__all__ = ["SUCCESS", "Abort", "Context", "RunContext", "absent_id_like", "same_json"]
 
 CONVERSATION_PATH = "/v1/conversations/{conversation_id}"
 # A write the semantic checks can build on. Whether 2xx was the documented 200 is
@@ -19,34 +26,6 @@ CONVERSATION_PATH = "/v1/conversations/{conversation_id}"
 SUCCESS = frozenset(range(200, 300))
 MAX_FINDINGS_KEPT = 5
 _UNSET: Any = object()
-
-
-@dataclass(frozen=True)
-class Profile:
-    """How hard to look: examples per property, per generated operation mode."""
-
-    name: str
-    roundtrip_examples: int
-    invalid_examples: int
-    generated_examples: int
-    max_requests: int  # the default budget for this profile
-
-
-PROFILES = {
-    "quick": Profile(
-        "quick", roundtrip_examples=12, invalid_examples=10, generated_examples=12, max_requests=400
-    ),
-    "ci": Profile(
-        "ci", roundtrip_examples=30, invalid_examples=20, generated_examples=25, max_requests=700
-    ),
-    "thorough": Profile(
-        "thorough",
-        roundtrip_examples=150,
-        invalid_examples=80,
-        generated_examples=100,
-        max_requests=2500,
-    ),
-}
 
 
 class Abort(Exception):
@@ -91,31 +70,45 @@ def same_json(a: Any, b: Any) -> bool:
 
 
 @dataclass
-class Context:
+class RunContext:
+    """The run every check shares."""
+
     target: Target
     client: Client
     schema: Any  # schemathesis.openapi schema of the fragment
-    profile: Profile
-    seed: int
-    read_only: bool
-    max_response_time: float
-    snapshot: dict[str, Any] = field(default_factory=dict)  # id -> the conversation at start
-    findings: list[Finding] = field(default_factory=list)  # the current check's
-    failure_count: int = 0
-    memo: dict[int, dict[str, list[str]]] = field(default_factory=dict)  # per-answer cache
-    last_sent: Sent | None = None  # the latest answer a check kept, to show with a finding
+    options: RunOptions
     notes: list[str] = field(default_factory=list)  # for people: data the run could not undo
-    elsewhere: dict[str, list[Finding]] = field(default_factory=dict)  # findings for other checks
+    elsewhere: dict[str, list[Finding]] = field(default_factory=dict)  # findings for a check
+    # other than the one whose request showed them (see Context.fail)
     rng: random.Random = field(init=False)
+    _shape: tuple[Sent, Any] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.rng = random.Random(self.seed)
+        self.rng = random.Random(self.options.seed)
 
-    # --- identities ---------------------------------------------------------------------
+    @property
+    def profile(self) -> Profile:
+        return self.options.profile
+
+    @property
+    def seed(self) -> int:
+        return self.options.seed
+
+    @property
+    def read_only(self) -> bool:
+        return self.options.read_only
+
     @property
     def writable_id(self) -> str:
         """The conversation the semantic checks write to (the first one given)."""
         return self.target.primary.conversation_ids[0]
+
+    def cached(self, sent: Sent, compute: Any) -> Any:
+        """`compute(sent)`, computed once per answer however many checks ask: the latest
+        answer's is kept, with the answer itself (so its identity cannot be reused)."""
+        if self._shape is None or self._shape[0] is not sent:
+            self._shape = (sent, compute(sent))
+        return self._shape[1]
 
     def unknown_id(self) -> str:
         """An id no real conversation has, shaped like the real ones (a server that checks
@@ -126,7 +119,59 @@ class Context:
     def bearer(account: Account) -> str:
         return f"Bearer {account.api_key}"
 
+
+class Context:
+    """One scenario check's view of the run: its requests and its findings."""
+
+    def __init__(self, run: RunContext) -> None:
+        self.run = run
+        self.exchanges: list[Exchange] = []  # every exchange this check made, in order
+        self.findings: list[Finding] = []  # the first MAX_FINDINGS_KEPT
+        self.failure_count = 0
+
+    # --- the run, as the check reads it -------------------------------------------------
+    @property
+    def target(self) -> Target:
+        return self.run.target
+
+    @property
+    def profile(self) -> Profile:
+        return self.run.profile
+
+    @property
+    def seed(self) -> int:
+        return self.run.seed
+
+    @property
+    def read_only(self) -> bool:
+        return self.run.read_only
+
+    @property
+    def rng(self) -> random.Random:
+        return self.run.rng
+
+    @property
+    def notes(self) -> list[str]:
+        return self.run.notes
+
+    @property
+    def writable_id(self) -> str:
+        return self.run.writable_id
+
+    def unknown_id(self) -> str:
+        return self.run.unknown_id()
+
+    @staticmethod
+    def bearer(account: Account) -> str:
+        return RunContext.bearer(account)
+
     # --- requests -----------------------------------------------------------------------
+    def send(self, method: str, path: str, **kwargs: Any) -> Sent:
+        """Any request, through the run's client; recorded as this check's."""
+        sent = self.run.client.send(method, path, **kwargs)
+        self.exchanges.append(sent.exchange)
+        return sent
+
     def get(
         self,
         conversation_id: str,
@@ -137,7 +182,7 @@ class Context:
     ) -> Sent:
         if authorization is _UNSET:
             authorization = self.bearer(account or self.target.primary)
-        return self.client.send(
+        return self.send(
             "GET",
             f"/v1/conversations/{conversation_id}",
             authorization=authorization,
@@ -159,7 +204,7 @@ class Context:
             authorization = self.bearer(account or self.target.primary)
         path = f"/v1/conversations/{conversation_id}"
         if raw is not None:
-            return self.client.send(
+            return self.send(
                 "PATCH",
                 path,
                 authorization=authorization,
@@ -167,7 +212,7 @@ class Context:
                 headers={"Content-Type": content_type},
                 path_template=CONVERSATION_PATH,
             )
-        return self.client.send(
+        return self.send(
             "PATCH",
             path,
             authorization=authorization,
@@ -175,25 +220,31 @@ class Context:
             path_template=CONVERSATION_PATH,
         )
 
-    def read(self, conversation_id: str, account: Account | None = None) -> Any:
-        """The conversation as a GET with the right key shows it; aborts if it cannot."""
+    def read(self, conversation_id: str, account: Account | None = None) -> Sent:
+        """A GET with the right key whose answer is a JSON object (`.json_body`); aborts
+        with a finding if it is not."""
         sent = self.get(conversation_id, account=account)
         if sent.status not in SUCCESS or not isinstance(sent.json_body, dict):
             self.fail(f"reading the conversation back answered {sent.status}, not 200", sent)
             raise Abort
-        return sent.json_body
+        return sent
 
     # --- outcomes -----------------------------------------------------------------------
     def fail(self, message: str, sent: Sent | None = None, check_id: str | None = None) -> None:
-        """Record a finding for the running check, or for `check_id` when another check's
-        requirement is what the answer broke."""
+        """Record a finding, with the exchange that shows it: for this check, or for
+        `check_id` when another check's requirement is what the answer broke."""
         finding = Finding(message, sent.exchange if sent else None)
         if check_id is not None:
-            self.elsewhere.setdefault(check_id, []).append(finding)
+            self.run.elsewhere.setdefault(check_id, []).append(finding)
             return
         self.failure_count += 1
         if len(self.findings) < MAX_FINDINGS_KEPT:
             self.findings.append(finding)
+
+    def absorb(self, other: Context) -> None:
+        """Count `other`'s findings as this check's (its exchanges are the caller's call)."""
+        self.failure_count += other.failure_count
+        self.findings += other.findings[: MAX_FINDINGS_KEPT - len(self.findings)]
 
     def expect_status(self, sent: Sent, expected: AbstractSet[int] | int, what: str) -> bool:
         wanted = {expected} if isinstance(expected, int) else expected

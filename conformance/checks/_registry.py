@@ -20,7 +20,7 @@ from ..model._results import CheckInfo, Level
 
 if TYPE_CHECKING:
     from ..core._http import Sent
-    from ._context import Context
+    from ._context import Context, RunContext
 
 __all__ = [
     "REGISTRY",
@@ -33,7 +33,7 @@ __all__ = [
     "scenario",
 ]
 
-Guard = Callable[["Context"], str | None]  # a reason the check does not apply, or None
+Guard = Callable[["RunContext"], str | None]  # a reason the check does not apply, or None
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -42,7 +42,7 @@ class Verdict(Enum):
     NOT_APPLICABLE = "not-applicable"
 
 
-ResponseCheck = Callable[["Context", "Sent"], "Verdict | str"]
+ResponseCheck = Callable[["RunContext", "Sent"], "Verdict | str"]
 ScenarioCheck = Callable[["Context"], None]
 
 

@@ -89,7 +89,7 @@ def refused_changes_nothing(ctx: Context) -> None:
     ):
         return
     # What is stored now, however the target stored it: only a change from here is judged.
-    kept = ctx.read(ctx.writable_id).get("metadata")
+    kept = ctx.read(ctx.writable_id).json_body.get("metadata")
     for label, header in (
         ("no Authorization header", None),
         ("an unknown key", f"Bearer {_unknown_key(ctx)}"),
@@ -100,7 +100,7 @@ def refused_changes_nothing(ctx: Context) -> None:
         )
         if refused.status not in REFUSED:
             continue  # accepted: AUTH-*-REJECTED reports it; only refusals are judged here
-        after = ctx.read(ctx.writable_id).get("metadata")
+        after = ctx.read(ctx.writable_id).json_body.get("metadata")
         if not same_json(after, kept):
             ctx.fail(
                 f"a PATCH with {label} was refused ({refused.status}) but GET now shows "
@@ -108,7 +108,7 @@ def refused_changes_nothing(ctx: Context) -> None:
                 refused,
             )
             ctx.patch(ctx.writable_id, {"metadata": kept})
-            kept = ctx.read(ctx.writable_id).get("metadata")
+            kept = ctx.read(ctx.writable_id).json_body.get("metadata")
 
 
 def _theirs(ctx: Context) -> tuple[Account, Account]:
@@ -147,10 +147,10 @@ def cross_tenant_write(ctx: Context) -> None:
         (theirs, ours, ctx.writable_id),
         (ours, theirs, theirs.conversation_ids[0]),
     ):
-        before = ctx.read(conversation_id, account=owner).get("metadata")
+        before = ctx.read(conversation_id, account=owner).json_body.get("metadata")
         sent = ctx.patch(conversation_id, {"metadata": canary(ctx, "cross-tenant")}, account=writer)
         who = "the second account's key" if writer is theirs else "our key"
         ctx.expect_status(sent, FOREIGN_REFUSED, f"{who} writing a conversation it does not own")
-        after = ctx.read(conversation_id, account=owner).get("metadata")
+        after = ctx.read(conversation_id, account=owner).json_body.get("metadata")
         if not same_json(before, after):
             ctx.fail(f"{who} changed the owner's metadata to {_short(after)}", sent)

@@ -24,7 +24,7 @@ def unsupported_methods(ctx: Context) -> None:
     path = f"/v1/conversations/{ctx.unknown_id()}"
     for method in ("PUT", "POST", "DELETE"):
         body = None if method == "DELETE" else b'{"metadata": {}}'
-        sent = ctx.client.send(
+        sent = ctx.send(
             method,
             path,
             authorization=ctx.bearer(ctx.target.primary),

@@ -10,11 +10,12 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from schemathesis import checks as st_checks
-from schemathesis.core.failures import FailureGroup
+from schemathesis.core.failures import FailureGroup, MalformedJson
+from schemathesis.openapi import checks as st_failures
 
 from ..core._spec import schema_validator
 from ..model._results import Level
-from ._context import CONVERSATION_PATH, Context
+from ._context import CONVERSATION_PATH, RunContext
 from ._registry import Verdict, on_every_response
 from .sources import DOCS, FASTAPI, RFC9110_5XX, RFC9110_401, RFC9110_405, SEED
 
@@ -29,27 +30,21 @@ _SHAPE_CHECKS = [
     st_checks.content_type_conformance,
     st_checks.response_schema_conformance,
 ]
-_FAILURE_TO_CHECK = {
-    "UndefinedStatusCode": "SHAPE-STATUS-DOCUMENTED",
-    "UndefinedContentType": "SHAPE-CONTENT-TYPE",
-    "MissingContentType": "SHAPE-CONTENT-TYPE",
-    "MalformedMediaType": "SHAPE-CONTENT-TYPE",
-    "JsonSchemaError": "SHAPE-SCHEMA",
-    "MalformedJson": "SHAPE-SCHEMA",
-    "ContentDeserializationError": "SHAPE-SCHEMA",
+_FAILURE_TO_CHECK: dict[type[Exception], str] = {
+    st_failures.UndefinedStatusCode: "SHAPE-STATUS-DOCUMENTED",
+    st_failures.UndefinedContentType: "SHAPE-CONTENT-TYPE",
+    st_failures.MissingContentType: "SHAPE-CONTENT-TYPE",
+    st_failures.MalformedMediaType: "SHAPE-CONTENT-TYPE",
+    st_failures.JsonSchemaError: "SHAPE-SCHEMA",
+    MalformedJson: "SHAPE-SCHEMA",
+    st_failures.ContentDeserializationError: "SHAPE-SCHEMA",
 }
 
 
-def shape_problems(ctx: Context, sent: Sent) -> dict[str, list[str]] | None:
-    """schemathesis's verdict on one answer, by our check ID; None if not a documented call."""
+def _judge_shape(run: RunContext, sent: Sent) -> dict[str, list[str]]:
     template = sent.path_template
-    if template is None or sent.exchange.method not in _DOCUMENTED_METHODS.get(template, ()):
-        return None
-    key = id(sent)
-    cached = ctx.memo.get(key)
-    if cached is not None:
-        return dict(cached)
-    operation = ctx.schema[template][sent.exchange.method]
+    assert template is not None
+    operation = run.schema[template][sent.exchange.method]
     conversation_id = sent.response.request.url.path.rsplit("/", 1)[-1]
     case = operation.Case(path_parameters={"conversation_id": conversation_id})
     problems: dict[str, list[str]] = {}
@@ -57,15 +52,24 @@ def shape_problems(ctx: Context, sent: Sent) -> dict[str, list[str]] | None:
         case.validate_response(sent.response, checks=_SHAPE_CHECKS)
     except FailureGroup as group:
         for failure in group.exceptions:
-            check_id = _FAILURE_TO_CHECK.get(type(failure).__name__, "SHAPE-SCHEMA")
+            check_id = _FAILURE_TO_CHECK.get(type(failure), "SHAPE-SCHEMA")
             message = f"{failure.title}: {failure.message.strip().splitlines()[0]}"
             problems.setdefault(check_id, []).append(message)
-    ctx.memo = {key: problems}  # one answer at a time: keep only the latest
     return problems
 
 
-def _shape(check_id: str, ctx: Context, sent: Sent) -> Verdict | str:
-    problems = shape_problems(ctx, sent)
+def shape_problems(run: RunContext, sent: Sent) -> dict[str, list[str]] | None:
+    """schemathesis's verdict on one answer, by our check ID; None if not a documented call.
+    Judged once per answer, however many shape checks ask."""
+    template = sent.path_template
+    if template is None or sent.exchange.method not in _DOCUMENTED_METHODS.get(template, ()):
+        return None
+    problems: dict[str, list[str]] = run.cached(sent, lambda s: _judge_shape(run, s))
+    return problems
+
+
+def _shape(check_id: str, run: RunContext, sent: Sent) -> Verdict | str:
+    problems = shape_problems(run, sent)
     if problems is None:
         return Verdict.NOT_APPLICABLE
     found = problems.get(check_id)
@@ -80,8 +84,8 @@ def _shape(check_id: str, ctx: Context, sent: Sent) -> Verdict | str:
     "not even text).",
     source=f"{SEED}; {DOCS}",
 )
-def status_documented(ctx: Context, sent: Sent) -> Verdict | str:
-    return _shape("SHAPE-STATUS-DOCUMENTED", ctx, sent)
+def status_documented(run: RunContext, sent: Sent) -> Verdict | str:
+    return _shape("SHAPE-STATUS-DOCUMENTED", run, sent)
 
 
 @on_every_response(
@@ -91,8 +95,8 @@ def status_documented(ctx: Context, sent: Sent) -> Verdict | str:
     "application/json.",
     source=SEED,
 )
-def content_type(ctx: Context, sent: Sent) -> Verdict | str:
-    return _shape("SHAPE-CONTENT-TYPE", ctx, sent)
+def content_type(run: RunContext, sent: Sent) -> Verdict | str:
+    return _shape("SHAPE-CONTENT-TYPE", run, sent)
 
 
 @on_every_response(
@@ -102,8 +106,8 @@ def content_type(ctx: Context, sent: Sent) -> Verdict | str:
     "required fields, types, nullable fields, RFC 3339 timestamps with an offset.",
     source=f"{SEED}; {DOCS}",
 )
-def body_schema(ctx: Context, sent: Sent) -> Verdict | str:
-    return _shape("SHAPE-SCHEMA", ctx, sent)
+def body_schema(run: RunContext, sent: Sent) -> Verdict | str:
+    return _shape("SHAPE-SCHEMA", run, sent)
 
 
 @on_every_response(
@@ -112,7 +116,7 @@ def body_schema(ctx: Context, sent: Sent) -> Verdict | str:
     requirement="No request, however odd, is answered with a 5xx status.",
     source=RFC9110_5XX,
 )
-def no_server_error(ctx: Context, sent: Sent) -> Verdict | str:
+def no_server_error(run: RunContext, sent: Sent) -> Verdict | str:
     if sent.status >= 500:
         return f"{sent.exchange.method} answered {sent.status}"
     return Verdict.PASS
@@ -125,10 +129,10 @@ def no_server_error(ctx: Context, sent: Sent) -> Verdict | str:
     requirement="Every answer arrives within --max-response-time seconds.",
     source="ours: a service budget, not a documented promise",
 )
-def response_time(ctx: Context, sent: Sent) -> Verdict | str:
+def response_time(run: RunContext, sent: Sent) -> Verdict | str:
     seconds = sent.exchange.elapsed_ms / 1000
-    if seconds > ctx.max_response_time:
-        return f"answered in {seconds:.2f} s, over the {ctx.max_response_time:g} s budget"
+    if seconds > run.options.max_response_time:
+        return f"answered in {seconds:.2f} s, over the {run.options.max_response_time:g} s budget"
     return Verdict.PASS
 
 
@@ -138,7 +142,7 @@ def response_time(ctx: Context, sent: Sent) -> Verdict | str:
     requirement="No answer repeats the credential the request presented.",
     source="ours: OWASP ASVS V7 (no credentials in responses or logs)",
 )
-def no_credential_echo(ctx: Context, sent: Sent) -> Verdict | str:
+def no_credential_echo(run: RunContext, sent: Sent) -> Verdict | str:
     presented = [c for c in sent.presented if len(c) >= 8 and c.lower() != "bearer"]
     if not presented:
         return Verdict.NOT_APPLICABLE
@@ -156,7 +160,7 @@ def no_credential_echo(ctx: Context, sent: Sent) -> Verdict | str:
     requirement="A 401 answer carries a WWW-Authenticate header naming the Bearer scheme.",
     source=RFC9110_401,
 )
-def www_authenticate(ctx: Context, sent: Sent) -> Verdict | str:
+def www_authenticate(run: RunContext, sent: Sent) -> Verdict | str:
     if sent.status != 401:
         return Verdict.NOT_APPLICABLE
     challenge = sent.response.headers.get("WWW-Authenticate", "")
@@ -172,7 +176,7 @@ def www_authenticate(ctx: Context, sent: Sent) -> Verdict | str:
     requirement="A 405 answer carries an Allow header listing the supported methods.",
     source=RFC9110_405,
 )
-def allow_on_405(ctx: Context, sent: Sent) -> Verdict | str:
+def allow_on_405(run: RunContext, sent: Sent) -> Verdict | str:
     if sent.status != 405:
         return Verdict.NOT_APPLICABLE
     return Verdict.PASS if sent.response.headers.get("Allow") else "405 without an Allow header"
@@ -184,7 +188,7 @@ def allow_on_405(ctx: Context, sent: Sent) -> Verdict | str:
     requirement='A 422 answer is FastAPI\'s validation error: {"detail": [{loc, msg, type}]}.',
     source=f"{SEED} (422 Unprocessable Entity); {FASTAPI}",
 )
-def validation_error_shape(ctx: Context, sent: Sent) -> Verdict | str:
+def validation_error_shape(run: RunContext, sent: Sent) -> Verdict | str:
     if sent.status != 422:
         return Verdict.NOT_APPLICABLE
     if sent.json_body is None:
@@ -213,7 +217,7 @@ def _request_json(sent: Sent) -> Any:
     "message_limit 1..100 or absent) is never refused as invalid (400 or 422).",
     source=f"{SEED}; {DOCS}",
 )
-def accepts_valid(ctx: Context, sent: Sent) -> Verdict | str:
+def accepts_valid(run: RunContext, sent: Sent) -> Verdict | str:
     if sent.path_template != CONVERSATION_PATH:
         return Verdict.NOT_APPLICABLE
     if sent.exchange.method == "PATCH":

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, example, given, settings
-from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
-from ..core._http import BudgetExhausted, TargetUnreachable
 from ._context import SUCCESS, Context, same_json
+from ._drive import drive
 from ._registry import needs_writes, scenario
 from .semantics import _short, differing_fields
 from .sources import DOCS, SEED
@@ -81,7 +79,7 @@ EXPLICIT_EXAMPLES: list[dict[str, Any]] = [
 @needs_writes
 def round_trip(ctx: Context) -> None:
     cid = ctx.writable_id
-    baseline = ctx.read(cid)
+    baseline = ctx.read(cid).json_body
 
     def one(metadata: dict[str, Any]) -> None:
         nonlocal baseline
@@ -109,29 +107,4 @@ def round_trip(ctx: Context) -> None:
         else:
             ctx.expect_status(read, SUCCESS, "reading the metadata back")
 
-    stop: Exception | None = None
-
-    @hypothesis_seed(ctx.seed)
-    @settings(
-        max_examples=ctx.profile.roundtrip_examples,
-        database=None,
-        deadline=None,
-        phases=[Phase.explicit, Phase.generate],
-        suppress_health_check=list(HealthCheck),
-        print_blob=False,
-    )
-    @given(metadata_objects)
-    def property_(metadata: dict[str, Any]) -> None:
-        nonlocal stop
-        if stop is not None:
-            return
-        try:
-            one(metadata)
-        except (BudgetExhausted, TargetUnreachable) as exc:
-            stop = exc  # raised outside hypothesis: no replay, no shrinking
-
-    for explicit in EXPLICIT_EXAMPLES:
-        property_ = example(explicit)(property_)
-    property_()
-    if stop is not None:
-        raise stop
+    drive(ctx, metadata_objects, ctx.profile.roundtrip_examples, one, explicit=EXPLICIT_EXAMPLES)

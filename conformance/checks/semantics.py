@@ -4,9 +4,12 @@ change nothing else, answer for the right conversation, and never create one.
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Callable
 from typing import Any
 
+from ..core._http import Sent
 from ._context import SUCCESS, Abort, Context, same_json
 from ._registry import needs_writes, scenario
 from .sources import DOCS, SEED
@@ -18,21 +21,24 @@ VOLATILE_FIELDS = frozenset({"metadata", "updatedAt", "updated_at", "modifiedAt"
 MESSAGE_FIELDS = frozenset({"messages", "messageCount", "lastMessageAt", "lastMessagePreview"})
 
 
-def _patch_ok(ctx: Context, body: Any, what: str) -> Any:
-    """PATCH the writable conversation; the answer's JSON, or abort with a finding."""
+def _patch_ok(ctx: Context, body: Any, what: str) -> Sent:
+    """PATCH the writable conversation: an answer whose body is a JSON object
+    (`.json_body`), or abort with a finding."""
     sent = ctx.patch(ctx.writable_id, body)
     if not ctx.expect_status(sent, SUCCESS, what) or not isinstance(sent.json_body, dict):
         if sent.status in SUCCESS:
             ctx.fail(f"{what}: the {sent.status} answer is not a JSON object", sent)
         raise Abort
-    ctx.last_sent = sent
-    return sent.json_body
+    return sent
 
 
-def _metadata_is(ctx: Context, got: Any, want: Any, where: str) -> bool:
+def _metadata_is(ctx: Context, sent: Sent, want: Any, where: str) -> bool:
+    """Does the answer `sent` hold `want` as its metadata? If not, a finding that shows
+    that very answer."""
+    got = sent.json_body.get("metadata", "<absent>")
     if same_json(got, want):
         return True
-    ctx.fail(f"{where} holds metadata {_short(got)}, expected {_short(want)}", ctx.last_sent)
+    ctx.fail(f"{where} holds metadata {_short(got)}, expected {_short(want)}", sent)
     return False
 
 
@@ -76,9 +82,8 @@ def canary(ctx: Context, label: str) -> dict[str, Any]:
 def replace_not_merge(ctx: Context) -> None:
     _patch_ok(ctx, {"metadata": {"conformance_old": 1, "conformance_shared": "old"}}, "setting up")
     new = {"conformance_shared": "new", "conformance_new": True}
-    answer = _patch_ok(ctx, {"metadata": new}, "replacing the metadata")
-    _metadata_is(ctx, answer.get("metadata"), new, "the PATCH answer")
-    _metadata_is(ctx, ctx.read(ctx.writable_id).get("metadata"), new, "a later GET")
+    _metadata_is(ctx, _patch_ok(ctx, {"metadata": new}, "replacing"), new, "the PATCH answer")
+    _metadata_is(ctx, ctx.read(ctx.writable_id), new, "a later GET")
 
 
 @scenario(
@@ -90,9 +95,8 @@ def replace_not_merge(ctx: Context) -> None:
 @needs_writes
 def null_clears(ctx: Context) -> None:
     _patch_ok(ctx, {"metadata": canary(ctx, "null-clears")}, "setting up")
-    answer = _patch_ok(ctx, {"metadata": None}, "clearing with null")
-    _metadata_is(ctx, answer.get("metadata", "<absent>"), None, "the PATCH answer")
-    _metadata_is(ctx, ctx.read(ctx.writable_id).get("metadata", "<absent>"), None, "a later GET")
+    _metadata_is(ctx, _patch_ok(ctx, {"metadata": None}, "clearing"), None, "the PATCH answer")
+    _metadata_is(ctx, ctx.read(ctx.writable_id), None, "a later GET")
 
 
 @scenario(
@@ -105,9 +109,8 @@ def null_clears(ctx: Context) -> None:
 def omitted_untouched(ctx: Context) -> None:
     kept = canary(ctx, "omitted-untouched")
     _patch_ok(ctx, {"metadata": kept}, "setting up")
-    answer = _patch_ok(ctx, {}, "PATCH with {}")
-    _metadata_is(ctx, answer.get("metadata"), kept, "the answer to {}")
-    _metadata_is(ctx, ctx.read(ctx.writable_id).get("metadata"), kept, "a later GET")
+    _metadata_is(ctx, _patch_ok(ctx, {}, "PATCH with {}"), kept, "the answer to {}")
+    _metadata_is(ctx, ctx.read(ctx.writable_id), kept, "a later GET")
 
 
 @scenario(
@@ -118,9 +121,8 @@ def omitted_untouched(ctx: Context) -> None:
 )
 @needs_writes
 def empty_object(ctx: Context) -> None:
-    answer = _patch_ok(ctx, {"metadata": {}}, "setting {}")
-    _metadata_is(ctx, answer.get("metadata"), {}, "the PATCH answer")
-    _metadata_is(ctx, ctx.read(ctx.writable_id).get("metadata"), {}, "a later GET")
+    _metadata_is(ctx, _patch_ok(ctx, {"metadata": {}}, "setting {}"), {}, "the PATCH answer")
+    _metadata_is(ctx, ctx.read(ctx.writable_id), {}, "a later GET")
 
 
 @scenario(
@@ -132,19 +134,26 @@ def empty_object(ctx: Context) -> None:
 @needs_writes
 def persisted(ctx: Context) -> None:
     written = canary(ctx, "persisted")
-    answer = _patch_ok(ctx, {"metadata": written}, "writing")
-    _metadata_is(ctx, answer.get("metadata"), written, "the PATCH answer")
-    _metadata_is(ctx, ctx.read(ctx.writable_id).get("metadata"), written, "a later GET")
+    _metadata_is(ctx, _patch_ok(ctx, {"metadata": written}, "writing"), written, "the PATCH answer")
+    _metadata_is(ctx, ctx.read(ctx.writable_id), written, "a later GET")
 
 
-def _twice_reproduced(ctx: Context, attempt: Any) -> None:
+def _twice_reproduced(ctx: Context, attempt: Callable[[Context], None]) -> None:
     """Run a comparison; on a mismatch run it once more, so a live change elsewhere (a new
-    message arriving mid-check) is not reported as the target's fault."""
-    failures_before, kept = ctx.failure_count, list(ctx.findings)
-    attempt()
-    if ctx.failure_count > failures_before:
-        ctx.failure_count, ctx.findings = failures_before, kept
-        attempt()
+    message arriving mid-check) is not reported as the target's fault. Each try records into
+    a context of its own; the check keeps every exchange and the last try's findings."""
+
+    def tried() -> Context:
+        trial = Context(ctx.run)
+        with contextlib.suppress(Abort):  # its findings say why it stopped
+            attempt(trial)
+        ctx.exchanges += trial.exchanges
+        return trial
+
+    trial = tried()
+    if trial.failure_count:
+        trial = tried()
+    ctx.absorb(trial)
 
 
 @scenario(
@@ -157,14 +166,12 @@ def _twice_reproduced(ctx: Context, attempt: Any) -> None:
 def idempotent(ctx: Context) -> None:
     body = {"metadata": canary(ctx, "idempotent")}
 
-    def attempt() -> None:
-        first = _patch_ok(ctx, body, "first PATCH")
+    def attempt(ctx: Context) -> None:
+        first = _patch_ok(ctx, body, "first PATCH").json_body
         second = _patch_ok(ctx, body, "the same PATCH again")
-        changed = differing_fields(first, second)
-        if changed or not same_json(first.get("metadata"), second.get("metadata")):
-            ctx.fail(
-                f"the second answer differs in {', '.join(changed) or 'metadata'}", ctx.last_sent
-            )
+        changed = differing_fields(first, second.json_body)
+        if changed or not same_json(first.get("metadata"), second.json_body.get("metadata")):
+            ctx.fail(f"the second answer differs in {', '.join(changed) or 'metadata'}", second)
 
     _twice_reproduced(ctx, attempt)
 
@@ -177,12 +184,12 @@ def idempotent(ctx: Context) -> None:
 )
 @needs_writes
 def other_fields_unchanged(ctx: Context) -> None:
-    def attempt() -> None:
-        before = ctx.read(ctx.writable_id)
+    def attempt(ctx: Context) -> None:
+        before = ctx.read(ctx.writable_id).json_body
         answer = _patch_ok(ctx, {"metadata": canary(ctx, "other-fields")}, "writing metadata")
-        changed = differing_fields(before, answer)
+        changed = differing_fields(before, answer.json_body)
         if changed:
-            ctx.fail(f"PATCH of metadata also changed {', '.join(changed)}", ctx.last_sent)
+            ctx.fail(f"PATCH of metadata also changed {', '.join(changed)}", answer)
 
     _twice_reproduced(ctx, attempt)
 
@@ -202,8 +209,9 @@ def answer_identity(ctx: Context) -> None:
     if ctx.read_only:
         return
     answer = _patch_ok(ctx, {"metadata": canary(ctx, "identity")}, "writing metadata")
-    if answer.get("id") != ctx.writable_id:
-        ctx.fail(f"PATCH of {ctx.writable_id} answered for id {answer.get('id')!r}", ctx.last_sent)
+    if answer.json_body.get("id") != ctx.writable_id:
+        answered = answer.json_body.get("id")
+        ctx.fail(f"PATCH of {ctx.writable_id} answered for id {answered!r}", answer)
 
 
 @scenario(

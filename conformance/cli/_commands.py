@@ -16,15 +16,17 @@ from rich.markup import escape
 from rich.table import Table
 
 from .. import __version__
-from ..checks import PROFILES, REGISTRY
+from ..checks import REGISTRY
+from ..core import PROFILES
 from ..core._errors import HarnessError
 from ..emulator import FAULTS, Emulator, UnknownFaultError
+from ..jobs import Job, execute, plan_run
 from ..jobs._baseline import compare, load_baseline, load_run_report
-from ..jobs._run import JobOptions, execute, job_from_options
 from ..jobs._selftest import SelftestRow, run_selftest, write_selftest
 from ..jobs.matrix._job import matrix_job
 from ._comparison import emit_comparison, print_comparison
 from ._matrix import MatrixReporter, print_matrix
+from ._options import PROFILE, given_options, tuning_options
 from ._terminal import print_result, progress_reporter
 
 __all__ = ["cli", "main"]
@@ -46,53 +48,10 @@ def cli() -> None:
     """Conformance suite for the AgentPhone Conversations API."""
 
 
-_TUNING = (
-    click.option(
-        "--seed",
-        type=int,
-        help="Make the run repeatable (default: a random seed, printed and in every report).",
-    ),
-    click.option(
-        "--profile", type=click.Choice(sorted(PROFILES)), help="How hard to look [default: quick]."
-    ),
-    click.option(
-        "--max-requests", type=int, help="Request budget per target (default: the profile's)."
-    ),
-    click.option(
-        "--rate-limit",
-        type=float,
-        metavar="PER_SECOND",
-        help="At most this many requests a second, per target.",
-    ),
-    click.option(
-        "--max-response-time",
-        type=float,
-        metavar="SECONDS",
-        help="Response-time budget for the advisory check [default: 1.0].",
-    ),
-    click.option(
-        "--timeout", type=float, metavar="SECONDS", help="Per-request time-out [default: 10]."
-    ),
-    click.option(
-        "--read-only",
-        is_flag=True,
-        default=None,
-        help="Send no write: skip every check that needs one.",
-    ),
-    click.option(
-        "--strict", is_flag=True, default=None, help="Advisory failures fail the gate too."
-    ),
-    click.option(
-        "--check", "only", multiple=True, metavar="ID", help="Run only this check (repeatable)."
-    ),
-)
-
-
-def _tuning_options(command: F) -> F:
-    """The options that tune a run, the same for `run` and `matrix` (see JobOptions)."""
-    for option in reversed(_TUNING):
-        command = option(command)
-    return command
+def _console(width: int) -> Console:
+    """Standard output: a terminal as it is; piped (CI logs), `width` columns wide."""
+    out = Console(highlight=False)
+    return out if out.is_terminal else Console(highlight=False, width=width)
 
 
 @cli.command(name="run")
@@ -143,7 +102,7 @@ def _tuning_options(command: F) -> F:
     show_default=True,
     help="Where the reports go.",
 )
-@_tuning_options
+@tuning_options
 @click.option(
     "--baseline",
     "baseline_file",
@@ -152,41 +111,28 @@ def _tuning_options(command: F) -> F:
     help="Gate on regressions only: compare with an earlier report.json or an "
     "accepted-failures file (see README).",
 )
-def run_command(
-    base_url: str | None,
-    api_key_env: str | None,
-    conversation_ids: tuple[str, ...],
-    second_ids: tuple[str, ...],
-    second_api_key_env: str | None,
-    target_file: Path | None,
-    faults: tuple[str, ...],
-    report_dir: Path,
-    baseline_file: Path | None,
-    **tuning: Any,
-) -> None:
+def run_command(**params: Any) -> None:
     """Run the conformance suite against a target (default: the embedded emulator)."""
+    job, report_dir, baseline_file = run_job(params)
     baseline = load_baseline(baseline_file) if baseline_file is not None else None
-    spec, given = job_from_options(
-        base_url=base_url,
-        api_key_env=api_key_env,
-        conversation_ids=conversation_ids,
-        second_ids=second_ids,
-        second_api_key_env=second_api_key_env,
-        target_file=target_file,
-        faults=faults,
-        **tuning,
-    )
     with progress_reporter(_err) as progress:
-        result, written = execute(spec, given, report_dir, progress, baseline=baseline)
-    out = Console(highlight=False)
-    if not out.is_terminal:
-        out = Console(highlight=False, width=160)  # CI logs: room for the detail column
+        result, written = execute(job, report_dir, progress, baseline=baseline)
+    out = _console(160)  # CI logs: room for the detail column
     print_result(out, result, written)
     if baseline is not None:
         comparison = compare(baseline, result)
         print_comparison(out, comparison, short=True)
         sys.exit(comparison.exit_code)
     sys.exit(result.exit_code)
+
+
+def run_job(params: dict[str, Any]) -> tuple[Job, Path, Path | None]:
+    """The `run` command's parsed parameters as a job, its report directory and its
+    baseline file: shared with the pytest plugin, which parses the same command line."""
+    params = dict(params)
+    report_dir: Path = params.pop("report_dir")
+    baseline_file: Path | None = params.pop("baseline_file", None)
+    return plan_run(given=given_options(params), **params), report_dir, baseline_file
 
 
 @cli.command(name="diff")
@@ -208,10 +154,7 @@ def diff_command(old: Path, new: Path, fmt: str | None, strict: bool | None) -> 
     """Compare NEW (a report.json) with OLD (a report.json or an accepted-failures file):
     exit 0 if nothing regressed, 1 if something did, 2 on bad input (3: NEW had errors)."""
     comparison = compare(load_baseline(old), load_run_report(new), strict=strict)
-    out = Console(highlight=False)
-    if not out.is_terminal:
-        out = Console(highlight=False, width=160)
-    emit_comparison(out, comparison, fmt)
+    emit_comparison(_console(160), comparison, fmt)
     sys.exit(comparison.exit_code)
 
 
@@ -238,7 +181,7 @@ def diff_command(old: Path, new: Path, fmt: str | None, strict: bool | None) -> 
     help="At most N targets at once [default: 2]; targets that share a conversation "
     "never run together.",
 )
-@_tuning_options
+@tuning_options
 def matrix_command(
     files: tuple[Path, ...],
     merge: bool,
@@ -256,20 +199,16 @@ def matrix_command(
     3 a target was unusable (unreachable, key missing or refused) or its run
     inconclusive, and none failed; 2 bad options or files; 130 interrupted.
     """
-    given = JobOptions(**tuning)
     matrix, written = matrix_job(
         files,
-        given,
+        given_options(tuning),
         report_dir,
         merge=merge,
         include_emulator=not no_emulator,
         jobs=jobs,
         progress=MatrixReporter(_err),
     )
-    out = Console(highlight=False)
-    if not out.is_terminal:
-        out = Console(highlight=False, width=160)
-    print_matrix(out, matrix, written)
+    print_matrix(_console(160), matrix, written)
     sys.exit(matrix.exit_code)
 
 
@@ -282,7 +221,9 @@ def matrix_command(
     help="Where selftest.md and selftest.json go.",
 )
 @click.option("--seed", type=int, default=1, show_default=True)
-@click.option("--profile", type=click.Choice(sorted(PROFILES)), default="quick", show_default=True)
+@click.option(
+    "--profile", type=click.Choice(list(PROFILES)), default=PROFILE.default, show_default=True
+)
 @click.option(
     "--fault",
     "faults",
@@ -295,9 +236,7 @@ def selftest(report_dir: Path, seed: int, profile: str, faults: tuple[str, ...])
     unknown = [f for f in faults if f not in FAULTS]
     if unknown:
         raise HarnessError(f"unknown fault {unknown[0]!r}", "run `agentphone-conformance faults`")
-    out = Console(highlight=False)
-    if not out.is_terminal:
-        out = Console(highlight=False, width=200)  # CI logs: one line per fault
+    out = _console(200)  # CI logs: one line per fault
 
     def show(row: SelftestRow) -> None:
         mark = "[green]ok[/]" if row.ok else "[bold red]FAIL[/]"
@@ -324,10 +263,7 @@ def list_checks() -> None:
     for check in REGISTRY.values():
         info = check.info
         table.add_row(info.id, info.level.value, f"{info.requirement} [dim]({info.source})[/]")
-    out = Console(highlight=False)
-    if not out.is_terminal:
-        out = Console(highlight=False, width=220)
-    out.print(table)
+    _console(220).print(table)
 
 
 @cli.command()
@@ -374,7 +310,7 @@ def emulator(
             faults=faults, host=host, port=port, log_requests=log_requests, throttle_every=throttle
         )
     except UnknownFaultError as exc:
-        _fail(HarnessError(str(exc).split(":")[0], "run `agentphone-conformance faults`"))
+        _fail(HarnessError(f"unknown fault {exc.name!r}", "run `agentphone-conformance faults`"))
     if describe:
         click.echo(json.dumps(server.describe()))
         return
@@ -427,10 +363,7 @@ def list_faults(as_json: bool) -> None:
     table.add_column("trips", no_wrap=True)
     for fault in FAULTS.values():
         table.add_row(fault.name, fault.family, fault.description, ", ".join(fault.trips))
-    out = Console(highlight=False)
-    if not out.is_terminal:
-        out = Console(highlight=False, width=200)  # piped: one line per fault
-    out.print(table)
+    _console(200).print(table)  # piped: one line per fault
 
 
 def _stop_on(signum: int) -> None:

@@ -17,14 +17,13 @@ from pathlib import Path
 import click
 import pytest
 
-from ..core._errors import HarnessError
-from ..core._target import TargetSpec
-from ..jobs._run import JobOptions, execute, job_from_options, run_options
-from ..model._results import RunResult
+from ..core import HarnessError
+from ..jobs import Job, execute
+from ..model import RunResult
 
 __all__ = ["agentphone_conformance_result", "pytest_addoption"]
 
-_JOB = pytest.StashKey[tuple[TargetSpec, JobOptions, Path]]()
+_JOB = pytest.StashKey[tuple[Job, Path]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -45,27 +44,24 @@ def _arguments(config: pytest.Config) -> list[str]:
     return shlex.split(given)
 
 
-def _job(config: pytest.Config) -> tuple[TargetSpec, JobOptions, Path]:
+def _job(config: pytest.Config) -> tuple[Job, Path]:
     """Parse the options exactly as `agentphone-conformance run` does."""
-    from ._commands import run_command
+    from ._commands import run_command, run_job
 
     try:
         context = run_command.make_context("run", _arguments(config))
     except click.ClickException as exc:
         raise pytest.UsageError(f"--agentphone-args: {exc.format_message()}") from None
-    params = dict(context.params)
-    report_dir: Path = params.pop("report_dir")
-    if params.pop("baseline_file", None) is not None:
+    try:
+        job, report_dir, baseline_file = run_job(context.params)
+    except HarnessError as error:
+        raise pytest.UsageError(f"--agentphone-args: {error}") from None
+    if baseline_file is not None:
         raise pytest.UsageError(
             "--agentphone-args: --baseline is for `agentphone-conformance run`; here each "
             "check is a test: compare the reports afterwards with `agentphone-conformance diff`"
         )
-    try:
-        spec, given = job_from_options(**params)
-        run_options(given, spec.settings)  # every value checked before any test runs
-    except HarnessError as error:
-        raise pytest.UsageError(f"--agentphone-args: {error}") from None
-    return spec, given, report_dir
+    return job, report_dir
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -74,9 +70,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def run_from_pytest(config: pytest.Config) -> RunResult:
-    spec, given, report_dir = config.stash.get(_JOB, None) or _job(config)
+    job, report_dir = config.stash.get(_JOB, None) or _job(config)
     try:
-        result, _ = execute(spec, given, report_dir)
+        result, _ = execute(job, report_dir)
     except HarnessError as error:
         raise RuntimeError(f"agentphone-conformance: {error}") from None
     return result

@@ -5,15 +5,22 @@ from __future__ import annotations
 
 from ._errors import ExitCode, HarnessError
 from ._http import BudgetExhausted, Client, Sent, TargetUnreachable, curl_command
+from ._options import OPTIONS, PROFILES, GivenOptions, Option, Profile, RunOptions, resolve
 from ._spec import load_spec, response_schema, schema_validator, spec_path
 from ._target import Account, Target, TargetSpec, key_variants, load_target_file
 
 __all__ = [
+    "OPTIONS",
+    "PROFILES",
     "Account",
     "BudgetExhausted",
     "Client",
     "ExitCode",
+    "GivenOptions",
     "HarnessError",
+    "Option",
+    "Profile",
+    "RunOptions",
     "Sent",
     "Target",
     "TargetSpec",
@@ -22,6 +29,7 @@ __all__ = [
     "key_variants",
     "load_spec",
     "load_target_file",
+    "resolve",
     "response_schema",
     "schema_validator",
     "spec_path",

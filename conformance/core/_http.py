@@ -16,11 +16,10 @@ from typing import Any
 
 import httpx
 
-from ..model._results import Exchange
+from ..model import Exchange, redact
 
-__all__ = ["BudgetExhausted", "Client", "Sent", "TargetUnreachable", "curl_command", "redact"]
+__all__ = ["BudgetExhausted", "Client", "Sent", "TargetUnreachable", "curl_command"]
 
-REDACTED = "[REDACTED]"
 MAX_RECORDED_BODY = 64 * 1024
 MAX_429_RETRIES = 5
 MAX_RETRY_WAIT = 30.0
@@ -33,13 +32,6 @@ class BudgetExhausted(Exception):
 
 class TargetUnreachable(Exception):
     """The target did not answer (connection refused, DNS, TLS, time-out)."""
-
-
-def redact(text: str, secrets: Mapping[str, str]) -> str:
-    for secret in sorted(secrets, key=len, reverse=True):
-        if secret:
-            text = text.replace(secret, REDACTED)
-    return text
 
 
 def curl_command(
@@ -97,7 +89,7 @@ class Client:
         *,
         max_requests: int,
         rate_limit: float | None = None,
-        timeout: float = 10.0,
+        timeout: float,
         sleep: Callable[[float], None] = time.sleep,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
@@ -105,6 +97,7 @@ class Client:
         self.secrets = dict(secrets)
         self.max_requests = max_requests
         self.sent = 0
+        self.exhausted = False  # a request was refused for the budget
         self.backoffs: list[float] = []  # seconds waited on 429s
         self.observers: list[Callable[[Sent], None]] = []
         self._interval = 1.0 / rate_limit if rate_limit else 0.0
@@ -195,6 +188,7 @@ class Client:
     def _take_slot(self, reserved: bool) -> None:
         with self._lock:
             if self.sent >= self.max_requests and not reserved:
+                self.exhausted = True
                 raise BudgetExhausted(f"the request budget ({self.max_requests}) is spent")
             self.sent += 1
             if self._interval:

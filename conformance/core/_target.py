@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ._errors import ExitCode, HarnessError
+from ._options import OPTIONS, GivenOptions
 
 __all__ = [
     "Account",
@@ -85,7 +86,7 @@ class TargetSpec:
     second_key_env: str = DEFAULT_SECOND_KEY_ENV
     second_conversation_ids: tuple[str, ...] = ()
     faults: tuple[str, ...] = ()  # embedded emulator only
-    settings: Mapping[str, Any] = field(default_factory=dict)  # run option defaults
+    settings: GivenOptions = field(default_factory=GivenOptions)  # the file's [settings]
 
     @property
     def embedded(self) -> bool:
@@ -168,16 +169,7 @@ _FILE_KEYS = {
 }
 _SECOND_KEYS = {"api_key_env", "conversation_ids"}
 _EMULATOR_KEYS = {"faults"}
-_SETTINGS_KEYS = {
-    "max_requests",
-    "rate_limit",
-    "max_response_time",
-    "profile",
-    "seed",
-    "timeout",
-    "read_only",
-    "strict",
-}
+_SETTINGS_KEYS = {option.name for option in OPTIONS}
 _SECRET_LOOKING = {"api_key", "key", "token", "second_api_key", "authorization", "password"}
 
 
@@ -207,10 +199,9 @@ def _check_keys(path: Path, table: Mapping[str, Any], allowed: set[str], where: 
             )
 
 
-def load_target_file(path: Path) -> TargetSpec:
-    """Parse and validate a TOML target file. See README "Target files"."""
+def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise HarnessError(
             f"target file {path} does not exist", "check the --target path"
@@ -222,62 +213,81 @@ def load_target_file(path: Path) -> TargetSpec:
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise _problem(path, f"not valid TOML ({exc})", "fix the syntax") from None
-    _check_keys(path, data, _FILE_KEYS, "")
-    name = data.get("name")
-    if name is not None and not (isinstance(name, str) and name.strip()):
-        raise _problem(path, "name must be a non-empty string", 'write name = "vendor-x"')
-    emulator = data.get("emulator")
-    if emulator is not None:
-        if not isinstance(emulator, dict):
-            raise _problem(path, "[emulator] must be a table", "write [emulator] faults = [...]")
-        _check_keys(path, emulator, _EMULATOR_KEYS, "emulator.")
-        if "base_url" in data:
-            raise _problem(
-                path,
-                "both base_url and [emulator]",
-                "a target is either an external URL or the embedded emulator",
-            )
-    elif "base_url" not in data:
-        raise _problem(path, "no base_url", 'add base_url = "https://..." (or an [emulator] table)')
-    settings = data.get("settings", {})
-    if not isinstance(settings, dict):
-        raise _problem(path, "[settings] must be a table", "write [settings] max_requests = 300")
-    _check_keys(path, settings, _SETTINGS_KEYS, "settings.")
-    second = data.get("second_account", {})
-    if not isinstance(second, dict):
+
+
+def _table(path: Path, data: Mapping[str, Any], name: str, allowed: set[str], fix: str) -> Any:
+    """The sub-table `name` (empty if absent), its keys checked."""
+    table = data.get(name, {})
+    if not isinstance(table, dict):
+        raise _problem(path, f"[{name}] must be a table", fix)
+    _check_keys(path, table, allowed, f"{name}.")
+    return table
+
+
+def _key_env(path: Path, table: Mapping[str, Any], where: str, default: str) -> str:
+    value = table.get("api_key_env", default)
+    if not (isinstance(value, str) and value.strip()):
         raise _problem(
             path,
-            "[second_account] must be a table",
-            "write [second_account] api_key_env = ... conversation_ids = [...]",
+            f"{where}api_key_env must name an environment variable",
+            f'write {where}api_key_env = "MY_KEY_VAR"',
         )
-    _check_keys(path, second, _SECOND_KEYS, "second_account.")
-    faults: Sequence[Any] = (emulator or {}).get("faults", [])
+    return value
+
+
+def _faults(path: Path, data: Mapping[str, Any]) -> tuple[str, ...]:
+    """The [emulator] table's faults; none when the file names an external target."""
+    if "emulator" not in data:
+        if "base_url" not in data:
+            raise _problem(
+                path, "no base_url", 'add base_url = "https://..." (or an [emulator] table)'
+            )
+        return ()
+    emulator = _table(path, data, "emulator", _EMULATOR_KEYS, "write [emulator] faults = [...]")
+    if "base_url" in data:
+        raise _problem(
+            path,
+            "both base_url and [emulator]",
+            "a target is either an external URL or the embedded emulator",
+        )
+    faults: Sequence[Any] = emulator.get("faults", [])
     if not isinstance(faults, list) or not all(isinstance(f, str) for f in faults):
         raise _problem(
             path,
             "emulator.faults must be a list of fault names",
             "run `agentphone-conformance faults` for the names",
         )
+    return tuple(faults)
+
+
+def load_target_file(path: Path) -> TargetSpec:
+    """Parse and validate a TOML target file. See README "Target files"."""
+    data = _read_toml(path)
+    _check_keys(path, data, _FILE_KEYS, "")
+    name = data.get("name")
+    if name is not None and not (isinstance(name, str) and name.strip()):
+        raise _problem(path, "name must be a non-empty string", 'write name = "vendor-x"')
+    faults = _faults(path, data)
     base_url = data.get("base_url")
     if base_url is not None and not isinstance(base_url, str):
         raise _problem(path, "base_url must be a string", 'write base_url = "https://..."')
-    for key in ("api_key_env",):
-        for table, where in ((data, ""), (second, "second_account.")):
-            if key in table and not (isinstance(table[key], str) and table[key].strip()):
-                raise _problem(
-                    path,
-                    f"{where}{key} must name an environment variable",
-                    f'write {where}{key} = "MY_KEY_VAR"',
-                )
+    settings = _table(path, data, "settings", _SETTINGS_KEYS, "write [settings] max_requests = 300")
+    second = _table(
+        path,
+        data,
+        "second_account",
+        _SECOND_KEYS,
+        "write [second_account] api_key_env = ... conversation_ids = [...]",
+    )
     return TargetSpec(
         name=name,
         base_url=base_url,
-        key_env=data.get("api_key_env", DEFAULT_KEY_ENV),
+        key_env=_key_env(path, data, "", DEFAULT_KEY_ENV),
         conversation_ids=_ids(path, data.get("conversation_ids", []), "conversation_ids"),
-        second_key_env=second.get("api_key_env", DEFAULT_SECOND_KEY_ENV),
+        second_key_env=_key_env(path, second, "second_account.", DEFAULT_SECOND_KEY_ENV),
         second_conversation_ids=_ids(
             path, second.get("conversation_ids", []), "second_account.conversation_ids"
         ),
-        faults=tuple(faults),
-        settings=settings,
+        faults=faults,
+        settings=GivenOptions.parse(settings, f"target file {path} [settings]"),
     )

@@ -4,6 +4,6 @@ It prints nothing and writes no file: it returns a plain `RunResult` (see `model
 
 from __future__ import annotations
 
-from ._runner import Progress, RunOptions, run
+from ._runner import Progress, run
 
-__all__ = ["Progress", "RunOptions", "run"]
+__all__ = ["Progress", "run"]

@@ -4,19 +4,20 @@ baseline, the self-test, and the compatibility matrix (`jobs.matrix`)."""
 from __future__ import annotations
 
 from ._baseline import load_baseline, load_run_report
-from ._run import JobOptions, embedded_target, execute, job_from_options, open_target
+from ._run import Job, embedded_target, execute, open_target, plan_run, run_options
 from ._selftest import SelftestResult, SelftestRow, run_selftest, write_selftest
 
 __all__ = [
-    "JobOptions",
+    "Job",
     "SelftestResult",
     "SelftestRow",
     "embedded_target",
     "execute",
-    "job_from_options",
     "load_baseline",
     "load_run_report",
     "open_target",
+    "plan_run",
+    "run_options",
     "run_selftest",
     "write_selftest",
 ]

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ..checks import PROFILES, REGISTRY
+from ..checks import REGISTRY
+from ..core import GivenOptions, RunOptions, resolve
 from ..core._errors import HarnessError
 from ..core._target import (
     DEFAULT_KEY_ENV,
@@ -20,46 +20,36 @@ from ..core._target import (
     load_target_file,
 )
 from ..emulator import Emulator, UnknownFaultError
-from ..engine._runner import Progress, RunOptions, run
+from ..engine import Progress, run
 from ..model._comparison import Baseline, compare
 from ..model._results import RunResult
 
-__all__ = [
-    "JobOptions",
-    "embedded_target",
-    "execute",
-    "job_from_options",
-    "open_target",
-    "run_options",
-]
+__all__ = ["Job", "embedded_target", "execute", "open_target", "plan_run", "run_options"]
 
 
 @dataclass(frozen=True)
-class JobOptions:
-    """Run options as given on the command line: None means "not given"."""
+class Job:
+    """A run to do: the target as configured and every option resolved."""
 
-    seed: int | None = None
-    profile: str | None = None
-    max_requests: int | None = None
-    rate_limit: float | None = None
-    timeout: float | None = None
-    max_response_time: float | None = None
-    read_only: bool | None = None
-    strict: bool | None = None
-    only: tuple[str, ...] = ()
+    spec: TargetSpec
+    options: RunOptions
 
 
-_NUMBERS: dict[str, tuple[type, float]] = {
-    "max_requests": (int, 1),
-    "rate_limit": (float, 0.01),
-    "timeout": (float, 0.1),
-    "max_response_time": (float, 0.001),
-    "seed": (int, 0),
-}
+def run_options(*layers: GivenOptions) -> RunOptions:
+    """`resolve` (the first layer that gives an option wins), with the check IDs checked
+    against the registry."""
+    for layer in layers:
+        unknown = sorted(set(layer.checks) - REGISTRY.keys())
+        if unknown:
+            raise HarnessError(
+                f"unknown check {unknown[0]}", "run `agentphone-conformance checks` for the IDs"
+            )
+    return resolve(*layers)
 
 
-def job_from_options(
+def plan_run(
     *,
+    given: GivenOptions,
     base_url: str | None = None,
     api_key_env: str | None = None,
     conversation_ids: tuple[str, ...] = (),
@@ -67,10 +57,9 @@ def job_from_options(
     second_api_key_env: str | None = None,
     target_file: Path | None = None,
     faults: tuple[str, ...] = (),
-    **tuning: Any,
-) -> tuple[TargetSpec, JobOptions]:
-    """The `run` command's options (from the CLI or the pytest plugin) as a target and
-    options: given options override the target file. `tuning` are JobOptions' fields."""
+) -> Job:
+    """The `run` command's job (from the CLI or the pytest plugin): options given on the
+    command line override the target file's."""
     spec = load_target_file(target_file) if target_file else TargetSpec()
     overrides: dict[str, Any] = {}
     if base_url is not None:
@@ -95,54 +84,7 @@ def job_from_options(
             "--conversation-id given without --base-url",
             "the embedded emulator brings its own conversations: add --base-url",
         )
-    return replace(spec, **overrides), JobOptions(**tuning)
-
-
-def run_options(given: JobOptions, file_settings: Mapping[str, Any]) -> RunOptions:
-    """Command line over target file over defaults; every value checked."""
-    merged: dict[str, Any] = dict(file_settings)
-    merged.update({k: v for k, v in vars(given).items() if v is not None and k != "only"})
-    for name, (kind, low) in _NUMBERS.items():
-        value = merged.get(name)
-        if value is None:
-            continue
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or (kind is int and not isinstance(value, int))
-        ):
-            raise HarnessError(
-                f"{name} must be a {kind.__name__}, not {value!r}",
-                f"fix {name} in the target file's [settings]",
-            )
-        if value < low:
-            raise HarnessError(
-                f"{name.replace('_', '-')} must be at least {low:g}",
-                f"give a larger --{name.replace('_', '-')}",
-            )
-    profile = merged.get("profile", "quick")
-    if profile not in PROFILES:
-        raise HarnessError(f"unknown profile {profile!r}", f"use one of: {', '.join(PROFILES)}")
-    unknown = sorted(set(given.only) - REGISTRY.keys())
-    if unknown:
-        raise HarnessError(
-            f"unknown check {unknown[0]}", "run `agentphone-conformance checks` for the IDs"
-        )
-    for flag in ("read_only", "strict"):
-        if not isinstance(merged.get(flag, False), bool):
-            raise HarnessError(f"{flag} must be true or false", f"fix {flag} in [settings]")
-    seed = merged.get("seed")
-    return RunOptions(
-        seed=secrets.randbelow(2**31) if seed is None else int(seed),
-        profile=profile,
-        max_requests=merged.get("max_requests"),
-        rate_limit=merged.get("rate_limit"),
-        timeout=float(merged.get("timeout", 10.0)),
-        max_response_time=float(merged.get("max_response_time", 1.0)),
-        read_only=bool(merged.get("read_only", False)),
-        strict=bool(merged.get("strict", False)),
-        only=given.only,
-    )
+    return Job(replace(spec, **overrides), run_options(given, spec.settings))
 
 
 def embedded_target(emulator: Emulator, name: str = "embedded emulator") -> Target:
@@ -182,20 +124,18 @@ def open_target(spec: TargetSpec) -> Iterator[Target]:
 
 
 def execute(
-    spec: TargetSpec,
-    given: JobOptions,
+    job: Job,
     report_dir: Path | None,
     progress: Progress | None = None,
     *,
     baseline: Baseline | None = None,
 ) -> tuple[RunResult, dict[str, Path]]:
-    """Run the suite against the spec's target and write the reports; with `baseline`,
+    """Run the job against its target and write the reports; with `baseline`,
     the reports carry the comparison with it (`compare(baseline, result)` gives it back)."""
     from ..reports import write_reports
 
-    options = run_options(given, spec.settings)
-    with open_target(spec) as target:
-        result = run(target, options, progress)
+    with open_target(job.spec) as target:
+        result = run(target, job.options, progress)
         written: dict[str, Path] = {}
         if report_dir is not None:
             comparison = compare(baseline, result) if baseline is not None else None

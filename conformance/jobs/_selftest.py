@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from ..checks import REGISTRY
+from ..core import GivenOptions
 from ..core._target import TargetSpec
 from ..emulator import FAULTS
 from ..model._results import Outcome, RunResult
-from ._run import JobOptions, execute
+from ._run import Job, execute, run_options
 
 __all__ = ["SelftestResult", "SelftestRow", "render_markdown", "run_selftest"]
 
@@ -91,7 +92,8 @@ def run_selftest(
     for fault in ("", *(faults if faults is not None else FAULTS)):
         clock = time.monotonic()
         spec = TargetSpec(faults=(fault,) if fault else ())
-        result, _ = execute(spec, JobOptions(seed=seed, profile=profile, strict=True), None)
+        options = run_options(GivenOptions(seed=seed, profile=profile, strict=True))
+        result, _ = execute(Job(spec, options), None)
         row = _row(fault, result, time.monotonic() - clock)
         rows.append(row)
         if on_row:

@@ -16,6 +16,7 @@ from ._comparison import (
     run_date,
 )
 from ._matrix import MATRIX_FORMAT, Column, Matrix, Problem, Row, Status
+from ._redaction import REDACTED, redact, scrub_result, secret_list
 from ._results import (
     REPORT_FORMAT,
     CheckInfo,
@@ -33,6 +34,7 @@ from ._results import (
 __all__ = [
     "COMPARISON_FORMAT",
     "MATRIX_FORMAT",
+    "REDACTED",
     "REPORT_FORMAT",
     "AcceptedFailure",
     "Baseline",
@@ -55,5 +57,8 @@ __all__ = [
     "Status",
     "TargetInfo",
     "compare",
+    "redact",
     "run_date",
+    "scrub_result",
+    "secret_list",
 ]

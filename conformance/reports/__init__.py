@@ -10,6 +10,7 @@ defence behind the redaction done when exchanges are recorded.
 
 from __future__ import annotations
 
+from ..model import REDACTED
 from ._changes import (
     comparison_schema,
     comparison_verdict,
@@ -22,7 +23,6 @@ from ._html import render_html, write_html
 from ._json import load_report, parse_report, render_json, report_schema, write_json
 from ._junit import render_junit, write_junit
 from ._markdown import render_changes_markdown, render_summary_markdown, write_markdown
-from ._redact import REDACTED
 from ._write import COMPARISON_FILE, REPORT_FILES, write_reports
 from .matrix import (
     MATRIX_FILES,

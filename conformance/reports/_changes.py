@@ -13,10 +13,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final
 
+from ..model import redact, scrub_result
 from ..model._comparison import Baseline, Change, CheckChange, Comparison
 from ..schemas import schema
 from ._common import Verdict, one_line, printable
-from ._redact import scrub_result, scrub_text, write_text
+from ._output import write_text
 
 __all__ = [
     "CHANGES",
@@ -140,7 +141,7 @@ def scrub_comparison(comparison: Comparison, secrets: Iterable[str]) -> Comparis
         return comparison
 
     def text(value: str) -> str:
-        return scrub_text(value, found)
+        return redact(value, found)
 
     baseline = comparison.baseline
     return replace(

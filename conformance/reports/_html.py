@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import quote
 
+from ..model import scrub_result
 from ..model._results import REPORT_FORMAT, CheckResult, Exchange, Outcome, RestoreRecord, RunResult
 from ._common import (
     KINDS,
@@ -26,7 +27,7 @@ from ._common import (
     verdict,
 )
 from ._html_style import CSS, page
-from ._redact import scrub_result, write_text
+from ._output import write_text
 
 __all__ = ["render_html", "write_html"]
 

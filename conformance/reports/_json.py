@@ -9,10 +9,11 @@ from typing import Any
 
 from jsonschema.exceptions import best_match
 
+from ..model import scrub_result
 from ..model._results import REPORT_FORMAT, Outcome, RunResult
 from ..schemas import schema, validator
 from ._common import TOOL_NAME, one_line
-from ._redact import scrub_result, write_text
+from ._output import write_text
 
 __all__ = ["load_report", "parse_report", "render_json", "report_schema", "write_json"]
 

@@ -17,11 +17,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Final
 
+from ..model import scrub_result
 from ..model._comparison import Comparison
 from ..model._results import CheckResult, Level, Outcome, RunResult
 from ._changes import scrub_comparison
 from ._common import TOOL_NAME, format_size, one_line, printable, request_line, truncate_bytes
-from ._redact import scrub_result, write_text
+from ._output import write_text
 
 __all__ = ["render_junit", "write_junit"]
 

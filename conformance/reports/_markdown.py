@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Final
 
+from ..model import scrub_result
 from ..model._comparison import Comparison
 from ..model._results import CheckResult, Exchange, Outcome, RestoreRecord, RunResult
 from ._changes import (
@@ -36,7 +37,7 @@ from ._common import (
     truncate_bytes,
     verdict,
 )
-from ._redact import scrub_result, write_text
+from ._output import write_text
 
 __all__ = ["render_changes_markdown", "render_summary_markdown", "write_markdown"]
 

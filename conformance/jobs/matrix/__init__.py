@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ._job import (
     DEFAULT_JOBS,
+    MatrixPlan,
     MatrixProgress,
     MatrixTarget,
     conflict_groups,
@@ -16,6 +17,7 @@ from ._merge import merge_reports
 
 __all__ = [
     "DEFAULT_JOBS",
+    "MatrixPlan",
     "MatrixProgress",
     "MatrixTarget",
     "conflict_groups",

@@ -5,15 +5,14 @@ Runs go through `execute`, as `run` does, each into its own report directory. A 
 that cannot be tested becomes an "unusable" column; it never stops the others. Targets
 that share a base URL and a conversation id run one after the other (each run restores
 what it changed, and two at once would restore each other's edits); the rest run side
-by side in a bounded pool of worker processes (_matrix_pool). Embedded emulators are
-independent: each listens on its own port. Merging lives in _matrix_merge.
+by side in a bounded pool of worker processes (`_pool`). Embedded emulators are
+independent: each listens on its own port. Merging lives in `_merge`.
 """
 
 from __future__ import annotations
 
 import functools
 import os
-import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -22,14 +21,13 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from ... import __version__
-from ...core._errors import ExitCode, HarnessError
-from ...core._target import TargetSpec, load_target_file, validate_base_url
+from ...core import ExitCode, GivenOptions, HarnessError, TargetSpec, load_target_file, resolve
+from ...core._target import validate_base_url
 from ...emulator import UnknownFaultError, parse_faults, seeded_state
-from ...model._matrix import MATRIX_FORMAT, Column, Matrix, Problem, Row, Status
+from ...model import MATRIX_FORMAT, Column, Matrix, Problem, Row, Status, redact
 from ...reports import write_matrix
 from ...reports._common import one_line
-from ...reports._redact import scrub_text
-from .._run import JobOptions, execute, run_options
+from .._run import Job, execute, run_options
 from ._merge import merge_reports, slugs, unique_names, utc_now
 from ._pool import NotStarted, run_pooled
 
@@ -38,6 +36,7 @@ __all__ = [
     "MATRIX_FORMAT",
     "Column",
     "Matrix",
+    "MatrixPlan",
     "MatrixProgress",
     "MatrixTarget",
     "Problem",
@@ -69,17 +68,34 @@ class MatrixProgress(Protocol):
 
 @dataclass(frozen=True)
 class MatrixTarget:
-    """A target of the matrix, named and validated, not yet run."""
+    """A target of the matrix, named, validated and with its options resolved; not yet run."""
 
     name: str
     slug: str
     source: str
-    spec: TargetSpec
+    job: Job
+
+    @property
+    def spec(self) -> TargetSpec:
+        return self.job.spec
 
 
-def plan_targets(files: Sequence[Path], include_emulator: bool = True) -> list[MatrixTarget]:
-    """The emulator (unless left out) and each target file, parsed and named. A bad file
-    or an unknown fault is a usage error: nothing runs."""
+@dataclass(frozen=True)
+class MatrixPlan:
+    """What the matrix will run: its targets, and the seed of every run whose file set none."""
+
+    targets: tuple[MatrixTarget, ...]
+    seed: int
+    strict: bool
+
+
+def plan_targets(
+    files: Sequence[Path], given: GivenOptions, include_emulator: bool = True
+) -> MatrixPlan:
+    """The emulator (unless left out) and each target file, parsed, named and with its
+    options resolved (the command line over the file's [settings] over one seed shared by
+    the matrix). A bad file, fault or option is a usage error: nothing runs."""
+    shared = run_options(given)  # a bad option on the command line: nothing runs
     specs: list[tuple[str, str, TargetSpec]] = []
     if include_emulator:
         specs.append((EMULATOR_COLUMN, "the embedded emulator", TargetSpec()))
@@ -106,10 +122,14 @@ def plan_targets(files: Sequence[Path], include_emulator: bool = True) -> list[M
             "name target files, drop --no-emulator, or pass --merge with report.json files",
         )
     names = unique_names(name for name, _, _ in specs)
-    return [
-        MatrixTarget(name, slug, source, replace(spec, name=name))
+    seed = GivenOptions(seed=shared.seed)
+    targets = tuple(
+        MatrixTarget(
+            name, slug, source, Job(replace(spec, name=name), resolve(given, spec.settings, seed))
+        )
         for name, slug, (_, source, spec) in zip(names, slugs(names), specs, strict=True)
-    ]
+    )
+    return MatrixPlan(targets, shared.seed, shared.strict)
 
 
 def _touches(spec: TargetSpec) -> set[tuple[str, str]]:
@@ -139,17 +159,15 @@ def conflict_groups(targets: Sequence[MatrixTarget]) -> list[list[MatrixTarget]]
     return sorted(ordered, key=lambda members: order[members[0].slug])
 
 
-def _run_one(target: MatrixTarget, given: JobOptions, seed: int, report_dir: Path | None) -> Column:
+def _run_one(target: MatrixTarget, report_dir: Path | None) -> Column:
     """One target's run, into report_dir/targets/<slug>/; any error becomes its problem."""
-    file_seed = given.seed is None and "seed" in target.spec.settings
-    options = given if file_seed else replace(given, seed=seed)
     directory = report_dir / "targets" / target.slug if report_dir is not None else None
     try:
-        result, written = execute(target.spec, options, directory)
+        result, written = execute(target.job, directory)
     except HarnessError as error:
         return _unusable(target, Problem(error.message, error.hint))
     except Exception as exc:  # a bug of ours: the other targets still run
-        detail = scrub_text(one_line(f"{type(exc).__name__}: {exc}", 300), _secrets([target]))
+        detail = redact(one_line(f"{type(exc).__name__}: {exc}", 300), _secrets([target]))
         return _unusable(
             target,
             Problem(f"internal error: {detail}", "report this as a bug of agentphone-conformance"),
@@ -179,8 +197,7 @@ def _crashed(target: MatrixTarget, outcome: Column | BaseException) -> Column:
 
 
 def run_matrix(
-    targets: Sequence[MatrixTarget],
-    given: JobOptions,
+    plan: MatrixPlan,
     report_dir: Path | None,
     jobs: int = DEFAULT_JOBS,
     progress: MatrixProgress | None = None,
@@ -189,14 +206,8 @@ def run_matrix(
     never two that share a conversation. With one job, or when every target shares a
     conversation, the runs stay in this process, one after the other, and Ctrl-C stops
     the current run between checks, as in `run`; with several, Ctrl-C starts no further
-    target and each running one stops between checks and restores (see _matrix_pool)."""
-    run_options(given, {})  # a bad option: nothing runs
-    for target in targets:
-        try:
-            run_options(given, target.spec.settings)
-        except HarnessError as error:  # a bad setting in a target file: nothing runs
-            raise HarnessError(f"{target.source}: {error.message}", error.hint) from None
-    seed = given.seed if given.seed is not None else secrets.randbelow(2**31)
+    target and each running one stops between checks and restores (see `_pool`)."""
+    targets = plan.targets
     started_at, clock = utc_now(), time.monotonic()
     done: dict[str, Column] = {}
     groups = conflict_groups(targets)
@@ -219,7 +230,7 @@ def run_matrix(
         for target in [t for group in groups for t in group]:
             started(target)
             try:
-                column = _run_one(target, given, seed, report_dir)
+                column = _run_one(target, report_dir)
             except KeyboardInterrupt:  # outside the run itself (which restores and returns)
                 interrupted = True
                 break
@@ -228,7 +239,7 @@ def run_matrix(
                 interrupted = True
                 break
     else:
-        call = functools.partial(_run_one, given=given, seed=seed, report_dir=report_dir)
+        call = functools.partial(_run_one, report_dir=report_dir)
         interrupted = run_pooled(
             groups,
             call,
@@ -243,8 +254,8 @@ def run_matrix(
         tool_version=__version__,
         started_at=started_at,
         duration_s=time.monotonic() - clock,
-        seed=seed,
-        strict=bool(given.strict),
+        seed=plan.seed,
+        strict=plan.strict,
         interrupted=interrupted,
     )
 
@@ -260,7 +271,7 @@ def _secrets(targets: Sequence[MatrixTarget]) -> list[str]:
 
 def matrix_job(
     files: Sequence[Path],
-    given: JobOptions,
+    given: GivenOptions,
     report_dir: Path,
     *,
     merge: bool = False,
@@ -273,7 +284,7 @@ def matrix_job(
     if jobs is not None and jobs < 1:
         raise HarnessError("--jobs must be at least 1", "give --jobs 1 to run one at a time")
     if merge:
-        unused = [k for k, v in vars(given).items() if v not in (None, ()) and k != "strict"]
+        unused = [name for name in given.given() if name != "strict"]
         if unused or jobs is not None:
             flag = "--" + (unused[0] if unused else "jobs").replace("_", "-")
             raise HarnessError(
@@ -282,9 +293,9 @@ def matrix_job(
         matrix = merge_reports(files, strict=bool(given.strict))
         secrets_: list[str] = []
     else:
-        targets = plan_targets(files, include_emulator)
-        matrix = run_matrix(targets, given, report_dir, jobs or DEFAULT_JOBS, progress)
-        secrets_ = _secrets(targets)
+        plan = plan_targets(files, given, include_emulator)
+        matrix = run_matrix(plan, report_dir, jobs or DEFAULT_JOBS, progress)
+        secrets_ = _secrets(plan.targets)
     try:
         written = write_matrix(matrix, report_dir, secrets_)
     except OSError as exc:

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import quote
 
+from ...model import redact, scrub_result, secret_list
 from ...model._matrix import Column, Matrix, Problem, Status
 from ...model._results import CheckResult, Finding, Outcome
 from .._common import KINDS, Verdict, kind, verdict
-from .._redact import scrub_result, scrub_text, secret_list
 
 __all__ = [
     "ABSENT",
@@ -135,12 +135,12 @@ def scrub_matrix(matrix: Matrix, secrets: Iterable[str]) -> Matrix:
 
     def column(c: Column) -> Column:
         problem = c.problem and Problem(
-            scrub_text(c.problem.message, found), scrub_text(c.problem.hint, found)
+            redact(c.problem.message, found), redact(c.problem.hint, found)
         )
         return replace(
             c,
-            name=scrub_text(c.name, found),
-            source=scrub_text(c.source, found),
+            name=redact(c.name, found),
+            source=redact(c.source, found),
             result=c.result and scrub_result(c.result, found),
             problem=problem,
         )

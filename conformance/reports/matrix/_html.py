@@ -19,7 +19,7 @@ from ...model._matrix import Column, Matrix, Status
 from ...model._results import CheckResult, Outcome
 from .._common import KINDS, TOOL_NAME, format_duration, printable, request_line, truncate_bytes
 from .._html_style import CSS, page
-from .._redact import write_text
+from .._output import write_text
 from ._common import (
     CELL_KINDS,
     cell_kind,

@@ -12,7 +12,7 @@ from ...model._matrix import MATRIX_FORMAT, Column, Matrix
 from ...model._results import CheckResult, Outcome
 from ...schemas import schema
 from .._common import TOOL_NAME
-from .._redact import write_text
+from .._output import write_text
 from ._common import cell_kind, column_verdict, first_finding, matrix_verdict, scrub_matrix
 
 __all__ = ["matrix_schema", "matrix_to_dict", "render_matrix_json", "write_matrix_json"]

@@ -15,7 +15,7 @@ from ...model._matrix import Matrix
 from ...model._results import Outcome
 from .._common import KINDS, TOOL_NAME, format_duration, request_line
 from .._markdown import md_code, md_text
-from .._redact import write_text
+from .._output import write_text
 from ._common import (
     CELL_KINDS,
     cell_kind,

@@ -1,8 +1,9 @@
-"""Defense in depth: a report never carries a credential, even one something upstream missed.
+"""The one redactor: a credential never reaches anything the suite records or writes.
 
-Results are redacted where exchanges are recorded; a writer scrubs again, twice: every
-free-text field of the result before rendering (so truncation cannot cut a secret in half
-and escaping cannot disguise it), then the rendered text, in each escaped spelling.
+`redact` replaces every secret in a text, in each spelling it may take there (raw,
+HTML-escaped, JSON-escaped). The client redacts each exchange as it records it; the report
+writers scrub again, twice: every free-text field of the result before rendering (so
+truncation cannot cut a secret in half), then the rendered text.
 """
 
 from __future__ import annotations
@@ -11,12 +12,11 @@ import html
 import json
 from collections.abc import Iterable
 from dataclasses import replace
-from pathlib import Path
 from typing import Any, Final
 
 from ..model._results import CheckResult, Exchange, Finding, RestoreRecord, RunResult
 
-__all__ = ["REDACTED", "scrub_result", "scrub_text", "secret_list", "write_text"]
+__all__ = ["REDACTED", "redact", "scrub_result", "secret_list"]
 
 REDACTED: Final = "[REDACTED]"
 
@@ -38,7 +38,8 @@ def _spellings(secret: str) -> list[str]:
     return sorted({f for f in forms if f}, key=len, reverse=True)
 
 
-def scrub_text(text: str, secrets: Iterable[str]) -> str:
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every secret, in every spelling, replaced by [REDACTED]."""
     for secret in secret_list(secrets):
         for form in _spellings(secret):
             text = text.replace(form, REDACTED)
@@ -47,7 +48,7 @@ def scrub_text(text: str, secrets: Iterable[str]) -> str:
 
 def _scrub_any(value: Any, secrets: tuple[str, ...]) -> Any:
     if isinstance(value, str):
-        return scrub_text(value, secrets)
+        return redact(value, secrets)
     if isinstance(value, dict):
         return {_scrub_any(k, secrets): _scrub_any(v, secrets) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -57,27 +58,27 @@ def _scrub_any(value: Any, secrets: tuple[str, ...]) -> Any:
 
 def _scrub_exchange(exchange: Exchange, secrets: tuple[str, ...]) -> Exchange:
     def text(value: str | None) -> str | None:
-        return None if value is None else scrub_text(value, secrets)
+        return None if value is None else redact(value, secrets)
 
     def headers(values: dict[str, str]) -> dict[str, str]:
-        return {scrub_text(k, secrets): scrub_text(v, secrets) for k, v in values.items()}
+        return {redact(k, secrets): redact(v, secrets) for k, v in values.items()}
 
     return replace(
         exchange,
-        method=scrub_text(exchange.method, secrets),
-        url=scrub_text(exchange.url, secrets),
+        method=redact(exchange.method, secrets),
+        url=redact(exchange.url, secrets),
         request_headers=headers(exchange.request_headers),
         request_body=text(exchange.request_body),
         response_headers=headers(exchange.response_headers),
         response_body=text(exchange.response_body),
-        curl=scrub_text(exchange.curl, secrets),
+        curl=redact(exchange.curl, secrets),
     )
 
 
 def _scrub_check(result: CheckResult, secrets: tuple[str, ...]) -> CheckResult:
     findings = [
         Finding(
-            scrub_text(f.message, secrets),
+            redact(f.message, secrets),
             _scrub_exchange(f.exchange, secrets) if f.exchange else None,
         )
         for f in result.findings
@@ -85,23 +86,21 @@ def _scrub_check(result: CheckResult, secrets: tuple[str, ...]) -> CheckResult:
     info = result.check
     check = replace(
         info,
-        id=scrub_text(info.id, secrets),
-        family=scrub_text(info.family, secrets),
-        requirement=scrub_text(info.requirement, secrets),
-        source=scrub_text(info.source, secrets),
+        id=redact(info.id, secrets),
+        family=redact(info.family, secrets),
+        requirement=redact(info.requirement, secrets),
+        source=redact(info.source, secrets),
     )
-    return replace(
-        result, check=check, reason=scrub_text(result.reason, secrets), findings=findings
-    )
+    return replace(result, check=check, reason=redact(result.reason, secrets), findings=findings)
 
 
 def _scrub_restore(record: RestoreRecord, secrets: tuple[str, ...]) -> RestoreRecord:
     return replace(
         record,
-        conversation_id=scrub_text(record.conversation_id, secrets),
-        message=scrub_text(record.message, secrets),
+        conversation_id=redact(record.conversation_id, secrets),
+        message=redact(record.message, secrets),
         original_metadata=_scrub_any(record.original_metadata, secrets),
-        manual_fix=None if record.manual_fix is None else scrub_text(record.manual_fix, secrets),
+        manual_fix=None if record.manual_fix is None else redact(record.manual_fix, secrets),
     )
 
 
@@ -113,28 +112,17 @@ def scrub_result(result: RunResult, secrets: Iterable[str]) -> RunResult:
     target = result.target
     return replace(
         result,
-        tool_version=scrub_text(result.tool_version, found),
+        tool_version=redact(result.tool_version, found),
         target=replace(
             target,
-            name=scrub_text(target.name, found),
-            base_url=scrub_text(target.base_url, found),
-            faults=tuple(scrub_text(f, found) for f in target.faults),
-            conversation_ids=tuple(scrub_text(c, found) for c in target.conversation_ids),
+            name=redact(target.name, found),
+            base_url=redact(target.base_url, found),
+            faults=tuple(redact(f, found) for f in target.faults),
+            conversation_ids=tuple(redact(c, found) for c in target.conversation_ids),
         ),
-        settings=replace(result.settings, profile=scrub_text(result.settings.profile, found)),
-        started_at=scrub_text(result.started_at, found),
+        settings=replace(result.settings, profile=redact(result.settings.profile, found)),
+        started_at=redact(result.started_at, found),
         checks=[_scrub_check(r, found) for r in result.checks],
         restore=[_scrub_restore(r, found) for r in result.restore],
-        notes=[scrub_text(n, found) for n in result.notes],
+        notes=[redact(n, found) for n in result.notes],
     )
-
-
-def write_text(path: Path, text: str, secrets: Iterable[str]) -> Path:
-    """Scrub the rendered text, then write it as UTF-8 (creating the directory)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # backslashreplace: a lone surrogate from a mangled body becomes `\udcxx`, never a crash
-    # (in report.json that is the JSON escape of the same character).
-    path.write_text(
-        scrub_text(text, secrets), encoding="utf-8", errors="backslashreplace", newline="\n"
-    )
-    return path
