@@ -50,15 +50,12 @@ ERROR_KINDS: dict[int, tuple[str, str]] = {
 
 
 def error_body(status_code: int, message: str, details: list[Any] | None = None) -> dict:
-    default = (
-        ("INVALID_REQUEST", "invalid_request_error")
-        if status_code < 500
-        else (
-            "INTERNAL_ERROR",
-            "api_error",
-        )
-    )
-    code, kind = ERROR_KINDS.get(status_code, default)
+    if status_code in ERROR_KINDS:
+        code, kind = ERROR_KINDS[status_code]
+    elif status_code < 500:
+        code, kind = "INVALID_REQUEST", "invalid_request_error"
+    else:
+        code, kind = "INTERNAL_ERROR", "api_error"
     return {"error": {"message": message, "code": code, "type": kind, "details": details or []}}
 
 
