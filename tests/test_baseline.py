@@ -25,17 +25,12 @@ from conformance.core._target import TargetSpec
 from conformance.emulator import FAULTS
 from conformance.jobs import Job, execute, run_options
 from conformance.jobs._baseline import (
-    Baseline,
-    Change,
-    Comparison,
     accepted_failures_schema,
-    compare,
     load_baseline,
     load_run_report,
     parse_accepted_failures,
 )
-from conformance.model._comparison import run_date
-from conformance.model._results import Outcome, RunResult
+from conformance.model import Baseline, Change, Comparison, Outcome, RunResult, compare, run_date
 from conformance.reports import (
     COMPARISON_FILE,
     comparison_schema,

@@ -22,6 +22,13 @@ from conformance.reports import load_report
 from .conftest import BUSY, KEY_1, KEY_2, run_cli
 
 REPORT_FILES = ("junit.xml", "report.json", "summary.md", "report.html")
+# How each report shows a run's seed (7), where a reader looks for it.
+SEED_SHOWN = {
+    "junit.xml": '<property name="seed" value="7" />',
+    "report.json": '"seed": 7,',
+    "summary.md": "**Seed:** `7`",
+    "report.html": "<dt>Seed</dt><dd>7</dd>",
+}
 
 
 def _failed(result_checks: list) -> set[str]:  # type: ignore[type-arg]
@@ -32,10 +39,10 @@ def test_a_fresh_run_against_the_embedded_emulator_exits_0_with_reports(tmp_path
     result = run_cli("run", "--report-dir", str(tmp_path), "--seed", "7")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "CONFORMANT" in result.stdout
-    for name in REPORT_FILES:
+    for name, seed_shown in SEED_SHOWN.items():
         text = (tmp_path / name).read_text(encoding="utf-8")
         assert KEY_1 not in text and KEY_2 not in text, name
-        assert "7" in text  # the seed
+        assert seed_shown in text, name
     assert KEY_1 not in result.stdout + result.stderr
     report = load_report(tmp_path / "report.json")  # validates against the JSON Schema
     assert report.settings.seed == 7
@@ -347,3 +354,22 @@ def test_sigint_mid_run_restores_writes_reports_and_exits_130(tmp_path: Path) ->
     assert report.interrupted
     assert report.restore and all(r.restored for r in report.restore)
     assert any(r.reason == "not run: interrupted" for r in report.checks)
+
+
+def test_a_finding_about_a_later_get_shows_that_get_in_every_report(tmp_path: Path) -> None:
+    only = run_options(GivenOptions(seed=1, checks=("META-PERSISTED",)))
+    job = Job(TargetSpec(faults=("semantics-not-persisted",)), only)
+    execute(job, tmp_path)
+    report = load_report(tmp_path / "report.json")
+    (persisted,) = report.checks
+    (later_get,) = persisted.findings  # the PATCH answered the new value: no finding there
+    assert later_get.message.startswith("a later GET holds metadata")
+    assert later_get.exchange is not None
+    assert later_get.exchange.method == "GET" and later_get.exchange.request_body is None
+    assert later_get.exchange.curl.startswith("curl -i -X GET ")
+    stale = json.loads(later_get.exchange.response_body or "")["metadata"]
+    assert stale == seeded_state().conversations[BUSY].metadata  # the GET shows the old value
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
+    for text in (page, summary):
+        assert "curl -i -X GET" in text

@@ -13,10 +13,8 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core._http import Client, Sent
-from ..core._options import Profile, RunOptions
-from ..core._target import Account, Target
-from ..model._results import Exchange, Finding
+from ..core import Account, Client, Profile, RunOptions, Sent, Target
+from ..model import Exchange, Finding
 
 __all__ = ["SUCCESS", "Abort", "Context", "RunContext", "absent_id_like", "same_json"]
 

@@ -17,7 +17,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 
-from ..core._http import BudgetExhausted, TargetUnreachable
+from ..core import BudgetExhausted, TargetUnreachable
 from ._context import Context
 
 __all__ = ["drive"]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..model._results import CheckInfo, Level
+from ..model import CheckInfo, Level
 
 if TYPE_CHECKING:
     from ..core._http import Sent

@@ -4,7 +4,7 @@ request, and no way into another account's conversations.
 
 from __future__ import annotations
 
-from ..core._target import Account, key_variants
+from ..core import Account, key_variants
 from ._context import SUCCESS, Context, same_json
 from ._registry import needs_second_account, needs_writes, scenario
 from .semantics import _short, canary

@@ -13,7 +13,7 @@ from schemathesis import GenerationMode
 from schemathesis import checks as st_checks
 from schemathesis.core.failures import FailureGroup
 
-from ..core._http import Sent
+from ..core import Sent
 from ._context import CONVERSATION_PATH, Context, same_json
 from ._drive import drive
 from .semantics import _short

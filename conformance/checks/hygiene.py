@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..model._results import Level
+from ..model import Level
 from ._context import CONVERSATION_PATH, Context
 from ._registry import scenario
 from .sources import RFC9110_405

@@ -13,8 +13,8 @@ from schemathesis import checks as st_checks
 from schemathesis.core.failures import FailureGroup, MalformedJson
 from schemathesis.openapi import checks as st_failures
 
-from ..core._spec import schema_validator
-from ..model._results import Level
+from ..core import schema_validator
+from ..model import Level
 from ._context import CONVERSATION_PATH, RunContext
 from ._registry import Verdict, on_every_response
 from .sources import DOCS, FASTAPI, RFC9110_5XX, RFC9110_401, RFC9110_405, SEED

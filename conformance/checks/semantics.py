@@ -9,7 +9,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from ..core._http import Sent
+from ..core import Sent
 from ._context import SUCCESS, Abort, Context, same_json
 from ._registry import needs_writes, scenario
 from .sources import DOCS, SEED

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
-from ..core._http import Sent
+from ..core import Sent
 from ._context import SUCCESS, Context, same_json
 from ._drive import drive
 from ._registry import needs_writes, scenario

@@ -17,13 +17,20 @@ from rich.table import Table
 
 from .. import __version__
 from ..checks import REGISTRY
-from ..core import PROFILES
-from ..core._errors import HarnessError
+from ..core import PROFILES, HarnessError
 from ..emulator import FAULTS, Emulator, UnknownFaultError
-from ..jobs import Job, execute, plan_run
-from ..jobs._baseline import compare, load_baseline, load_run_report
-from ..jobs._selftest import SelftestRow, run_selftest, write_selftest
+from ..jobs import (
+    Job,
+    SelftestRow,
+    execute,
+    load_baseline,
+    load_run_report,
+    plan_run,
+    run_selftest,
+    write_selftest,
+)
 from ..jobs.matrix._job import matrix_job
+from ..model import compare
 from ._comparison import emit_comparison, print_comparison
 from ._matrix import MatrixReporter, print_matrix
 from ._options import PROFILE, given_options, tuning_options

@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ..model._comparison import Change, Comparison
+from ..model import Change, Comparison
 from ..reports import render_changes_markdown, render_comparison_json, render_comparison_text
 from ..reports._changes import (
     CHANGES,

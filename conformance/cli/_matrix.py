@@ -10,8 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ..model._matrix import Column, Matrix, Status
-from ..model._results import Outcome
+from ..model import Column, Matrix, Outcome, Status
 from ..reports import column_verdict, matrix_verdict
 from ..reports.matrix._common import CELL_KINDS, cell_kind
 

@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ..engine._runner import Progress as ProgressCallback
-from ..model._results import Level, Outcome, RunResult
+from ..engine import Progress as ProgressCallback
+from ..model import Level, Outcome, RunResult
 
 __all__ = ["print_result", "progress_reporter"]
 

@@ -1,8 +1,8 @@
 """Baseline files: the report.json of an earlier run, or an accepted-failures file.
 
 Either way a bad file is one `HarnessError` (exit code 2) that names the file, what is
-wrong and what to do; never a traceback. The comparison itself is `_comparison`; both
-are re-exported here, the one place the CLI and the job import from.
+wrong and what to do; never a traceback. The comparison itself is plain data: the model's
+`compare`.
 """
 
 from __future__ import annotations
@@ -14,30 +14,14 @@ from typing import Any, Final
 
 from jsonschema.exceptions import ValidationError, best_match
 
-from ..core._errors import HarnessError
-from ..model._comparison import (
-    COMPARISON_FORMAT,
-    AcceptedFailure,
-    Baseline,
-    Change,
-    CheckChange,
-    Comparison,
-    compare,
-)
-from ..model._results import RunResult
+from ..core import HarnessError
+from ..model import AcceptedFailure, Baseline, RunResult
 from ..reports import parse_report
 from ..schemas import schema, validator
 
 __all__ = [
     "ACCEPTED_FORMAT",
-    "COMPARISON_FORMAT",
-    "AcceptedFailure",
-    "Baseline",
-    "Change",
-    "CheckChange",
-    "Comparison",
     "accepted_failures_schema",
-    "compare",
     "load_baseline",
     "load_run_report",
     "parse_accepted_failures",

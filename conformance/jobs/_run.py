@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..checks import REGISTRY
-from ..core import GivenOptions, RunOptions, resolve
-from ..core._errors import HarnessError
+from ..core import GivenOptions, HarnessError, RunOptions, resolve
 from ..core._target import (
     DEFAULT_KEY_ENV,
     DEFAULT_SECOND_KEY_ENV,
@@ -21,8 +20,7 @@ from ..core._target import (
 )
 from ..emulator import Emulator, UnknownFaultError
 from ..engine import Progress, run
-from ..model._comparison import Baseline, compare
-from ..model._results import RunResult
+from ..model import Baseline, RunResult, compare
 
 __all__ = ["Job", "embedded_target", "execute", "open_target", "plan_run", "run_options"]
 

@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from ..checks import REGISTRY
-from ..core import GivenOptions
-from ..core._target import TargetSpec
+from ..core import GivenOptions, TargetSpec
 from ..emulator import FAULTS
-from ..model._results import Outcome, RunResult
+from ..model import Outcome, RunResult
 from ._run import Job, execute, run_options
 
 __all__ = ["SelftestResult", "SelftestRow", "render_markdown", "run_selftest"]

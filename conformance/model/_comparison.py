@@ -13,7 +13,7 @@ entries that apply to this run's target. Against them, each check of the new run
 - new: a check the baseline report does not have (reports only: an accepted-failures file
   lists failures, not checks).
 
-Pure data, no I/O: reading baseline files is `_baseline`, rendering is `reports`.
+Pure data, no I/O: reading baseline files is `jobs/_baseline`, rendering is `reports`.
 """
 
 from __future__ import annotations

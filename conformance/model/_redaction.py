@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any, Final
 
-from ..model._results import CheckResult, Exchange, Finding, RestoreRecord, RunResult
+from ._results import CheckResult, Exchange, Finding, RestoreRecord, RunResult
 
 __all__ = ["REDACTED", "redact", "scrub_result", "secret_list"]
 

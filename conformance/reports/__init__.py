@@ -18,7 +18,7 @@ from ._changes import (
     render_comparison_text,
     write_comparison_json,
 )
-from ._common import Verdict, verdict
+from ._common import Headline, verdict
 from ._html import render_html, write_html
 from ._json import load_report, parse_report, render_json, report_schema, write_json
 from ._junit import render_junit, write_junit
@@ -44,7 +44,7 @@ __all__ = [
     "MATRIX_FILES",
     "REDACTED",
     "REPORT_FILES",
-    "Verdict",
+    "Headline",
     "column_verdict",
     "comparison_schema",
     "comparison_verdict",

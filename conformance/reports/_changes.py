@@ -13,10 +13,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final
 
-from ..model import redact, scrub_result
-from ..model._comparison import Baseline, Change, CheckChange, Comparison
+from ..model import Baseline, Change, CheckChange, Comparison, redact, scrub_result
 from ..schemas import schema
-from ._common import Verdict, one_line, printable
+from ._common import Headline, one_line, plural, printable
 from ._output import write_text
 
 __all__ = [
@@ -44,25 +43,21 @@ CHANGES: Final[dict[Change, tuple[str, str, str]]] = {
 }
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
 def baseline_description(baseline: Baseline) -> str:
     """`old/report.json (the run of 2024-... against staging)`, or the accepted file's."""
     if baseline.report is not None:
         report = baseline.report
         return f"{baseline.source} (the run of {report.started_at} against {report.target.name})"
-    entries = _plural(len(baseline.accepted), "accepted failure")
+    entries = plural(len(baseline.accepted), "accepted failure")
     about = f": {one_line(baseline.description, 120)}" if baseline.description.strip() else ""
     return f"{baseline.source} ({entries}{about})"
 
 
-def comparison_verdict(comparison: Comparison) -> Verdict:
+def comparison_verdict(comparison: Comparison) -> Headline:
     """The gate with a baseline in one line ("1 regression (2 fixed)"; say "since the
     baseline" around it); failing iff the comparison's exit code is not 0."""
     if comparison.interrupted:
-        return Verdict("⏹", "interrupted before every check ran: not compared", "inconclusive")
+        return Headline("⏹", "interrupted before every check ran: not compared", "inconclusive")
     counts = [
         (len(comparison.fixed), "fixed"),
         (len(comparison.still_failing), "still failing (accepted)"),
@@ -74,14 +69,14 @@ def comparison_verdict(comparison: Comparison) -> Verdict:
     suffix = f" ({rest})" if rest else ""
     regressions = len(comparison.regressions)
     if regressions:
-        return Verdict("❌", f"{_plural(regressions, 'regression')}{suffix}", "fail")
+        return Headline("❌", f"{plural(regressions, 'regression')}{suffix}", "fail")
     if comparison.inconclusive:
-        return Verdict(
+        return Headline(
             "💥",
             f"no regressions, but inconclusive: checks errored or a restore failed{suffix}",
             "inconclusive",
         )
-    return Verdict("✅", f"no regressions{suffix}", "ok")
+    return Headline("✅", f"no regressions{suffix}", "ok")
 
 
 def transition(change: CheckChange, arrow: str = "->") -> str:

@@ -7,17 +7,18 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-from ..model._results import CheckResult, Exchange, Level, Outcome, RunResult
+from ..model import CheckResult, Exchange, Level, Outcome, RunResult
 
 __all__ = [
     "KINDS",
     "TOOL_NAME",
-    "Verdict",
+    "Headline",
     "advisory_warnings",
     "format_duration",
     "format_size",
     "kind",
     "one_line",
+    "plural",
     "printable",
     "request_line",
     "truncate_bytes",
@@ -56,7 +57,9 @@ def advisory_warnings(result: RunResult) -> list[CheckResult]:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class Headline:
+    """A report's one-line verdict: a mark, a sentence, and the status it stands for."""
+
     emoji: str
     headline: str  # "conformant", "3 required checks failed", ...
     status: str  # "ok" | "fail" | "inconclusive": agrees with the exit code's sign
@@ -65,50 +68,50 @@ class Verdict:
         return f"{self.emoji} {self.headline}"
 
 
-def _plural(n: int, word: str) -> str:
+def plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def verdict(result: RunResult) -> Verdict:
+def verdict(result: RunResult) -> Headline:
     """One line that says whether the target conforms; failing iff the exit code is not 0."""
     gate = result.gate_failures
     errors = result.count(Outcome.ERROR)
     if result.interrupted:
-        return Verdict("⏹", "interrupted before every check ran (restores done)", "inconclusive")
+        return Headline("⏹", "interrupted before every check ran (restores done)", "inconclusive")
     if gate:
         required = sum(1 for r in gate if r.check.level is Level.REQUIRED)
         advisory = len(gate) - required
         if not advisory:
-            headline = f"{_plural(required, 'required check')} failed"
+            headline = f"{plural(required, 'required check')} failed"
         elif not required:
-            headline = f"{_plural(advisory, 'advisory check')} failed (--strict)"
+            headline = f"{plural(advisory, 'advisory check')} failed (--strict)"
         else:
             headline = (
-                f"{_plural(len(gate), 'check')} failed "
+                f"{plural(len(gate), 'check')} failed "
                 f"({required} required, {advisory} advisory under --strict)"
             )
         if errors:
             headline += f"; {errors} errored"
-        return Verdict("❌", headline, "fail")
+        return Headline("❌", headline, "fail")
     if result.restore_failed and not errors:
-        return Verdict(
+        return Headline(
             "💥",
-            f"inconclusive: {_plural(len(result.restore_failed), 'conversation')} could not be "
+            f"inconclusive: {plural(len(result.restore_failed), 'conversation')} could not be "
             "restored: put back by hand",
             "inconclusive",
         )
     if errors:
-        return Verdict(
+        return Headline(
             "💥",
-            f"inconclusive: {_plural(errors, 'check')} errored (harness or network, "
+            f"inconclusive: {plural(errors, 'check')} errored (harness or network, "
             "not the target's fault)",
             "inconclusive",
         )
     warnings = len(advisory_warnings(result))
-    suffix = f" ({_plural(warnings, 'advisory warning')})" if warnings else ""
+    suffix = f" ({plural(warnings, 'advisory warning')})" if warnings else ""
     if not result.count(Outcome.PASSED) and not warnings:
-        return Verdict("❔", "no violations, but no check ran to completion", "ok")
-    return Verdict("✅", f"conformant{suffix}", "ok")
+        return Headline("❔", "no violations, but no check ran to completion", "ok")
+    return Headline("✅", f"conformant{suffix}", "ok")
 
 
 # Characters no report should carry raw (XML 1.0 cannot at all; terminals and browsers act

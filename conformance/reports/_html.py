@@ -13,8 +13,15 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import quote
 
-from ..model import scrub_result
-from ..model._results import REPORT_FORMAT, CheckResult, Exchange, Outcome, RestoreRecord, RunResult
+from ..model import (
+    REPORT_FORMAT,
+    CheckResult,
+    Exchange,
+    Outcome,
+    RestoreRecord,
+    RunResult,
+    scrub_result,
+)
 from ._common import (
     KINDS,
     TOOL_NAME,

@@ -9,8 +9,7 @@ from typing import Any
 
 from jsonschema.exceptions import best_match
 
-from ..model import scrub_result
-from ..model._results import REPORT_FORMAT, Outcome, RunResult
+from ..model import REPORT_FORMAT, Outcome, RunResult, scrub_result
 from ..schemas import schema, validator
 from ._common import TOOL_NAME, one_line
 from ._output import write_text

@@ -17,9 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Final
 
-from ..model import scrub_result
-from ..model._comparison import Comparison
-from ..model._results import CheckResult, Level, Outcome, RunResult
+from ..model import CheckResult, Comparison, Level, Outcome, RunResult, scrub_result
 from ._changes import scrub_comparison
 from ._common import TOOL_NAME, format_size, one_line, printable, request_line, truncate_bytes
 from ._output import write_text

@@ -14,9 +14,15 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Final
 
-from ..model import scrub_result
-from ..model._comparison import Comparison
-from ..model._results import CheckResult, Exchange, Outcome, RestoreRecord, RunResult
+from ..model import (
+    CheckResult,
+    Comparison,
+    Exchange,
+    Outcome,
+    RestoreRecord,
+    RunResult,
+    scrub_result,
+)
 from ._changes import (
     CHANGES,
     baseline_description,
@@ -211,9 +217,9 @@ def render_summary_markdown(result: RunResult, comparison: Comparison | None = N
     return _render_summary(result, MAX_CHARS)
 
 
-def _render_summary(result: RunResult, max_chars: int) -> str:
-    settings = result.settings
-    target = result.target
+def _summary_head(result: RunResult) -> list[str]:
+    """The verdict, the run's settings and the counts per outcome."""
+    settings, target = result.settings, result.target
     counts = " · ".join(
         f"{sum(1 for r in result.checks if kind(r) == key)} {emoji} {label}"
         for key, (label, emoji) in KINDS.items()
@@ -240,6 +246,10 @@ def _render_summary(result: RunResult, max_chars: int) -> str:
             "see **Restore** below.",
             "",
         ]
+    return head
+
+
+def _checks_table(result: RunResult) -> list[str]:
     table = ["| Check | Family | Level | Outcome | Reason |", "|---|---|---|---|---|"]
     for r in result.checks:
         label, emoji = KINDS[kind(r)]
@@ -247,27 +257,36 @@ def _render_summary(result: RunResult, max_chars: int) -> str:
             f"| {md_code(r.check.id, in_table=True)} | {md_text(r.check.family)} "
             f"| {r.check.level.value} | {emoji} {label} | {md_text(r.reason, 160)} |"
         )
-    table.append("")
-    tail = _restore_section(result)
-    if result.notes:
-        tail += ["### Notes", "", *(f"- {md_text(n, 1000)}" for n in result.notes), ""]
-    tail += [
-        f"<sub>{TOOL_NAME} {md_text(result.tool_version)} · started "
-        f"{md_text(result.started_at)} · seed {settings.seed} · exit code "
-        f"{result.exit_code}</sub>",
-        "",
-    ]
-    failed = [r for r in result.checks if r.outcome is Outcome.FAILED]
-    failed.sort(key=lambda r: not r.gates(settings.strict))  # gating failures first
+    return [*table, ""]
+
+
+def _summary_tail(result: RunResult) -> list[str]:
+    """Errors, restores, notes and the footer."""
+    tail: list[str] = []
     errors = [r for r in result.checks if r.outcome is Outcome.ERROR]
     if errors:
-        tail[:0] = [
+        tail += [
             "### 💥 Errors (the harness or the network: not the target's fault)",
             "",
             *(f"- {md_code(r.check.id)}: {md_text(r.reason or 'no reason given')}" for r in errors),
             "",
         ]
-    budget = max_chars - sum(len(line) + 1 for line in head + table + tail)
+    tail += _restore_section(result)
+    if result.notes:
+        tail += ["### Notes", "", *(f"- {md_text(n, 1000)}" for n in result.notes), ""]
+    return [
+        *tail,
+        f"<sub>{TOOL_NAME} {md_text(result.tool_version)} · started "
+        f"{md_text(result.started_at)} · seed {result.settings.seed} · exit code "
+        f"{result.exit_code}</sub>",
+        "",
+    ]
+
+
+def _failure_sections(result: RunResult, budget: int) -> list[str]:
+    """A section per failed check, gating ones first, while they fit in `budget` characters."""
+    failed = [r for r in result.checks if r.outcome is Outcome.FAILED]
+    failed.sort(key=lambda r: not r.gates(result.settings.strict))
     sections: list[str] = []
     for number, r in enumerate(failed):
         section = _failure_section(r)
@@ -277,7 +296,13 @@ def _render_summary(result: RunResult, max_chars: int) -> str:
             break
         sections.append(section)
         budget -= len(section) + 1
-    return "\n".join([*head, *table, *sections, *tail])
+    return sections
+
+
+def _render_summary(result: RunResult, max_chars: int) -> str:
+    head, table, tail = _summary_head(result), _checks_table(result), _summary_tail(result)
+    budget = max_chars - sum(len(line) + 1 for line in head + table + tail)
+    return "\n".join([*head, *table, *_failure_sections(result, budget), *tail])
 
 
 def write_markdown(

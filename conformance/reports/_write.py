@@ -6,8 +6,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Final
 
-from ..model._comparison import Comparison
-from ..model._results import RunResult
+from ..model import Comparison, RunResult
 from ._changes import write_comparison_json
 from ._html import write_html
 from ._json import write_json

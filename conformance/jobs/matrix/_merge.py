@@ -11,9 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ... import __version__
-from ...core._errors import HarnessError
-from ...model._matrix import Column, Matrix
-from ...model._results import RunResult
+from ...core import HarnessError
+from ...model import Column, Matrix, RunResult
 from ...reports import load_report
 
 __all__ = ["merge_reports", "slugs", "unique_names", "utc_now"]

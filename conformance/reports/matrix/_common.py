@@ -10,10 +10,19 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import quote
 
-from ...model import redact, scrub_result, secret_list
-from ...model._matrix import Column, Matrix, Problem, Status
-from ...model._results import CheckResult, Finding, Outcome
-from .._common import KINDS, Verdict, kind, verdict
+from ...model import (
+    CheckResult,
+    Column,
+    Finding,
+    Matrix,
+    Outcome,
+    Problem,
+    Status,
+    redact,
+    scrub_result,
+    secret_list,
+)
+from .._common import KINDS, Headline, kind, plural, verdict
 
 __all__ = [
     "ABSENT",
@@ -58,19 +67,15 @@ def column_counts(column: Column) -> dict[str, int]:
     return counts
 
 
-def column_verdict(column: Column) -> Verdict:
+def column_verdict(column: Column) -> Headline:
     """The target's own verdict, as its report.html headline says it; or why it is unusable."""
     if column.result is None:
         assert column.problem is not None
-        return Verdict("⛔", f"unusable: {column.problem.message}", Status.UNUSABLE.value)
+        return Headline("⛔", f"unusable: {column.problem.message}", Status.UNUSABLE.value)
     return verdict(column.result)
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-def matrix_verdict(matrix: Matrix) -> Verdict:
+def matrix_verdict(matrix: Matrix) -> Headline:
     """One line for the whole matrix; its status agrees with the exit code."""
     total = len(matrix.columns)
     ok = matrix.count(Status.OK)
@@ -86,18 +91,18 @@ def matrix_verdict(matrix: Matrix) -> Verdict:
     tail = f" ({', '.join(rest)})" if rest else ""
     if matrix.interrupted:
         ran = sum(1 for c in matrix.columns if c.result and not c.result.interrupted)
-        return Verdict(
-            "⏹", f"interrupted: {ran} of {_plural(total, 'target')} ran to the end", "inconclusive"
+        return Headline(
+            "⏹", f"interrupted: {ran} of {plural(total, 'target')} ran to the end", "inconclusive"
         )
     if failing:
-        return Verdict(
-            "❌", f"{failing} of {_plural(total, 'target')} not conformant{tail}", "fail"
+        return Headline(
+            "❌", f"{failing} of {plural(total, 'target')} not conformant{tail}", "fail"
         )
     if rest:
-        return Verdict("💥", f"{ok} of {_plural(total, 'target')} conformant{tail}", "inconclusive")
+        return Headline("💥", f"{ok} of {plural(total, 'target')} conformant{tail}", "inconclusive")
     if total == 1:
-        return Verdict("✅", "the target is conformant", "ok")
-    return Verdict("✅", f"all {total} targets conformant", "ok")
+        return Headline("✅", "the target is conformant", "ok")
+    return Headline("✅", f"all {total} targets conformant", "ok")
 
 
 def failing_checks(column: Column) -> list[CheckResult]:

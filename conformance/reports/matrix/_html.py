@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import quote
 
-from ...model._matrix import Column, Matrix, Status
-from ...model._results import CheckResult, Outcome
+from ...model import CheckResult, Column, Matrix, Outcome, Status
 from .._common import KINDS, TOOL_NAME, format_duration, printable, request_line, truncate_bytes
 from .._html_style import CSS, page
 from .._output import write_text

@@ -8,8 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ...model._matrix import MATRIX_FORMAT, Column, Matrix
-from ...model._results import CheckResult, Outcome
+from ...model import MATRIX_FORMAT, CheckResult, Column, Matrix, Outcome
 from ...schemas import schema
 from .._common import TOOL_NAME
 from .._output import write_text

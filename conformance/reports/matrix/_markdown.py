@@ -11,8 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Final
 
-from ...model._matrix import Matrix
-from ...model._results import Outcome
+from ...model import Matrix, Outcome
 from .._common import KINDS, TOOL_NAME, format_duration, request_line
 from .._markdown import md_code, md_text
 from .._output import write_text

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from ...model._matrix import Matrix
+from ...model import Matrix
 from ._common import MATRIX_FILES
 from ._html import write_matrix_html
 from ._json import write_matrix_json
