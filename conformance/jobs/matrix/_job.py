@@ -196,6 +196,43 @@ def _crashed(target: MatrixTarget, outcome: Column | BaseException) -> Column:
     )
 
 
+class _Tracker:
+    """The columns as they come back, told to `progress` as they do."""
+
+    def __init__(self, progress: MatrixProgress | None) -> None:
+        self.progress = progress
+        self.done: dict[str, Column] = {}
+
+    def started(self, target: MatrixTarget) -> None:
+        if self.progress:
+            self.progress.started(target.name)
+
+    def finished(self, target: MatrixTarget, outcome: Column | BaseException) -> None:
+        column = self.done[target.slug] = _crashed(target, outcome)
+        if self.progress and column.problem is not _NOT_RUN:
+            self.progress.finished(column)
+
+    def interrupting(self) -> None:
+        if self.progress:
+            self.progress.note(_INTERRUPTING)
+
+
+def _run_in_turn(
+    targets: Sequence[MatrixTarget], report_dir: Path | None, tracker: _Tracker
+) -> bool:
+    """Each target in this process, one after the other; True if interrupted."""
+    for target in targets:
+        tracker.started(target)
+        try:
+            column = _run_one(target, report_dir)
+        except KeyboardInterrupt:  # outside the run itself (which restores and returns)
+            return True
+        tracker.finished(target, column)
+        if column.result is not None and column.result.interrupted:
+            return True
+    return False
+
+
 def run_matrix(
     plan: MatrixPlan,
     report_dir: Path | None,
@@ -207,49 +244,18 @@ def run_matrix(
     conversation, the runs stay in this process, one after the other, and Ctrl-C stops
     the current run between checks, as in `run`; with several, Ctrl-C starts no further
     target and each running one stops between checks and restores (see `_pool`)."""
-    targets = plan.targets
     started_at, clock = utc_now(), time.monotonic()
-    done: dict[str, Column] = {}
-    groups = conflict_groups(targets)
-    interrupted = False
-
-    def started(target: MatrixTarget) -> None:
-        if progress:
-            progress.started(target.name)
-
-    def finished(target: MatrixTarget, outcome: Column | BaseException) -> None:
-        column = done[target.slug] = _crashed(target, outcome)
-        if progress and column.problem is not _NOT_RUN:
-            progress.finished(column)
-
-    def interrupting() -> None:
-        if progress:
-            progress.note(_INTERRUPTING)
-
+    tracker = _Tracker(progress)
+    groups = conflict_groups(plan.targets)
     if jobs <= 1 or len(groups) == 1:
-        for target in [t for group in groups for t in group]:
-            started(target)
-            try:
-                column = _run_one(target, report_dir)
-            except KeyboardInterrupt:  # outside the run itself (which restores and returns)
-                interrupted = True
-                break
-            finished(target, column)
-            if column.result is not None and column.result.interrupted:
-                interrupted = True
-                break
+        interrupted = _run_in_turn([t for group in groups for t in group], report_dir, tracker)
     else:
         call = functools.partial(_run_one, report_dir=report_dir)
         interrupted = run_pooled(
-            groups,
-            call,
-            jobs,
-            started,
-            finished,
-            interrupting,
+            groups, call, jobs, tracker.started, tracker.finished, tracker.interrupting
         )
     return Matrix(
-        columns=[done.get(t.slug) or _unusable(t, _NOT_RUN) for t in targets],
+        columns=[tracker.done.get(t.slug) or _unusable(t, _NOT_RUN) for t in plan.targets],
         mode="run",
         tool_version=__version__,
         started_at=started_at,
