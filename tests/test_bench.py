@@ -1,4 +1,5 @@
-"""Smoke test of bench/bench.py: a tiny run produces bench.md and bench.json with the right rows.
+"""Smoke test of the benchmark (`python -m bench`): a tiny run produces bench.md and bench.json
+with the right rows; `python bench/bench.py` still works as a shim.
 
 No timing is asserted: the benchmark measures, this only checks that it runs and judges.
 """
@@ -6,21 +7,34 @@ No timing is asserted: the benchmark measures, this only checks that it runs and
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "bench.py"
+REPO = Path(__file__).resolve().parents[1]
+SHIM = REPO / "bench" / "bench.py"
 # One fault both tools catch (every answer breaks the schema) and one only ours can see.
 FAULTS = ("shape-missing-required-field", "semantics-merge-not-replace")
 
 
-def _bench(tmp_path: Path, *args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+def _bench(
+    tmp_path: Path, *args: str, timeout: float = 90, shim: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """`python -m bench ARGS` with the repository root on PYTHONPATH, or (`shim`) `python
+    bench/bench.py ARGS` as it is; in a scratch folder, so nothing lands in the repository."""
+    env = dict(os.environ)
+    if shim:
+        command = [str(SHIM)]
+    else:
+        command = ["-m", "bench"]
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
     return subprocess.run(
-        [sys.executable, str(BENCH), *args],
+        [sys.executable, *command, *args],
         cwd=tmp_path,
+        env=env,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -110,8 +124,11 @@ def test_bench_on_two_faults_writes_markdown_and_json(tmp_path: Path) -> None:
             assert (out / "bench-raw" / target / tool / "report.json").is_file()
 
 
-def test_bench_refuses_an_unknown_fault(tmp_path: Path) -> None:
-    done = _bench(tmp_path, "--faults", "no-such-fault", "--out", str(tmp_path), timeout=30)
+@pytest.mark.parametrize("shim", [False, True], ids=["module", "shim"])
+def test_bench_refuses_an_unknown_fault(tmp_path: Path, shim: bool) -> None:
+    done = _bench(
+        tmp_path, "--faults", "no-such-fault", "--out", str(tmp_path), timeout=30, shim=shim
+    )
     assert done.returncode == 2
     assert "unknown fault(s): no-such-fault" in done.stderr
     assert not (tmp_path / "bench.md").exists()

@@ -9,15 +9,12 @@ Two outside clients talk to a running `Emulator` over real sockets on 127.0.0.1:
   must fail there, so a green run is not a harness that cannot fail.
 
 Neither client is configured to be lenient: no schemathesis check is excluded (see
-`_schemathesis_command` for why none needs to be).
+`bench/schemathesis_cli.py`, the one place that builds the schemathesis command line for this
+test and for the benchmark, for why none needs to be).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -28,7 +25,15 @@ from urllib.parse import urlsplit
 import pytest
 from agentphone import AgentPhone, AuthenticationError, NotFoundError
 
-from conformance.core._spec import spec_path
+from bench.schemathesis_cli import (
+    EVENTS,
+    REPORT,
+    SCHEMATHESIS,
+    Failure,
+    Invocation,
+    read_findings,
+)
+from bench.schemathesis_cli import run as run_schemathesis
 from conformance.emulator import Emulator
 
 # --- fixtures -------------------------------------------------------------------------------
@@ -253,7 +258,6 @@ def test_sdk_wrong_key_raises_authentication_error(emu: Seeded) -> None:
 
 # --- 2 and 3. schemathesis -------------------------------------------------------------------
 
-SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 SEED = 20240115
 MAX_EXAMPLES = 10  # per operation and phase; the coverage phase adds its own (~130 cases in all)
 RUN_TIMEOUT = 75  # seconds; a run takes ~8 s on 2 cores
@@ -281,110 +285,55 @@ ALL_CHECKS = frozenset(
 class Run:
     """One schemathesis run: its exit status, output and the two reports, parsed."""
 
-    command: list[str]
-    returncode: int
+    command: list[str]  # the key shown as <key>
+    returncode: int | None
     output: str
     report: dict[str, Any]  # --report json: exit code, failures, errors, test case counts
     checks: Counter[tuple[str, str]]  # (check name, status) over every case, from --report ndjson
-    failures: list[dict[str, Any]]  # the failure records of failed checks, with the check name
+    failures: tuple[Failure, ...]  # the failure records of failed checks, with the check name
     statuses: Counter[tuple[str, int]]  # (method, status) of every recorded interaction
-    uris: set[str]
+    uris: frozenset[str]
 
     def explain(self) -> str:
         return f"$ {' '.join(self.command)}\n{self.output[-4000:]}"
 
 
-def _schemathesis_command(
-    tmp_path: Path, base_url: str, api_key: str, conversation_id: str
-) -> list[str]:
-    # The path parameter is pinned through the config file: in 4.32 `[parameters]` is read by
-    # the CLI engine (there is no CLI flag for it). Pinned to a conversation of account 1 so
-    # every case reaches the real logic (200s for valid input) instead of 404s on random ids.
-    config = tmp_path / "schemathesis.toml"
-    config.write_text(f'[parameters]\n"path.conversation_id" = "{conversation_id}"\n')
+def _run_schemathesis(tmp_path: Path, emu: Seeded) -> Run:
+    """The shared invocation (bench/schemathesis_cli.py: every check, nothing excluded, the
+    path parameter pinned to account 1's busy conversation through the config file)."""
     if not SCHEMATHESIS.is_file():  # fail, never skip: this test is the point of the file
         pytest.fail(f"schemathesis console script not found at {SCHEMATHESIS}")
-    # Every check (`--checks all`) and no `--exclude-checks`: against this fragment none of
-    # the generic checks disagrees with the documented contract (verified with seeds 1-8 and
-    # 20240115, at 10 and 50 examples). In particular: ignored_auth gets 401 without a key
-    # and with a bogus one; unsupported_method gets 405 + Allow for TRACE/PUT/POST/DELETE/
-    # OPTIONS/QUERY; use_after_free and ensure_resource_availability have nothing to act on
-    # (the fragment has no create or delete operation); positive_data_acceptance never sees
-    # a 404 because the id is pinned (and would tolerate one: 404 is in its defaults).
-    return [
-        str(SCHEMATHESIS),
-        "--config-file",
-        str(config),
-        "--no-color",
-        "run",
-        str(spec_path()),
-        "--url",
-        base_url,
-        "--header",
-        f"Authorization: Bearer {api_key}",
-        "--checks",
-        "all",
-        "--seed",
-        str(SEED),
-        "--max-examples",
-        str(MAX_EXAMPLES),
-        "--generation-database",
-        "none",
-        "--request-timeout",
-        "10",
-        "--report",
-        "json,ndjson",
-        "--report-json-path",
-        str(tmp_path / "report.json"),
-        "--report-ndjson-path",
-        str(tmp_path / "events.ndjson"),
-    ]
-
-
-def _run_schemathesis(tmp_path: Path, emu: Seeded) -> Run:
-    command = _schemathesis_command(tmp_path, emu.emulator.base_url, emu.key_1, emu.busy)
-    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("SCHEMATHESIS_")}
-    env.update(NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
-        env.pop(name, None)
-    env.pop("all_proxy", None)
-    try:
-        completed = subprocess.run(
-            command,
-            cwd=tmp_path,  # .schemathesis/ and .hypothesis/ land here, not in the repo
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=RUN_TIMEOUT,
-            check=False,
+    invocation = Invocation(
+        base_url=emu.emulator.base_url,
+        api_key=emu.key_1,
+        conversation_id=emu.busy,
+        seed=SEED,
+        max_examples=MAX_EXAMPLES,
+        request_timeout=10,
+    )
+    completed = run_schemathesis(invocation, tmp_path, timeout=RUN_TIMEOUT)
+    command = invocation.command(tmp_path, redacted=True)
+    output = completed.output()
+    if completed.timed_out:
+        pytest.fail(
+            f"schemathesis did not finish in {RUN_TIMEOUT} s: $ {' '.join(command)}\n"
+            f"{output[-4000:]}"
         )
-    except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"schemathesis did not finish in {RUN_TIMEOUT} s: $ {' '.join(command)}\n{exc}")
-    output = completed.stdout + completed.stderr
-    for name in ("report.json", "events.ndjson"):
+    for name in (REPORT, EVENTS):
         assert (tmp_path / name).is_file(), f"schemathesis wrote no {name}:\n{output[-4000:]}"
-    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
-
-    checks: Counter[tuple[str, str]] = Counter()
-    failures: list[dict[str, Any]] = []
-    statuses: Counter[tuple[str, int]] = Counter()
-    uris: set[str] = set()
-    for line in (tmp_path / "events.ndjson").read_text(encoding="utf-8").splitlines():
-        ((kind, event),) = json.loads(line).items()
-        if kind != "ScenarioFinished":
-            continue
-        recorder = event["recorder"]
-        for results in recorder.get("checks", {}).values():
-            for result in results:
-                checks[result["name"], result["status"]] += 1
-                if result["status"] == "failure":
-                    failures.append({"check": result["name"], **result["failure_info"]["failure"]})
-        for interaction in recorder.get("interactions", {}).values():
-            request, response = interaction["request"], interaction.get("response")
-            uris.add(request["uri"])
-            if response is not None:
-                statuses[request["method"], response["status_code"]] += 1
-    return Run(command, completed.returncode, output, report, checks, failures, statuses, uris)
+    findings = read_findings(tmp_path)
+    assert findings.report is not None, f"{REPORT} is not a JSON object:\n{output[-4000:]}"
+    assert findings.broken_lines == 0, f"{EVENTS} has lines that are not JSON events"
+    return Run(
+        command,
+        completed.exit_code,
+        output,
+        findings.report,
+        findings.checks,
+        findings.failures,
+        findings.statuses,
+        findings.uris,
+    )
 
 
 @pytest.mark.timeout(RUN_TIMEOUT + 15)
@@ -396,7 +345,7 @@ def test_schemathesis_all_checks_pass_against_the_emulator(emu: Seeded, tmp_path
     assert run.report["stop_reason"] == "completed"
     assert run.report["failures"] == [], run.explain()
     assert run.report["errors"] == [], run.explain()
-    assert run.failures == [], run.explain()
+    assert run.failures == (), run.explain()
     cases = run.report["test_cases"]
     assert cases["with_failures"] == cases["errored"] == 0
 
@@ -462,7 +411,5 @@ def test_schemathesis_harness_fails_on_a_broken_response_shape(
         "PATCH /v1/conversations/{conversation_id}",
     }
     assert run.failures, run.explain()
-    assert {f["check"] for f in run.failures} == {"response_schema_conformance"}
-    assert all(evidence in f["message"] for f in run.failures), [
-        f["message"][:300] for f in run.failures
-    ]
+    assert {f.check for f in run.failures} == {"response_schema_conformance"}
+    assert all(evidence in f.message for f in run.failures), [f.message[:300] for f in run.failures]
