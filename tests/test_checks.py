@@ -18,7 +18,8 @@ from conformance.checks.semantics import differing_fields
 from conformance.core import GivenOptions, resolve
 from conformance.core._http import Client, Sent
 from conformance.core._target import Account, Target
-from conformance.engine._runner import _schema
+from conformance.engine._runner import schema_for
+from conformance.model import Edition
 
 KEY = "ape_test_0123456789abcdef"
 CID = "conv_d5542f7bb9d25e92a5675c61"
@@ -31,7 +32,7 @@ def _context(max_response_time: float = 1.0) -> RunContext:
     target = Target("t", "http://target.test", Account(KEY, "AGENTPHONE_API_KEY", (CID,)))
     client = Client(target.base_url, target.secrets, max_requests=10, timeout=10)
     options = resolve(GivenOptions(seed=1, max_response_time=max_response_time))
-    return RunContext(target=target, client=client, schema=_schema(), options=options)
+    return RunContext(target, client, options, schema=schema_for(Edition.CURRENT))
 
 
 def _sent(

@@ -99,6 +99,7 @@ PROBES: dict[str, Probe] = {
     "validation-invalid-still-writes": _metadata_after_invalid_patch,
     "validation-rejects-valid": _status("PATCH", body={"metadata": {"a.b": 1}}),
     "validation-query-unchecked": _status("GET", query="message_limit=0"),
+    "validation-group-name-unchecked": _status("PATCH", ONE, {"group_name": 5}),
     "shape-missing-required-field": _get_answer(BUSY, "messageCount"),
     "shape-wrong-type": _get_answer(BUSY, "messageCount"),
     "shape-nullable-mishandled": _get_answer(BARE, "metadata"),

@@ -15,6 +15,7 @@ from conformance.core._http import (
     BudgetExhausted,
     Client,
     TargetUnreachable,
+    Throttled,
     _retry_after,
     curl_command,
 )
@@ -65,9 +66,10 @@ def test_retry_after_accepts_http_dates_and_is_capped() -> None:
     assert _retry_after("garbage", 2) == 4.0
 
 
-def test_a_429_that_never_ends_is_returned_after_bounded_retries() -> None:
+def test_a_429_that_never_ends_is_throttled_after_bounded_retries() -> None:
     client, slept = _client(lambda request: httpx.Response(429, headers={"Retry-After": "1"}))
-    assert client.send("GET", "/", authorization=None).status == 429
+    with pytest.raises(Throttled, match="answered 429 6 times in a row"):
+        client.send("GET", "/", authorization=None)
     assert len(slept) == 5
 
 

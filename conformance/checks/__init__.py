@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from . import auth, hygiene, responses, roundtrip, semantics, validation  # noqa: F401
-from ._context import CONVERSATION_PATH, MAX_FINDINGS_KEPT, Abort, Context, RunContext, same_json
+from ._context import (
+    CONVERSATION_PATH,
+    MAX_FINDINGS_KEPT,
+    Abort,
+    Context,
+    Elsewhere,
+    Judge,
+    RunContext,
+    same_json,
+)
 from ._registry import REGISTRY, Check, Verdict
 from .generated import run_generated
 
@@ -15,6 +24,8 @@ __all__ = [
     "Abort",
     "Check",
     "Context",
+    "Elsewhere",
+    "Judge",
     "RunContext",
     "Verdict",
     "run_generated",

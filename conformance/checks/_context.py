@@ -9,14 +9,24 @@ Nothing of one check's lives on the shared object."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..core import Account, Client, Profile, RunOptions, Sent, Target
-from ..model import Exchange, Finding
+from ..model import Edition, Exchange, Finding
 
-__all__ = ["SUCCESS", "Abort", "Context", "RunContext", "absent_id_like", "same_json"]
+__all__ = [
+    "SUCCESS",
+    "Abort",
+    "Context",
+    "Elsewhere",
+    "Judge",
+    "RunContext",
+    "absent_id_like",
+    "same_json",
+]
 
 CONVERSATION_PATH = "/v1/conversations/{conversation_id}"
 # A write the semantic checks can build on. Whether 2xx was the documented 200 is
@@ -67,17 +77,29 @@ def same_json(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
+Judge = Callable[[Sent], bool]  # does this answer break the requirement (again)?
+
+
+@dataclass(frozen=True)
+class Elsewhere:
+    """A finding for a check other than the one whose request showed it, with what it takes
+    to see it again (the answer, and how it was judged) when the failure is replayed."""
+
+    finding: Finding
+    sent: Sent | None = None
+    judge: Judge | None = None
+
+
 @dataclass
 class RunContext:
     """The run every check shares."""
 
     target: Target
     client: Client
-    schema: Any  # schemathesis.openapi schema of the fragment
     options: RunOptions
+    schema: Any = None  # schemathesis.openapi schema of the fragment, for the judged edition
+    edition: Edition = Edition.CURRENT  # judged once the snapshot shows what the target is
     notes: list[str] = field(default_factory=list)  # for people: data the run could not undo
-    elsewhere: dict[str, list[Finding]] = field(default_factory=dict)  # findings for a check
-    # other than the one whose request showed them (see Context.fail)
     rng: random.Random = field(init=False)
     _shape: tuple[Sent, Any] | None = field(default=None, init=False, repr=False)
 
@@ -126,6 +148,7 @@ class Context:
         self.exchanges: list[Exchange] = []  # every exchange this check made, in order
         self.findings: list[Finding] = []  # the first MAX_FINDINGS_KEPT
         self.failure_count = 0
+        self.elsewhere: dict[str, list[Elsewhere]] = {}  # findings for other checks
 
     # --- the run, as the check reads it -------------------------------------------------
     @property
@@ -228,12 +251,19 @@ class Context:
         return sent
 
     # --- outcomes -----------------------------------------------------------------------
-    def fail(self, message: str, sent: Sent | None = None, check_id: str | None = None) -> None:
+    def fail(
+        self,
+        message: str,
+        sent: Sent | None = None,
+        check_id: str | None = None,
+        judge: Judge | None = None,
+    ) -> None:
         """Record a finding, with the exchange that shows it: for this check, or for
-        `check_id` when another check's requirement is what the answer broke."""
+        `check_id` when another check's requirement is what the answer broke (`judge` then
+        tells whether the same request's answer breaks it again, for the replay)."""
         finding = Finding(message, sent.exchange if sent else None)
         if check_id is not None:
-            self.run.elsewhere.setdefault(check_id, []).append(finding)
+            self.elsewhere.setdefault(check_id, []).append(Elsewhere(finding, sent, judge))
             return
         self.failure_count += 1
         if len(self.findings) < MAX_FINDINGS_KEPT:
@@ -243,6 +273,8 @@ class Context:
         """Count `other`'s findings as this check's (its exchanges are the caller's call)."""
         self.failure_count += other.failure_count
         self.findings += other.findings[: MAX_FINDINGS_KEPT - len(self.findings)]
+        for check_id, found in other.elsewhere.items():
+            self.elsewhere.setdefault(check_id, []).extend(found)
 
     def expect_status(self, sent: Sent, expected: AbstractSet[int] | int, what: str) -> bool:
         wanted = {expected} if isinstance(expected, int) else expected

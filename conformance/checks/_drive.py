@@ -17,7 +17,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 
-from ..core import BudgetExhausted, TargetUnreachable
+from ..core import BudgetExhausted, TargetUnreachable, Throttled
 from ._context import Context
 
 __all__ = ["drive"]
@@ -53,7 +53,7 @@ def drive(
             return
         try:
             each(value)
-        except (BudgetExhausted, TargetUnreachable) as exc:
+        except (BudgetExhausted, TargetUnreachable, Throttled) as exc:
             stop = exc
 
     for value in explicit:

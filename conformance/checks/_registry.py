@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..model import CheckInfo, Level
+from ..model import CheckInfo, Edition, Level
 
 if TYPE_CHECKING:
     from ..core._http import Sent
@@ -68,10 +68,19 @@ def _register(check: Check) -> None:
 
 
 def scenario(
-    id: str, *, family: str, level: Level = Level.REQUIRED, requirement: str, source: str
+    id: str,
+    *,
+    family: str,
+    level: Level = Level.REQUIRED,
+    requirement: str,
+    source: str,
+    edition: Edition = Edition.SEED,
 ) -> Callable[[ScenarioCheck], ScenarioCheck]:
+    """Register a scenario check. `edition`: the first edition of the contract that has the
+    requirement; a target that implements an earlier one gets *not implemented*."""
+
     def register(fn: ScenarioCheck) -> ScenarioCheck:
-        info = CheckInfo(id, family, level, requirement, source)
+        info = CheckInfo(id, family, level, requirement, source, edition)
         _register(Check(info, scenario=fn, guards=tuple(getattr(fn, "__guards__", ()))))
         return fn
 

@@ -14,7 +14,7 @@ from schemathesis.core.failures import FailureGroup, MalformedJson
 from schemathesis.openapi import checks as st_failures
 
 from ..core import schema_validator
-from ..model import Level
+from ..model import Edition, Level
 from ._context import CONVERSATION_PATH, RunContext
 from ._registry import Verdict, on_every_response
 from .sources import DOCS, FASTAPI, RFC9110_5XX, RFC9110_401, RFC9110_405, SEED
@@ -222,9 +222,11 @@ def accepts_valid(run: RunContext, sent: Sent) -> Verdict | str:
         return Verdict.NOT_APPLICABLE
     if sent.exchange.method == "PATCH":
         body = _request_json(sent)
+        # Members the judged edition does not know are the server's call: not judged.
+        known = {"metadata", "group_name"} if run.edition is Edition.CURRENT else {"metadata"}
         valid = (
             isinstance(body, dict)
-            and set(body) <= {"metadata", "group_name"}  # unknown members: the server's call
+            and set(body) <= known
             and isinstance(body.get("metadata", {}), dict | None)
             and isinstance(body.get("group_name"), str | None)
         )

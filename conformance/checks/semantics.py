@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -16,8 +17,30 @@ from .sources import DOCS, SEED
 
 __all__: list[str] = []
 
-# Fields a server may legitimately move on every write; never compared.
-VOLATILE_FIELDS = frozenset({"metadata", "updatedAt", "updated_at", "modifiedAt"})
+# The conversation's fields on the seed page: every one is compared, but for metadata.
+SEED_FIELDS = frozenset(
+    {
+        "id",
+        "phoneNumberId",
+        "phoneNumber",
+        "participant",
+        "lastMessageAt",
+        "messageCount",
+        "createdAt",
+        "messages",
+        "agentId",
+        "metadata",
+    }
+)
+# A field the seed does not have, whose name says it moves on every write (updatedAt,
+# modified_at, version, etag, revision): a careful server may keep one; never compared.
+_VOLATILE_NAME = re.compile(r"updated|modified|version|etag|revision", re.IGNORECASE)
+
+
+def volatile(name: str) -> bool:
+    return name == "metadata" or (name not in SEED_FIELDS and bool(_VOLATILE_NAME.search(name)))
+
+
 MESSAGE_FIELDS = frozenset({"messages", "messageCount", "lastMessageAt", "lastMessagePreview"})
 
 
@@ -59,11 +82,11 @@ def differing_fields(before: dict[str, Any], after: dict[str, Any]) -> list[str]
         and len(side["messages"]) < side["messageCount"]
         for side in (before, after)
     )
-    skip = VOLATILE_FIELDS | ({"messages"} if truncated else set())
+    skip = {"messages"} if truncated else set()
     return sorted(
         key
         for key in (before.keys() | after.keys()) - skip
-        if not same_json(before.get(key), after.get(key))
+        if not volatile(key) and not same_json(before.get(key), after.get(key))
     )
 
 

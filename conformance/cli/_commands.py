@@ -18,7 +18,7 @@ from rich.table import Table
 from .. import __version__
 from ..checks import REGISTRY
 from ..core import PROFILES, HarnessError
-from ..emulator import FAULTS, Emulator, UnknownFaultError
+from ..emulator import EDITIONS, FAULTS, Emulator, UnknownFaultError
 from ..jobs import (
     Job,
     SelftestRow,
@@ -101,6 +101,11 @@ def _console(width: int) -> Console:
     multiple=True,
     metavar="NAME",
     help="Run against the embedded emulator with this fault on (repeatable).",
+)
+@click.option(
+    "--emulator-edition",
+    type=click.Choice(EDITIONS),
+    help="The edition of the contract the embedded emulator serves [default: current].",
 )
 @click.option(
     "--report-dir",
@@ -227,7 +232,34 @@ def matrix_command(
     show_default=True,
     help="Where selftest.md and selftest.json go.",
 )
-@click.option("--seed", type=int, default=1, show_default=True)
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=1, show_default=True, help="The first seed."
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    metavar="N",
+    help="At most N runs at once (each against an emulator of its own).",
+)
+@click.option(
+    "--seeds",
+    "count",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="Run every fault on N seeds (--seed, --seed + 1, ...): a fault caught on fewer "
+    "than all of them fails the self-test.",
+)
+@click.option(
+    "--edition",
+    type=click.Choice([*EDITIONS, "both"]),
+    default="both",
+    show_default=True,
+    help="The edition(s) of the contract the emulator serves.",
+)
 @click.option(
     "--profile", type=click.Choice(list(PROFILES)), default=PROFILE.default, show_default=True
 )
@@ -238,8 +270,16 @@ def matrix_command(
     metavar="NAME",
     help="Only these faults (repeatable); default: the whole catalogue.",
 )
-def selftest(report_dir: Path, seed: int, profile: str, faults: tuple[str, ...]) -> None:
-    """Prove the suite's teeth: every fault of the emulator must be caught."""
+def selftest(
+    report_dir: Path,
+    seed: int,
+    jobs: int,
+    count: int,
+    edition: str,
+    profile: str,
+    faults: tuple[str, ...],
+) -> None:
+    """Prove the suite's teeth: every fault of the emulator must be caught, on every seed."""
     unknown = [f for f in faults if f not in FAULTS]
     if unknown:
         raise HarnessError(f"unknown fault {unknown[0]!r}", "run `agentphone-conformance faults`")
@@ -249,10 +289,25 @@ def selftest(report_dir: Path, seed: int, profile: str, faults: tuple[str, ...])
         mark = "[green]ok[/]" if row.ok else "[bold red]FAIL[/]"
         name = row.fault or "(conformant emulator)"
         detail = f"missed {', '.join(row.missed)}" if row.missed else ", ".join(row.tripped)
-        out.print(f"{mark} {name:36} {row.seconds:5.1f} s  {detail}")
+        out.print(
+            f"{mark} {name:36} {row.edition:7} seed {row.seed:<4} {row.seconds:5.1f} s  {detail}"
+        )
 
-    result = run_selftest(seed=seed, profile=profile, faults=faults or None, on_row=show)
+    result = run_selftest(
+        seeds=range(seed, seed + count),
+        profile=profile,
+        faults=faults or None,
+        editions=EDITIONS if edition == "both" else (edition,),
+        on_row=show,
+        jobs=jobs,
+    )
     written = write_selftest(result, report_dir)
+    for tally in result.tallies():
+        if not tally.ok:
+            out.print(
+                f"[bold red]{tally.fault or '(conformant emulator)'}[/] ({tally.edition}): "
+                f"{tally.caught} of {len(tally.rows)} seeds"
+            )
     if result.unproven:
         out.print("unproven checks (no fault trips them): " + ", ".join(result.unproven))
     out.print("reports: " + ", ".join(str(p) for p in written))
@@ -296,6 +351,13 @@ def list_checks() -> None:
 )
 @click.option("--log-requests", is_flag=True, help="Log each request line to stderr.")
 @click.option(
+    "--edition",
+    type=click.Choice(EDITIONS),
+    default="current",
+    show_default=True,
+    help="Serve the seed page's edition of the API, or the current one (later additions).",
+)
+@click.option(
     "--throttle",
     type=click.IntRange(min=0),
     default=0,
@@ -309,12 +371,18 @@ def emulator(
     faults: tuple[str, ...],
     describe: bool,
     log_requests: bool,
+    edition: str,
     throttle: int,
 ) -> None:
     """Serve the AgentPhone emulator until Ctrl-C."""
     try:
         server = Emulator(
-            faults=faults, host=host, port=port, log_requests=log_requests, throttle_every=throttle
+            faults=faults,
+            host=host,
+            port=port,
+            log_requests=log_requests,
+            throttle_every=throttle,
+            edition=edition,
         )
     except UnknownFaultError as exc:
         _fail(HarnessError(f"unknown fault {exc.name!r}", "run `agentphone-conformance faults`"))
@@ -333,6 +401,7 @@ def emulator(
     out = Console(highlight=False)
     active = ", ".join(sorted(server.faults)) or "none"
     out.print(f"AgentPhone emulator on [bold]{server.base_url}[/] (faults: {active})")
+    out.print(f"  edition of the contract: {server.edition}")
     for number, account in enumerate(server.state.describe(), start=1):
         out.print(f"  account {number}: api key {account['api_key']}")
         for conversation_id in account["conversation_ids"]:

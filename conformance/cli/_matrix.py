@@ -21,6 +21,7 @@ _STYLE = {
     "failed-required": "bold red",
     "failed-advisory": "yellow",
     "not-applicable": "dim",
+    "not-implemented": "dim italic",
     "skipped": "blue",
     "error": "magenta",
     "absent": "dim",

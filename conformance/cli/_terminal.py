@@ -7,11 +7,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..engine import Progress as ProgressCallback
-from ..model import Level, Outcome, RunResult
+from ..model import CheckResult, Level, Outcome, RunResult
+from ..reports._common import edition_line
 
 __all__ = ["print_result", "progress_reporter"]
 
@@ -20,6 +22,7 @@ STYLE = {
     Outcome.FAILED: "bold red",
     Outcome.NOT_APPLICABLE: "dim",
     Outcome.SKIPPED: "blue",
+    Outcome.NOT_IMPLEMENTED: "dim italic",
     Outcome.ERROR: "magenta",
 }
 
@@ -49,10 +52,13 @@ def progress_reporter(console: Console) -> Iterator[ProgressCallback]:
         yield live
 
 
-def _outcome_text(result: RunResult, outcome: Outcome, level: Level) -> str:
+def _outcome_text(result: RunResult, check: CheckResult) -> str:
+    outcome, level = check.outcome, check.check.level
+    replay = [check.confirmation.value] if check.confirmation else []
     if outcome is Outcome.FAILED and level is Level.ADVISORY and not result.settings.strict:
-        return "[yellow]failed (advisory)[/]"
-    return f"[{STYLE[outcome]}]{outcome.value}[/]"
+        return f"[yellow]failed ({', '.join(['advisory', *replay])})[/]"
+    shown = f"{outcome.value} ({replay[0]})" if replay else outcome.value
+    return f"[{STYLE[outcome]}]{shown}[/]"
 
 
 def print_result(console: Console, result: RunResult, written: dict[str, Path]) -> None:
@@ -65,7 +71,7 @@ def print_result(console: Console, result: RunResult, written: dict[str, Path]) 
         table.add_row(
             check.check.id,
             check.check.level.value,
-            _outcome_text(result, check.outcome, check.check.level),
+            _outcome_text(result, check),
             (check.reason or f"{check.exchanges} requests")[:300],
             end_section=False,
         )
@@ -75,6 +81,7 @@ def print_result(console: Console, result: RunResult, written: dict[str, Path]) 
         f"seed {result.settings.seed} - profile {result.settings.profile} - "
         f"{result.requests_sent} requests in {result.duration_s:.1f} s - {counts}"
     )
+    console.print(f"edition judged: {escape(edition_line(result))}")
     for record in result.restore:
         if not record.restored:
             console.print(

@@ -4,7 +4,7 @@ the target's configuration, and the one HTTP client that talks to it."""
 from __future__ import annotations
 
 from ._errors import ExitCode, HarnessError
-from ._http import BudgetExhausted, Client, Sent, TargetUnreachable, curl_command
+from ._http import BudgetExhausted, Client, Sent, TargetUnreachable, Throttled, curl_command
 from ._options import OPTIONS, PROFILES, GivenOptions, Option, Profile, RunOptions, resolve
 from ._spec import load_spec, response_schema, schema_validator, spec_path
 from ._target import Account, Target, TargetSpec, key_variants, load_target_file
@@ -25,6 +25,7 @@ __all__ = [
     "Target",
     "TargetSpec",
     "TargetUnreachable",
+    "Throttled",
     "curl_command",
     "key_variants",
     "load_spec",

@@ -18,10 +18,20 @@ import httpx
 
 from ..model import Exchange, redact
 
-__all__ = ["BudgetExhausted", "Client", "Sent", "TargetUnreachable", "curl_command"]
+__all__ = [
+    "BudgetExhausted",
+    "Client",
+    "Sent",
+    "TargetUnreachable",
+    "Throttled",
+    "curl_command",
+]
 
 MAX_RECORDED_BODY = 64 * 1024
 MAX_429_RETRIES = 5
+MAX_REDIRECTS = 3  # same-origin ones, followed; see _same_origin_redirect
+# Headers of a request worth sending again in a replay (httpx adds the rest).
+_KEPT = frozenset({"authorization", "content-type", "accept"})
 MAX_RETRY_WAIT = 30.0
 _UNSET: Any = object()
 
@@ -32,6 +42,11 @@ class BudgetExhausted(Exception):
 
 class TargetUnreachable(Exception):
     """The target did not answer (connection refused, DNS, TLS, time-out)."""
+
+
+class Throttled(Exception):
+    """The target kept asking the suite to wait (429, or 503 with Retry-After) after every
+    retry: the request was not answered, which is nobody's violation."""
 
 
 def curl_command(
@@ -127,8 +142,10 @@ class Client:
         params: Mapping[str, str] | None = None,
         path_template: str | None = None,
         reserved: bool = False,
+        observed: bool = True,
     ) -> Sent:
-        """Send one request. `reserved` requests (restores) may go past the budget."""
+        """Send one request. `reserved` requests (restores) may go past the budget; requests
+        not `observed` (replays of a failure) are not shown to the observers."""
         sent_headers: dict[str, str] = {}
         if authorization is not None:
             sent_headers["Authorization"] = authorization
@@ -139,6 +156,34 @@ class Client:
         request = self._http.build_request(
             method, path, content=content, headers=sent_headers, params=params
         )
+        return self._exchange(
+            request, content, sent_headers, authorization, path_template, reserved, observed
+        )
+
+    def resend(self, sent: Sent) -> Sent:
+        """The same request once more (a failure's replay), not shown to the observers."""
+        request = sent.response.request
+        headers = {k: v for k, v in request.headers.items() if k.lower() in _KEPT}
+        authorization = request.headers.get("Authorization")
+        again = self._http.build_request(
+            request.method, request.url, content=request.content, headers=headers
+        )
+        content = request.content if request.content else None
+        return self._exchange(
+            again, content, headers, authorization, sent.path_template, False, False
+        )
+
+    def _exchange(
+        self,
+        request: httpx.Request,
+        content: bytes | None,
+        sent_headers: dict[str, str],
+        authorization: str | None,
+        path_template: str | None,
+        reserved: bool,
+        observed: bool,
+    ) -> Sent:
+        method = request.method
         response, elapsed = self._send_with_backoff(request, reserved)
         body = response.content
         presented = tuple(p for p in _credentials(authorization) if p)
@@ -160,14 +205,15 @@ class Client:
         except ValueError:
             decoded = None
         result = Sent(response, exchange, presented, path_template, decoded)
-        for observer in self.observers:
+        for observer in self.observers if observed else ():
             observer(result)
         return result
 
     def _send_with_backoff(
         self, request: httpx.Request, reserved: bool
     ) -> tuple[httpx.Response, float]:
-        for attempt in range(MAX_429_RETRIES + 1):
+        hops = 0
+        for attempt in range(MAX_429_RETRIES + MAX_REDIRECTS + 1):
             self._take_slot(reserved)
             started = time.monotonic()
             try:
@@ -178,8 +224,17 @@ class Client:
             except httpx.TransportError as exc:
                 raise TargetUnreachable(f"{request.method} {request.url.path}: {exc}") from None
             elapsed = time.monotonic() - started
-            if response.status_code != 429 or attempt == MAX_429_RETRIES:
+            redirected = _same_origin_redirect(request, response)
+            if redirected is not None and hops < MAX_REDIRECTS:
+                request, hops = redirected, hops + 1
+                continue
+            if not _asks_to_wait(response):
                 return response, elapsed
+            if attempt == MAX_429_RETRIES:
+                raise Throttled(
+                    f"{request.method} {request.url.path} was answered {response.status_code} "
+                    f"{attempt + 1} times in a row: lower --rate-limit or try later"
+                )
             wait = _retry_after(response.headers.get("Retry-After"), attempt)
             self.backoffs.append(wait)
             self._sleep(wait)
@@ -196,6 +251,33 @@ class Client:
                 if wait > 0:
                     self._sleep(wait)
                 self._last_start = time.monotonic()
+
+
+def _asks_to_wait(response: httpx.Response) -> bool:
+    """429, or a 503 that says when to come back: a rate limit, nobody's violation."""
+    return response.status_code == 429 or (
+        response.status_code == 503 and "Retry-After" in response.headers
+    )
+
+
+def _same_origin_redirect(request: httpx.Request, response: httpx.Response) -> httpx.Request | None:
+    """The request to send next when the answer redirects it within the same origin (scheme,
+    host and port) in a way that keeps the method and body: 307 and 308, and 301, 302 and
+    303 for a GET. A redirect anywhere else is the answer: credentials never leave the
+    target's origin."""
+    location = response.headers.get("Location")
+    keeps = response.status_code in (307, 308) or (
+        response.status_code in (301, 302, 303) and request.method == "GET"
+    )
+    if not location or not keeps:
+        return None
+    try:
+        url = request.url.join(location)
+    except httpx.InvalidURL:
+        return None
+    if (url.scheme, url.host, url.port) != (request.url.scheme, request.url.host, request.url.port):
+        return None
+    return httpx.Request(request.method, url, headers=request.headers, content=request.content)
 
 
 def _credentials(authorization: str | None) -> list[str]:

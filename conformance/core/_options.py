@@ -128,6 +128,14 @@ OPTIONS: Final = (
     Option("timeout", float, "Per-request time-out.", default=10.0, minimum=0.1, metavar="SECONDS"),
     Option("read_only", bool, "Send no write: skip every check that needs one.", default=False),
     Option("strict", bool, "Advisory failures fail the gate too.", default=False),
+    Option(
+        "edition",
+        str,
+        "The edition of the contract to judge: the seed page's, the current one (with the "
+        "vendor's later additions), or whichever the target's answers show.",
+        default="auto",
+        choices=("auto", "seed", "current"),
+    ),
 )
 _BY_NAME: Final = {option.name: option for option in OPTIONS}
 
@@ -144,6 +152,7 @@ class GivenOptions:
     timeout: float | None = None
     read_only: bool | None = None
     strict: bool | None = None
+    edition: str | None = None
     checks: tuple[str, ...] = ()  # run only these check IDs (checked against the registry
     # by the job, which knows it)
 
@@ -179,6 +188,7 @@ class RunOptions:
     timeout: float
     read_only: bool
     strict: bool
+    edition: str = "auto"  # auto, seed or current
     checks: tuple[str, ...] = ()  # empty: every check
 
     def settings(self) -> RunSettings:
@@ -191,6 +201,7 @@ class RunOptions:
             max_response_time=self.max_response_time,
             read_only=self.read_only,
             strict=self.strict,
+            edition=self.edition,
         )
 
 
@@ -212,5 +223,6 @@ def resolve(*layers: GivenOptions) -> RunOptions:
         timeout=merged["timeout"],
         read_only=merged["read_only"],
         strict=merged["strict"],
+        edition=merged["edition"],
         checks=merged["checks"],
     )

@@ -19,8 +19,12 @@ from jsonschema.protocols import Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from ..model import Edition
+
 __all__ = [
+    "EDITION_KEY",
     "SPEC_URI",
+    "later_members",
     "load_spec",
     "response_schema",
     "schema_validator",
@@ -30,6 +34,8 @@ __all__ = [
 ]
 
 SPEC_FILENAME: Final = "agentphone-conversations.yaml"
+#: Marks what the vendor added after the seed page: `x-edition: current`.
+EDITION_KEY: Final = "x-edition"
 
 #: The URI the document is registered under, so `$ref`s into it resolve. Never fetched
 #: (`.invalid` cannot resolve, and the registry has no retriever).
@@ -60,9 +66,36 @@ def _raw_spec() -> dict[str, Any]:
     return document
 
 
-def load_spec() -> dict[str, Any]:
-    """The OpenAPI document as plain data: a fresh copy on each call, free to mutate."""
-    return copy.deepcopy(_raw_spec())
+def load_spec(edition: Edition = Edition.CURRENT) -> dict[str, Any]:
+    """The OpenAPI document as plain data, for one edition of the contract: a fresh copy on
+    each call, free to mutate. The seed edition is the document without every member,
+    operation and schema marked `x-edition: current`."""
+    document = copy.deepcopy(_raw_spec())
+    if edition is Edition.SEED:
+        _drop_later(document)
+    return document
+
+
+def _later(node: Any) -> bool:
+    return isinstance(node, dict) and node.get(EDITION_KEY) == Edition.CURRENT.value
+
+
+def _drop_later(node: Any) -> None:
+    """Remove, in place, every mapping entry whose value is marked as a later addition."""
+    if isinstance(node, dict):
+        for key in [k for k, v in node.items() if _later(v)]:
+            del node[key]
+        for value in node.values():
+            _drop_later(value)
+    elif isinstance(node, list):
+        for item in node:
+            _drop_later(item)
+
+
+def later_members(schema_name: str) -> frozenset[str]:
+    """The properties of `#/components/schemas/<schema_name>` added after the seed page."""
+    properties = _raw_spec()["components"]["schemas"][schema_name].get("properties", {})
+    return frozenset(name for name, value in properties.items() if _later(value))
 
 
 @functools.cache

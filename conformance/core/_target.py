@@ -45,6 +45,7 @@ class Target:
     second: Account | None = None
     embedded: bool = False
     faults: tuple[str, ...] = ()
+    emulator_edition: str | None = None  # the edition the embedded emulator serves
 
     @property
     def secrets(self) -> dict[str, str]:
@@ -86,6 +87,7 @@ class TargetSpec:
     second_key_env: str = DEFAULT_SECOND_KEY_ENV
     second_conversation_ids: tuple[str, ...] = ()
     faults: tuple[str, ...] = ()  # embedded emulator only
+    emulator_edition: str = "current"  # embedded emulator only: which edition it serves
     settings: GivenOptions = field(default_factory=GivenOptions)  # the file's [settings]
 
     @property
@@ -168,7 +170,8 @@ _FILE_KEYS = {
     "settings",
 }
 _SECOND_KEYS = {"api_key_env", "conversation_ids"}
-_EMULATOR_KEYS = {"faults"}
+_EMULATOR_KEYS = {"faults", "edition"}
+EMULATOR_EDITIONS = ("seed", "current")
 _SETTINGS_KEYS = {option.name for option in OPTIONS}
 _SECRET_LOOKING = {"api_key", "key", "token", "second_api_key", "authorization", "password"}
 
@@ -235,14 +238,15 @@ def _key_env(path: Path, table: Mapping[str, Any], where: str, default: str) -> 
     return value
 
 
-def _faults(path: Path, data: Mapping[str, Any]) -> tuple[str, ...]:
-    """The [emulator] table's faults; none when the file names an external target."""
+def _emulator(path: Path, data: Mapping[str, Any]) -> tuple[tuple[str, ...], str]:
+    """The [emulator] table's faults and edition; none when the file names an external
+    target."""
     if "emulator" not in data:
         if "base_url" not in data:
             raise _problem(
                 path, "no base_url", 'add base_url = "https://..." (or an [emulator] table)'
             )
-        return ()
+        return (), "current"
     emulator = _table(path, data, "emulator", _EMULATOR_KEYS, "write [emulator] faults = [...]")
     if "base_url" in data:
         raise _problem(
@@ -257,7 +261,14 @@ def _faults(path: Path, data: Mapping[str, Any]) -> tuple[str, ...]:
             "emulator.faults must be a list of fault names",
             "run `agentphone-conformance faults` for the names",
         )
-    return tuple(faults)
+    edition = emulator.get("edition", "current")
+    if edition not in EMULATOR_EDITIONS:
+        raise _problem(
+            path,
+            f"emulator.edition must be one of {', '.join(EMULATOR_EDITIONS)}, not {edition!r}",
+            'write edition = "seed" (the seed page) or "current" (with later additions)',
+        )
+    return tuple(faults), edition
 
 
 def load_target_file(path: Path) -> TargetSpec:
@@ -267,7 +278,7 @@ def load_target_file(path: Path) -> TargetSpec:
     name = data.get("name")
     if name is not None and not (isinstance(name, str) and name.strip()):
         raise _problem(path, "name must be a non-empty string", 'write name = "vendor-x"')
-    faults = _faults(path, data)
+    faults, emulator_edition = _emulator(path, data)
     base_url = data.get("base_url")
     if base_url is not None and not isinstance(base_url, str):
         raise _problem(path, "base_url must be a string", 'write base_url = "https://..."')
@@ -289,5 +300,6 @@ def load_target_file(path: Path) -> TargetSpec:
             path, second.get("conversation_ids", []), "second_account.conversation_ids"
         ),
         faults=faults,
+        emulator_edition=emulator_edition,
         settings=GivenOptions.parse(settings, f"target file {path} [settings]"),
     )

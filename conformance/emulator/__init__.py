@@ -8,11 +8,12 @@ catalogue of switches that make it non-conformant on purpose.
 from __future__ import annotations
 
 from ._app import App, Request, Response
-from ._faults import FAMILIES, FAULTS, Fault, UnknownFaultError, parse_faults
+from ._faults import EDITIONS, FAMILIES, FAULTS, Fault, UnknownFaultError, parse_faults
 from ._server import Emulator
 from ._state import Account, Conversation, Message, Reaction, State, seeded_state
 
 __all__ = [
+    "EDITIONS",
     "FAMILIES",
     "FAULTS",
     "Account",

@@ -24,7 +24,14 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from . import _faults as F
-from ._state import Account, Conversation, State, seeded_state
+from ._state import (
+    LATER_CONVERSATION_FIELDS,
+    LATER_MESSAGE_FIELDS,
+    Account,
+    Conversation,
+    State,
+    seeded_state,
+)
 
 __all__ = ["App", "Request", "Response"]
 
@@ -122,12 +129,18 @@ class App:
         state: State | None = None,
         sleep: Callable[[float], None] = time.sleep,
         throttle_every: int = 0,
+        edition: str = "current",
     ) -> None:
         """`throttle_every=N`: every Nth request is answered 429 with Retry-After, as a
-        rate-limited service does (not a fault: a 429 is never a violation)."""
+        rate-limited service does (not a fault: a 429 is never a violation).
+        `edition="seed"`: the API as the seed page describes it, without the vendor's later
+        additions (no group fields in answers; `group_name` ignored like any unknown member)."""
         unknown = faults - F.FAULTS.keys()
         if unknown:
             raise F.UnknownFaultError(sorted(unknown)[0])
+        if edition not in F.EDITIONS:
+            raise ValueError(f"unknown edition {edition!r}: one of {', '.join(F.EDITIONS)}")
+        self.edition = edition
         self.faults = faults
         self.state = state if state is not None else seeded_state()
         self._sleep = sleep
@@ -383,7 +396,8 @@ class App:
                 )
             )
         group_name = body.get("group_name")
-        if not (group_name is None or isinstance(group_name, str)):
+        checked = self.edition == "current" and not self.on(F.VALIDATION_GROUP_NAME_UNCHECKED)
+        if checked and not (group_name is None or isinstance(group_name, str)):
             errors.append(
                 _error(
                     ["body", "group_name"],
@@ -485,8 +499,9 @@ class App:
                 conversation.metadata = new
         elif self.on(F.SEMANTICS_OMITTED_CLEARS):
             conversation.metadata = None
-        if body.get("group_name") is not None and conversation.is_group:
-            conversation.group_name = body["group_name"]
+        group_name = body.get("group_name")
+        if self.edition == "current" and group_name is not None and conversation.is_group:
+            conversation.group_name = group_name if isinstance(group_name, str) else str(group_name)
         if self.on(F.SEMANTICS_UNRELATED_FIELD_CHANGED):
             conversation.touched_at = _now()
 
@@ -513,7 +528,13 @@ class App:
 
     # --- rendering ----------------------------------------------------------------------
     def _render(self, conversation: dict[str, Any]) -> dict[str, Any]:
-        """Apply the response-shape faults to a rendered conversation."""
+        """The edition's fields, then the response-shape faults, of a rendered conversation."""
+        if self.edition == "seed":
+            for key in LATER_CONVERSATION_FIELDS:
+                conversation.pop(key, None)
+            for message in conversation.get("messages", []):
+                for key in LATER_MESSAGE_FIELDS:
+                    message.pop(key, None)
         if self.on(F.SHAPE_MISSING_REQUIRED_FIELD):
             conversation.pop("messageCount", None)
         if self.on(F.SHAPE_WRONG_TYPE) and "messageCount" in conversation:

@@ -11,9 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["FAMILIES", "FAULTS", "Fault", "UnknownFaultError", "parse_faults"]
+__all__ = ["EDITIONS", "FAMILIES", "FAULTS", "Fault", "UnknownFaultError", "parse_faults"]
 
 FAMILIES = ("auth", "validation", "shape", "semantics", "robustness", "http")
+
+
+EDITIONS = ("seed", "current")  # of the contract, as the emulator can serve it
 
 
 @dataclass(frozen=True)
@@ -22,15 +25,19 @@ class Fault:
     family: str
     description: str
     trips: tuple[str, ...]
+    editions: tuple[str, ...] = EDITIONS  # the editions in which it changes anything
 
 
 FAULTS: dict[str, Fault] = {}
 
 
-def _fault(name: str, family: str, description: str, *trips: str) -> str:
+def _fault(
+    name: str, family: str, description: str, *trips: str, editions: tuple[str, ...] = EDITIONS
+) -> str:
     assert family in FAMILIES, family
     assert name not in FAULTS, name
-    FAULTS[name] = Fault(name=name, family=family, description=description, trips=trips)
+    assert set(editions) <= set(EDITIONS), editions
+    FAULTS[name] = Fault(name, family, description, trips, editions)
     return name
 
 
@@ -152,6 +159,13 @@ VALIDATION_QUERY_UNCHECKED = _fault(
     "validation",
     "GET accepts any message_limit (0, -5, 1000, 'abc') instead of answering 422",
     "VALIDATION-REJECTS-INVALID",
+)
+VALIDATION_GROUP_NAME_UNCHECKED = _fault(
+    "validation-group-name-unchecked",
+    "validation",
+    "group_name of any JSON type is accepted (200) and, on a group, stored as its text",
+    "VALIDATION-GROUP-NAME",
+    editions=("current",),
 )
 
 # --- response shape -----------------------------------------------------------------------

@@ -126,8 +126,14 @@ class Emulator:
         state: State | None = None,
         log_requests: bool = False,
         throttle_every: int = 0,
+        edition: str = "current",
     ) -> None:
-        self.app = App(faults=parse_faults(faults), state=state, throttle_every=throttle_every)
+        self.app = App(
+            faults=parse_faults(faults),
+            state=state,
+            throttle_every=throttle_every,
+            edition=edition,
+        )
         self._address = (host, port)
         self._log_requests = log_requests
         self._server: _Server | None = None
@@ -140,6 +146,10 @@ class Emulator:
     @property
     def faults(self) -> frozenset[str]:
         return self.app.faults
+
+    @property
+    def edition(self) -> str:
+        return self.app.edition
 
     @property
     def base_url(self) -> str:

@@ -11,9 +11,25 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Account", "Conversation", "Message", "Reaction", "State", "seeded_state"]
+__all__ = [
+    "LATER_CONVERSATION_FIELDS",
+    "LATER_MESSAGE_FIELDS",
+    "Account",
+    "Conversation",
+    "Message",
+    "Reaction",
+    "State",
+    "seeded_state",
+]
 
 JSONObject = dict[str, Any]
+
+# What the vendor added after the seed page (the current edition): a seed-edition emulator
+# answers without them.
+LATER_CONVERSATION_FIELDS = frozenset(
+    {"isGroup", "groupId", "groupName", "groupIconUrl", "participants", "channel"}
+)
+LATER_MESSAGE_FIELDS = frozenset({"senderIdentifier", "replyTo", "status"})
 
 _NAMESPACE = uuid.UUID("5b0e9a4c-3f1d-4e8b-9c2a-6d7f8e9a0b1c")
 

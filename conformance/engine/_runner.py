@@ -6,7 +6,7 @@ The runner emits plain result objects (`RunResult`); it prints nothing and write
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -21,14 +21,28 @@ from ..checks import (
     Abort,
     Check,
     Context,
+    Elsewhere,
+    Judge,
     RunContext,
     Verdict,
     run_generated,
 )
-from ..core import BudgetExhausted, Client, RunOptions, Sent, Target, TargetUnreachable, load_spec
+from ..core import (
+    BudgetExhausted,
+    Client,
+    RunOptions,
+    Sent,
+    Target,
+    TargetUnreachable,
+    Throttled,
+    load_spec,
+)
 from ..model import (
     CheckInfo,
     CheckResult,
+    Confirmation,
+    Edition,
+    EditionJudged,
     Finding,
     Outcome,
     RestoreRecord,
@@ -36,16 +50,18 @@ from ..model import (
     TargetInfo,
     redact,
 )
-from ._snapshot import Snapshot, restore, take_snapshot
+from ._replay import Evidence, replay_all
+from ._snapshot import Snapshot, judge_edition, restore, take_snapshot
 
 __all__ = ["Progress", "run"]
 
 Progress = Callable[[str, int, int], None]  # (what is running, done, total)
 
 
-def _schema() -> Any:
+def schema_for(edition: Edition) -> Any:
+    """The fragment as schemathesis loads it, for one edition of the contract."""
     config = schemathesis.Config.from_dict({})
-    return schemathesis.openapi.from_dict(load_spec(), config=config)
+    return schemathesis.openapi.from_dict(load_spec(edition), config=config)
 
 
 @dataclass
@@ -55,17 +71,31 @@ class _Tally:
     evaluated: int = 0
     failures: int = 0
     findings: list[Finding] = field(default_factory=list)
+    first: Sent | None = None  # the first answer it failed: replayed to confirm
 
 
 class _Observer:
-    """Judges every answer of the run with the response checks, whoever sent the request."""
+    """Judges every answer of the run with the response checks, whoever sent the request.
+    Until the edition is judged (the snapshot's answers show it), answers wait."""
 
     def __init__(self, run: RunContext, checks: Sequence[Check]) -> None:
         self.run = run
         self.checks = [c for c in checks if c.response is not None]
         self.tallies = {c.id: _Tally() for c in self.checks}
+        self.waiting: list[Sent] | None = []
 
     def __call__(self, sent: Sent) -> None:
+        if self.waiting is not None:
+            self.waiting.append(sent)
+            return
+        self.judge(sent)
+
+    def edition_judged(self) -> None:
+        waiting, self.waiting = self.waiting or [], None
+        for sent in waiting:
+            self.judge(sent)
+
+    def judge(self, sent: Sent) -> None:
         if sent.status == 429:
             return  # rate limiting is never a violation
         for check in self.checks:
@@ -77,11 +107,25 @@ class _Observer:
             tally.evaluated += 1
             if isinstance(verdict, str):
                 tally.failures += 1
+                tally.first = tally.first or sent
                 if len(tally.findings) < MAX_FINDINGS_KEPT:
                     tally.findings.append(Finding(verdict, sent.exchange))
 
     def results(self) -> list[CheckResult]:
         return [_tally_result(c.info, self.tallies[c.id]) for c in self.checks]
+
+    def evidence(self) -> dict[str, Evidence]:
+        """How to see each response check's failure again: its first failing request."""
+        return {
+            check.id: Evidence(sent=first, judge=self._judge(check))
+            for check in self.checks
+            if (first := self.tallies[check.id].first) is not None
+        }
+
+    def _judge(self, check: Check) -> Judge:
+        response = check.response
+        assert response is not None
+        return lambda again: isinstance(response(self.run, again), str)
 
 
 @dataclass
@@ -90,6 +134,14 @@ class _Scenarios:
 
     results: list[CheckResult] = field(default_factory=list)
     interrupted: bool = False
+    elsewhere: dict[str, list[Elsewhere]] = field(default_factory=dict)  # findings for checks
+    # other than the one whose request showed them
+    evidence: dict[str, Evidence] = field(default_factory=dict)  # how to see a failure again
+    confirmed: dict[str, Confirmation] = field(default_factory=dict)
+
+    def record(self, ctx: Context) -> None:
+        for check_id, found in ctx.elsewhere.items():
+            self.elsewhere.setdefault(check_id, []).extend(found)
 
 
 def run(
@@ -106,7 +158,7 @@ def run(
         timeout=options.timeout,
         transport=transport,
     )
-    context = RunContext(target=target, client=client, schema=_schema(), options=options)
+    context = RunContext(target=target, client=client, options=options)
     selected = [c for c in REGISTRY.values() if not options.checks or c.id in options.checks]
     observer = _Observer(context, selected)
     client.observers.append(observer)
@@ -114,9 +166,15 @@ def run(
     done = _Scenarios()
     snapshot: Snapshot = {}
     restored: list[RestoreRecord] = []
+    edition = EditionJudged(Edition.CURRENT, "not judged: the target could not be read")
     try:
         snapshot = take_snapshot(context)
+        edition = judge_edition(options.edition, snapshot)
+        context.edition, context.schema = edition.edition, schema_for(edition.edition)
+        observer.edition_judged()
         _run_scenarios(context, [c for c in selected if c.scenario is not None], progress, done)
+        if not done.interrupted:
+            done.confirmed = replay_all(context, _failures(done, observer))
     except KeyboardInterrupt:
         done.interrupted = True  # during the snapshot or the generated requests
     finally:
@@ -131,6 +189,7 @@ def run(
             base_url=target.base_url,
             embedded=target.embedded,
             faults=target.faults,
+            emulator_edition=target.emulator_edition,
             conversation_ids=target.primary.conversation_ids,
             second_account=target.second is not None,
         ),
@@ -142,6 +201,7 @@ def run(
         restore=restored,
         notes=_notes(context, done),
         interrupted=done.interrupted,
+        edition=edition,
     )
 
 
@@ -153,7 +213,7 @@ def _run_scenarios(
     total = len(scenarios) + 1
     if progress:
         progress("generated requests", 0, total)
-    unreachable = _explore(context)
+    unreachable = _explore(context, done)
     for index, check in enumerate(scenarios, start=1):
         if progress:
             progress(check.id, index, total)
@@ -165,14 +225,14 @@ def _run_scenarios(
             done.results.append(CheckResult(check.info, Outcome.SKIPPED, "not run: interrupted"))
             continue
         try:
-            result, unreachable = _run_scenario(context, check)
+            result, unreachable = _run_scenario(context, check, done)
         except KeyboardInterrupt:
             done.interrupted = True
             result = CheckResult(check.info, Outcome.SKIPPED, "not run: interrupted")
         done.results.append(result)
 
 
-def _explore(context: RunContext) -> TargetUnreachable | None:
+def _explore(context: RunContext, done: _Scenarios) -> TargetUnreachable | None:
     """Generated positive requests for both operations; why the target stopped answering,
     if it did."""
     methods = ["GET"] if context.read_only else ["GET", "PATCH"]
@@ -180,14 +240,21 @@ def _explore(context: RunContext) -> TargetUnreachable | None:
     try:
         for method in methods:
             run_generated(explorer, method, GenerationMode.POSITIVE)
-    except BudgetExhausted:
-        return None
+    except (BudgetExhausted, Throttled):
+        pass
     except TargetUnreachable as exc:
         return exc
+    finally:
+        done.record(explorer)
     return None
 
 
 def _guard_reason(context: RunContext, check: Check) -> tuple[Outcome, str] | None:
+    if check.info.edition is Edition.CURRENT and context.edition is Edition.SEED:
+        return Outcome.NOT_IMPLEMENTED, (
+            "the target implements the seed edition, which does not have this requirement "
+            "(--edition current judges it anyway)"
+        )
     for guard, skipped in check.guards:
         reason = guard(context)
         if reason:
@@ -196,7 +263,7 @@ def _guard_reason(context: RunContext, check: Check) -> tuple[Outcome, str] | No
 
 
 def _run_scenario(
-    context: RunContext, check: Check
+    context: RunContext, check: Check, done: _Scenarios
 ) -> tuple[CheckResult, TargetUnreachable | None]:
     """One scenario check in a context of its own; and the target's silence, if it fell."""
     guarded = _guard_reason(context, check)
@@ -214,11 +281,16 @@ def _run_scenario(
         reason = f"request budget spent (--max-requests {context.options.max_requests})"
     except TargetUnreachable as exc:
         outcome, reason, unreachable = Outcome.ERROR, f"target unreachable: {exc}", exc
+    except Throttled as exc:
+        outcome, reason = Outcome.ERROR, f"throttled: {exc}"
     except Exception as exc:  # a bug of ours: never the target's fault
         outcome, reason = Outcome.ERROR, f"internal error: {type(exc).__name__}: {exc}"
+    finally:
+        done.record(ctx)
     if ctx.failure_count:
         outcome = Outcome.FAILED
         reason = ctx.findings[0].message + _more(ctx.failure_count)
+        done.evidence[check.id] = Evidence(scenario=check)
     result = CheckResult(
         check.info,
         outcome,
@@ -253,7 +325,10 @@ def _complete(
         if check.scenario is not None and check.id not in ran:
             results.append(CheckResult(check.info, Outcome.SKIPPED, "not run: interrupted"))
     results += observer.results()
-    _merge_elsewhere(results, context.elsewhere)
+    _merge_elsewhere(results, done.elsewhere)
+    for result in results:
+        if result.outcome is Outcome.FAILED:
+            result.confirmation = done.confirmed.get(result.check.id, Confirmation.NOT_REPLAYED)
     secrets = context.target.secrets
     results = [_redacted(r, secrets) for r in results]
     order = {check_id: i for i, check_id in enumerate(REGISTRY)}
@@ -287,12 +362,33 @@ def _redacted(result: CheckResult, secrets: dict[str, str]) -> CheckResult:
     return result
 
 
-def _merge_elsewhere(results: list[CheckResult], elsewhere: dict[str, list[Finding]]) -> None:
+_NOT_JUDGED = (Outcome.SKIPPED, Outcome.NOT_APPLICABLE, Outcome.NOT_IMPLEMENTED)
+
+
+def _merge_elsewhere(results: list[CheckResult], elsewhere: Mapping[str, list[Elsewhere]]) -> None:
     for result in results:
-        found = elsewhere.get(result.check.id)
-        if not found or result.outcome in (Outcome.SKIPPED, Outcome.NOT_APPLICABLE):
+        found = [e.finding for e in elsewhere.get(result.check.id, [])]
+        if not found or result.outcome in _NOT_JUDGED:
             continue
         if result.outcome is not Outcome.FAILED:
             result.outcome, result.reason = Outcome.FAILED, found[0].message
         room = MAX_FINDINGS_KEPT - len(result.findings)
         result.findings.extend(found[: max(room, 0)])
+
+
+def _failures(done: _Scenarios, observer: _Observer) -> dict[str, Evidence]:
+    """Every check that failed so far, and how to see its failure again: a scenario that
+    failed on its own runs again; otherwise its first failing answer is sent again."""
+    failures = dict(observer.evidence())
+    for check_id, found in done.elsewhere.items():
+        first = next((e for e in found if e.sent is not None and e.judge is not None), None)
+        if first is not None and check_id not in failures:
+            failures[check_id] = Evidence(sent=first.sent, judge=first.judge)
+    failures.update(done.evidence)  # a scenario's own failure: run it again, whole
+    not_judged = {r.check.id for r in done.results if r.outcome in _NOT_JUDGED}
+    order = {check_id: i for i, check_id in enumerate(REGISTRY)}
+    return {
+        check_id: failures[check_id]
+        for check_id in sorted(failures, key=order.__getitem__)
+        if check_id not in not_judged
+    }

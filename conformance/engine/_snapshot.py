@@ -15,12 +15,12 @@ from ..core import (
     TargetUnreachable,
     curl_command,
 )
-from ..model import RestoreRecord
+from ..model import Edition, EditionJudged, RestoreRecord
 
-__all__ = ["Snapshot", "restore", "take_snapshot"]
+__all__ = ["Snapshot", "judge_edition", "restore", "take_snapshot"]
 
-# (the key's variable, conversation id) -> the metadata it held before the run
-Snapshot = dict[tuple[str, str], Any]
+# (the key's variable, conversation id) -> the conversation as a GET showed it before the run
+Snapshot = dict[tuple[str, str], dict[str, Any]]
 
 
 def accounts(run: RunContext) -> list[Account]:
@@ -43,7 +43,7 @@ def take_snapshot(run: RunContext) -> Snapshot:
     return snapshot
 
 
-def _read_original(run: RunContext, account: Account, conversation_id: str) -> Any:
+def _read_original(run: RunContext, account: Account, conversation_id: str) -> dict[str, Any]:
     try:
         sent = run.client.send(
             "GET",
@@ -77,14 +77,36 @@ def _read_original(run: RunContext, account: Account, conversation_id: str) -> A
             "the suite will not write what it cannot restore; fix the target or use --read-only",
             ExitCode.TARGET_UNUSABLE,
         )
-    return body["metadata"]
+    return body
+
+
+#: The member whose presence shows a target implements the current edition: it is what the
+#: current edition's `group_name` writes (README, "Contract editions").
+EDITION_MARKER = "groupName"
+
+
+def judge_edition(asked: str, snapshot: Snapshot) -> EditionJudged:
+    """The edition to judge: the one asked for, or (auto) the one the answers show."""
+    if asked != "auto":
+        return EditionJudged(Edition(asked), f"pinned with --edition {asked}")
+    if any(EDITION_MARKER in body for body in snapshot.values()):
+        return EditionJudged(
+            Edition.CURRENT,
+            f"auto: its answers carry {EDITION_MARKER}, which the current edition's group_name "
+            "writes",
+        )
+    return EditionJudged(
+        Edition.SEED,
+        f"auto: its answers carry no {EDITION_MARKER}, the member the current edition adds for "
+        "group_name; pin --edition current to judge the later additions anyway",
+    )
 
 
 def restore(run: RunContext, snapshot: Snapshot) -> list[RestoreRecord]:
     """Put back every conversation's metadata; verify with a GET; say loudly what failed."""
     by_env = {a.key_env: a for a in accounts(run)}
     return [
-        _restore_one(run, by_env[key_env], conversation_id, original)
+        _restore_one(run, by_env[key_env], conversation_id, original["metadata"])
         for (key_env, conversation_id), original in snapshot.items()
     ]
 

@@ -55,6 +55,7 @@ def plan_run(
     second_api_key_env: str | None = None,
     target_file: Path | None = None,
     faults: tuple[str, ...] = (),
+    emulator_edition: str | None = None,
 ) -> Job:
     """The `run` command's job (from the CLI or the pytest plugin): options given on the
     command line override the target file's."""
@@ -77,6 +78,13 @@ def plan_run(
                 "faults only apply to the embedded emulator: drop --base-url",
             )
         overrides["faults"] = tuple(spec.faults) + faults
+    if emulator_edition is not None:
+        if base_url is not None or not spec.embedded:
+            raise HarnessError(
+                "--emulator-edition given with an external target",
+                "it only applies to the embedded emulator: drop --base-url",
+            )
+        overrides["emulator_edition"] = emulator_edition
     if spec.embedded and base_url is None and (conversation_ids or second_ids):
         raise HarnessError(
             "--conversation-id given without --base-url",
@@ -96,6 +104,7 @@ def embedded_target(emulator: Emulator, name: str = "embedded emulator") -> Targ
         ),
         embedded=True,
         faults=tuple(sorted(emulator.faults)),
+        emulator_edition=emulator.edition,
     )
 
 
@@ -112,7 +121,9 @@ def open_target(spec: TargetSpec) -> Iterator[Target]:
         yield spec.resolve()
         return
     try:
-        emulator = Emulator(faults=spec.faults, host="127.0.0.1", port=0)
+        emulator = Emulator(
+            faults=spec.faults, host="127.0.0.1", port=0, edition=spec.emulator_edition
+        )
     except UnknownFaultError as exc:
         raise HarnessError(
             f"unknown fault {exc.name!r}", "run `agentphone-conformance faults` for the names"

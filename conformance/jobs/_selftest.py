@@ -1,31 +1,45 @@
-"""Proof of teeth: the suite against the conformant emulator and against every fault.
+"""Proof of teeth: the suite against the conformant emulator and against every fault, on
+every edition of the contract the emulator serves and on several seeds.
 
 Each fault names the checks that must catch it; the self-test passes only if every fault is
-caught by its checks, the conformant emulator passes clean and every conversation is
-restored each time. Checks that no fault trips are listed: they are unproven.
+caught by its checks on every seed and edition it applies to, the conformant emulator passes
+clean each time, and every conversation is restored each time. Checks that no fault trips
+are listed: they are unproven.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from ..checks import REGISTRY
 from ..core import GivenOptions, TargetSpec
-from ..emulator import FAULTS
+from ..emulator import EDITIONS, FAULTS
 from ..model import Outcome, RunResult
 from ._run import Job, execute, run_options
+from .matrix._pool import run_pooled
 
-__all__ = ["SelftestResult", "SelftestRow", "render_markdown", "run_selftest"]
+__all__ = [
+    "SelftestResult",
+    "SelftestRow",
+    "render_markdown",
+    "run_selftest",
+    "write_selftest",
+]
 
 
 @dataclass(frozen=True)
 class SelftestRow:
+    """One run: a fault (or none) on one edition of the emulator, with one seed."""
+
     fault: str  # "" for the conformant emulator
+    edition: str
+    seed: int
     expected: tuple[str, ...]
     tripped: tuple[str, ...]  # every check that failed
     restored: bool
@@ -44,8 +58,27 @@ class SelftestRow:
 
 
 @dataclass(frozen=True)
+class FaultTally:
+    """One fault (or the conformant emulator) on one edition, over every seed."""
+
+    fault: str
+    edition: str
+    rows: tuple[SelftestRow, ...]
+
+    @property
+    def caught(self) -> int:
+        """Seeds on which it was caught (the conformant emulator: on which it was clean)."""
+        return sum(1 for row in self.rows if row.ok)
+
+    @property
+    def ok(self) -> bool:
+        return self.caught == len(self.rows)
+
+
+@dataclass(frozen=True)
 class SelftestResult:
-    seed: int
+    seeds: tuple[int, ...]
+    editions: tuple[str, ...]
     rows: tuple[SelftestRow, ...]
     unproven: tuple[str, ...]  # checks no fault trips
 
@@ -57,10 +90,30 @@ class SelftestResult:
     def exit_code(self) -> int:
         return 0 if self.ok else 1
 
+    def tallies(self) -> list[FaultTally]:
+        """Per fault and edition, in the order they ran."""
+        grouped: dict[tuple[str, str], list[SelftestRow]] = {}
+        for row in self.rows:
+            grouped.setdefault((row.fault, row.edition), []).append(row)
+        return [
+            FaultTally(fault, edition, tuple(rows)) for (fault, edition), rows in grouped.items()
+        ]
+
     def to_dict(self) -> dict[str, Any]:
         return {
-            "seed": self.seed,
+            "seeds": list(self.seeds),
+            "editions": list(self.editions),
             "ok": self.ok,
+            "faults": [
+                {
+                    "fault": tally.fault,
+                    "edition": tally.edition,
+                    "caught": tally.caught,
+                    "seeds": len(tally.rows),
+                    "ok": tally.ok,
+                }
+                for tally in self.tallies()
+            ],
             "rows": [
                 {**asdict(row), "ok": row.ok, "missed": list(row.missed)} for row in self.rows
             ],
@@ -68,10 +121,12 @@ class SelftestResult:
         }
 
 
-def _row(fault: str, result: RunResult, seconds: float) -> SelftestRow:
+def _row(fault: str, edition: str, seed: int, result: RunResult, seconds: float) -> SelftestRow:
     failed = tuple(r.check.id for r in result.checks if r.outcome is Outcome.FAILED)
     return SelftestRow(
         fault=fault,
+        edition=edition,
+        seed=seed,
         expected=FAULTS[fault].trips if fault else (),
         tripped=failed,
         restored=not result.restore_failed,
@@ -80,48 +135,80 @@ def _row(fault: str, result: RunResult, seconds: float) -> SelftestRow:
     )
 
 
+def _one(item: tuple[str, str, int], profile: str) -> SelftestRow:
+    """One run of the self-test (in a worker process when there are several)."""
+    fault, edition, seed = item
+    clock = time.monotonic()
+    spec = TargetSpec(faults=(fault,) if fault else (), emulator_edition=edition)
+    options = run_options(GivenOptions(seed=seed, profile=profile, strict=True))
+    result, _ = execute(Job(spec, options), None)
+    return _row(fault, edition, seed, result, time.monotonic() - clock)
+
+
 def run_selftest(
-    seed: int = 1,
+    seeds: Sequence[int] = (1,),
     profile: str = "quick",
-    faults: tuple[str, ...] | None = None,
+    faults: Sequence[str] | None = None,
+    editions: Sequence[str] = EDITIONS,
     on_row: Callable[[SelftestRow], None] | None = None,
+    jobs: int = 1,
 ) -> SelftestResult:
-    """Run the conformant emulator, then each fault; `--strict` so advisory checks gate."""
-    rows = []
-    for fault in ("", *(faults if faults is not None else FAULTS)):
-        clock = time.monotonic()
-        spec = TargetSpec(faults=(fault,) if fault else ())
-        options = run_options(GivenOptions(seed=seed, profile=profile, strict=True))
-        result, _ = execute(Job(spec, options), None)
-        row = _row(fault, result, time.monotonic() - clock)
-        rows.append(row)
+    """Run the conformant emulator, then each fault, on each edition (the faults that apply
+    to it) and each seed, at most `jobs` at once; `--strict` so advisory checks gate too.
+    Every run has an emulator of its own, so they may run side by side."""
+    chosen = list(faults if faults is not None else FAULTS)
+    items = [
+        (fault, edition, seed)
+        for edition in editions
+        for fault in ("", *(f for f in chosen if edition in FAULTS[f].editions))
+        for seed in seeds
+    ]
+    done: dict[tuple[str, str, int], SelftestRow] = {}
+
+    def finished(item: tuple[str, str, int], outcome: SelftestRow | BaseException) -> None:
+        if isinstance(outcome, BaseException):
+            raise outcome
+        done[item] = outcome
         if on_row:
-            on_row(row)
+            on_row(outcome)
+
+    call = functools.partial(_one, profile=profile)
+    if jobs <= 1:
+        for item in items:
+            finished(item, call(item))
+    elif run_pooled([[item] for item in items], call, jobs, lambda _item: None, finished):
+        raise KeyboardInterrupt
+    rows = tuple(done[item] for item in items)
     proven = {check for row in rows if row.fault for check in row.tripped}
     unproven = tuple(check for check in REGISTRY if check not in proven)
-    return SelftestResult(seed, tuple(rows), unproven)
+    return SelftestResult(tuple(seeds), tuple(editions), rows, unproven)
 
 
 def render_markdown(result: SelftestResult) -> str:
     verdict = "✅ every fault caught" if result.ok else "❌ the suite missed something"
+    seeds = ", ".join(str(s) for s in result.seeds)
     lines = [
         f"## Self-test: {verdict}",
         "",
-        f"Seed {result.seed}. Each fault must be caught by the checks it names; the conformant "
-        "emulator must pass clean; every conversation must be restored.",
+        f"Seeds {seeds}; editions {', '.join(result.editions)}. Each fault must be caught by "
+        "the checks it names on every seed; the conformant emulator must pass clean; every "
+        "conversation must be restored.",
         "",
-        "| fault | should trip | tripped (expected) | also tripped | restored | time | ok |",
-        "|---|---|---|---|---|---|---|",
+        "| fault | edition | should trip | caught on | missed (seed: checks) | also tripped | "
+        "restored | ok |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for row in result.rows:
-        expected = set(row.expected)
-        hit = [c for c in row.tripped if c in expected]
-        extra = [c for c in row.tripped if c not in expected]
+    for tally in result.tallies():
+        expected = set(tally.rows[0].expected)
+        extra = sorted({c for row in tally.rows for c in row.tripped if c not in expected})
+        missed = [f"{row.seed}: {', '.join(row.missed)}" for row in tally.rows if row.missed]
+        restored = all(row.restored for row in tally.rows)
         lines.append(
-            f"| {row.fault or '(conformant emulator)'} | {', '.join(row.expected) or '-'} | "
-            f"{', '.join(hit) or '-'} | {', '.join(extra) or '-'} | "
-            f"{'yes' if row.restored else '**NO**'} | {row.seconds:.1f} s | "
-            f"{'✅' if row.ok else '❌'} |"
+            f"| {tally.fault or '(conformant emulator)'} | {tally.edition} | "
+            f"{', '.join(tally.rows[0].expected) or '-'} | "
+            f"{tally.caught} of {len(tally.rows)} seeds | {'; '.join(missed) or '-'} | "
+            f"{', '.join(extra) or '-'} | {'yes' if restored else '**NO**'} | "
+            f"{'✅' if tally.ok else '❌'} |"
         )
     lines += ["", "### Unproven checks (no fault trips them)", ""]
     lines += [f"- {check}" for check in result.unproven] or ["None: every check is proven."]

@@ -14,6 +14,9 @@ __all__ = [
     "REPORT_FORMAT",
     "CheckInfo",
     "CheckResult",
+    "Confirmation",
+    "Edition",
+    "EditionJudged",
     "Exchange",
     "Finding",
     "Level",
@@ -32,10 +35,20 @@ class Level(StrEnum):
     ADVISORY = "advisory"  # reported; fails the gate only with --strict
 
 
+class Edition(StrEnum):
+    """An edition of the contract: the seed page, or the live API with what the vendor
+    added since (README, "Contract editions")."""
+
+    SEED = "seed"
+    CURRENT = "current"
+
+
 class Outcome(StrEnum):
     PASSED = "passed"
     FAILED = "failed"
     NOT_APPLICABLE = "not-applicable"  # the target or the options give it nothing to check
+    NOT_IMPLEMENTED = "not-implemented"  # a later edition's requirement, of a target that
+    # does not implement that edition: never failed, never counted as passed
     SKIPPED = "skipped"  # it could apply but was not run (read-only, request budget spent)
     ERROR = "error"  # the harness or the network failed: never counted as the target's fault
 
@@ -47,13 +60,15 @@ class CheckInfo:
     level: Level
     requirement: str  # one sentence
     source: str  # where the requirement comes from
+    edition: Edition = Edition.SEED  # the first edition of the contract that requires it
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "level": self.level.value}
+        return {**asdict(self), "level": self.level.value, "edition": self.edition.value}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CheckInfo:
-        return cls(**{**data, "level": Level(data["level"])})
+        edition = Edition(data.get("edition", Edition.SEED.value))
+        return cls(**{**data, "level": Level(data["level"]), "edition": edition})
 
 
 @dataclass(frozen=True)
@@ -97,6 +112,14 @@ class Finding:
         return cls(data["message"], Exchange.from_dict(exchange) if exchange else None)
 
 
+class Confirmation(StrEnum):
+    """Whether a failure reproduced when it was replayed (compare schemathesis's replay)."""
+
+    CONFIRMED = "confirmed"  # it failed again
+    FLAKY = "flaky"  # it passed the second time: still a failure, but an inconsistent one
+    NOT_REPLAYED = "not-replayed"  # the budget, the deadline or an interrupt left no room
+
+
 @dataclass
 class CheckResult:
     check: CheckInfo
@@ -105,6 +128,7 @@ class CheckResult:
     findings: list[Finding] = field(default_factory=list)
     exchanges: int = 0  # how many exchanges this check looked at
     duration_s: float = 0.0
+    confirmation: Confirmation | None = None  # for a failure: did the replay fail too?
 
     def gates(self, strict: bool) -> bool:
         """Does this result fail the gate?"""
@@ -120,6 +144,7 @@ class CheckResult:
             "findings": [f.to_dict() for f in self.findings],
             "exchanges": self.exchanges,
             "duration_s": round(self.duration_s, 4),
+            "confirmation": self.confirmation.value if self.confirmation else None,
         }
 
     @classmethod
@@ -131,6 +156,7 @@ class CheckResult:
             findings=[Finding.from_dict(f) for f in data.get("findings", [])],
             exchanges=data.get("exchanges", 0),
             duration_s=data.get("duration_s", 0.0),
+            confirmation=Confirmation(data["confirmation"]) if data.get("confirmation") else None,
         )
 
 
@@ -160,6 +186,7 @@ class TargetInfo:
     faults: tuple[str, ...] = ()  # emulator faults switched on, if embedded
     conversation_ids: tuple[str, ...] = ()
     second_account: bool = False
+    emulator_edition: str | None = None  # the edition the embedded emulator served
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -187,6 +214,7 @@ class RunSettings:
     max_response_time: float
     read_only: bool
     strict: bool
+    edition: str = "auto"  # as asked: auto, seed or current
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -194,6 +222,21 @@ class RunSettings:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunSettings:
         return cls(**data)
+
+
+@dataclass(frozen=True)
+class EditionJudged:
+    """Which edition of the contract a run judged, and why."""
+
+    edition: Edition
+    reason: str  # "pinned with --edition seed", "its answers carry groupName", ...
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"edition": self.edition.value, "reason": self.reason}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EditionJudged:
+        return cls(Edition(data["edition"]), data["reason"])
 
 
 @dataclass
@@ -208,6 +251,7 @@ class RunResult:
     restore: list[RestoreRecord] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # harness-side remarks (budget, back-off)
     interrupted: bool = False  # stopped by Ctrl-C / SIGTERM; restores still ran
+    edition: EditionJudged = EditionJudged(Edition.SEED, "not recorded (an older report)")
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for result in self.checks if result.outcome is outcome)
@@ -247,6 +291,7 @@ class RunResult:
             "restore": [r.to_dict() for r in self.restore],
             "notes": list(self.notes),
             "interrupted": self.interrupted,
+            "edition": self.edition.to_dict(),
         }
 
     @classmethod
@@ -262,4 +307,5 @@ class RunResult:
             restore=[RestoreRecord.from_dict(r) for r in data.get("restore", [])],
             notes=list(data.get("notes", [])),
             interrupted=bool(data.get("interrupted", False)),
+            **({"edition": EditionJudged.from_dict(data["edition"])} if "edition" in data else {}),
         )

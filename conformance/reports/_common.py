@@ -7,19 +7,22 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-from ..model import CheckResult, Exchange, Level, Outcome, RunResult
+from ..model import CheckResult, Confirmation, Exchange, Level, Outcome, RunResult
 
 __all__ = [
     "KINDS",
+    "REPLAYED",
     "TOOL_NAME",
     "Headline",
     "advisory_warnings",
+    "edition_line",
     "format_duration",
     "format_size",
     "kind",
     "one_line",
     "plural",
     "printable",
+    "replayed",
     "request_line",
     "truncate_bytes",
     "verdict",
@@ -33,6 +36,7 @@ KINDS: Final[dict[str, tuple[str, str]]] = {
     "failed-required": ("failed (required)", "❌"),
     "failed-advisory": ("failed (advisory)", "⚠️"),
     "not-applicable": ("not applicable", "⚪"),
+    "not-implemented": ("not implemented", "⬜"),
     "skipped": ("skipped", "⏭️"),
     "error": ("error", "💥"),
 }
@@ -43,6 +47,27 @@ def kind(result: CheckResult) -> str:
     if result.outcome is Outcome.FAILED:
         return f"failed-{result.check.level.value}"
     return result.outcome.value
+
+
+#: What a failure's replay showed, for people.
+REPLAYED: Final = {
+    Confirmation.CONFIRMED: "confirmed: it failed again when replayed",
+    Confirmation.FLAKY: (
+        "flaky: it passed when replayed; still a failure (a server that answers the same "
+        "request two ways is not conformant)"
+    ),
+    Confirmation.NOT_REPLAYED: "not replayed (no budget or time left, or interrupted)",
+}
+
+
+def replayed(result: CheckResult) -> str | None:
+    """What the failure's replay showed, or None for a result that is not a failure."""
+    return REPLAYED[result.confirmation] if result.confirmation else None
+
+
+def edition_line(result: RunResult) -> str:
+    """The edition of the contract the run judged, and why."""
+    return f"{result.edition.edition.value} ({result.edition.reason})"
 
 
 def advisory_warnings(result: RunResult) -> list[CheckResult]:

@@ -25,10 +25,12 @@ from ..model import (
 from ._common import (
     KINDS,
     TOOL_NAME,
+    edition_line,
     format_duration,
     format_size,
     kind,
     printable,
+    replayed,
     request_line,
     truncate_bytes,
     verdict,
@@ -40,7 +42,7 @@ __all__ = ["render_html", "write_html"]
 
 MAX_FINDINGS: Final = 20  # per check
 MAX_BODY: Final = 16 * 1024
-_WIDE: Final = ("Target", "Base URL", "Emulator faults")
+_WIDE: Final = ("Target", "Base URL", "Emulator faults", "Edition judged")
 
 
 def _e(value: object) -> str:
@@ -105,6 +107,8 @@ def _details(result: CheckResult) -> str:
     ]
     if result.reason:
         parts.append(f'<p><span class="label">Reason:</span> {_e(result.reason)}</p>')
+    if replayed(result):
+        parts.append(f'<p><span class="label">Replayed:</span> {_e(replayed(result))}</p>')
     if result.outcome is Outcome.ERROR:
         parts.append('<p class="note">The harness or the network failed, not the target.</p>')
     total = len(result.findings)
@@ -195,6 +199,7 @@ def _header(result: RunResult) -> str:
         ("Target", target.name + (" (in-process)" if target.embedded else "")),
         ("Base URL", target.base_url),
         ("Seed", str(settings.seed)),
+        ("Edition judged", edition_line(result)),
         ("Profile", settings.profile),
         ("Strict", "yes" if settings.strict else "no"),
         ("Read-only", "yes" if settings.read_only else "no"),

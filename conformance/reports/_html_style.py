@@ -13,6 +13,7 @@ COLOURS: Final[dict[str, str]] = {
     "failed-required": "#cf222e",
     "failed-advisory": "#bf8700",
     "not-applicable": "#8c959f",
+    "not-implemented": "#6e7781",
     "skipped": "#0969da",
     "error": "#8250df",
 }

@@ -19,13 +19,27 @@ from typing import Final
 
 from ..model import CheckResult, Comparison, Level, Outcome, RunResult, scrub_result
 from ._changes import scrub_comparison
-from ._common import TOOL_NAME, format_size, one_line, printable, request_line, truncate_bytes
+from ._common import (
+    TOOL_NAME,
+    format_size,
+    one_line,
+    printable,
+    replayed,
+    request_line,
+    truncate_bytes,
+)
 from ._output import write_text
 
 __all__ = ["render_junit", "write_junit"]
 
 MAX_FINDINGS: Final = 10  # per testcase; the rest are in report.json
 MAX_CURL: Final = 4 * 1024
+# Outcomes that are a <skipped> testcase, as each is labelled there.
+_NOT_RUN: Final = {
+    Outcome.NOT_APPLICABLE: "not applicable",
+    Outcome.NOT_IMPLEMENTED: "not implemented (a later edition's requirement)",
+    Outcome.SKIPPED: "skipped",
+}
 
 
 def _findings_text(result: CheckResult) -> str:
@@ -36,6 +50,8 @@ def _findings_text(result: CheckResult) -> str:
     ]
     if result.reason:
         lines.append(f"Reason: {result.reason}")
+    if replayed(result):
+        lines.append(f"Replayed: {replayed(result)}")
     for number, finding in enumerate(result.findings[:MAX_FINDINGS], 1):
         lines += ["", f"Finding {number}: {finding.message}"]
         if finding.exchange is not None:
@@ -82,8 +98,8 @@ def _testcase(result: CheckResult, strict: bool, accepted: str | None = None) ->
             "The harness or the network failed: not counted as the target's fault.\n"
             + _findings_text(result)
         )
-    elif result.outcome in (Outcome.NOT_APPLICABLE, Outcome.SKIPPED):
-        label = "not applicable" if result.outcome is Outcome.NOT_APPLICABLE else "skipped"
+    elif result.outcome in _NOT_RUN:
+        label = _NOT_RUN[result.outcome]
         reason = one_line(result.reason, 500) if result.reason else "no reason given"
         ET.SubElement(case, "skipped", message=printable(f"{label}: {reason}"))
     return case
@@ -102,7 +118,7 @@ def render_junit(result: RunResult, comparison: Comparison | None = None) -> str
         "tests": str(len(cases)),
         "failures": str(len(failures)),
         "errors": str(result.count(Outcome.ERROR)),
-        "skipped": str(result.count(Outcome.NOT_APPLICABLE) + result.count(Outcome.SKIPPED)),
+        "skipped": str(sum(result.count(outcome) for outcome in _NOT_RUN)),
         "time": f"{result.duration_s:.3f}",
     }
     root = ET.Element("testsuites", {"name": TOOL_NAME, **counts})
@@ -112,6 +128,8 @@ def render_junit(result: RunResult, comparison: Comparison | None = None) -> str
     settings = result.settings
     for name, value in (
         ("seed", settings.seed),
+        ("edition", result.edition.edition.value),
+        ("edition_reason", result.edition.reason),
         ("profile", settings.profile),
         ("strict", str(settings.strict).lower()),
         ("read_only", str(settings.read_only).lower()),

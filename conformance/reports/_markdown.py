@@ -34,11 +34,13 @@ from ._changes import (
 from ._common import (
     KINDS,
     TOOL_NAME,
+    edition_line,
     format_duration,
     format_size,
     kind,
     one_line,
     printable,
+    replayed,
     request_line,
     truncate_bytes,
     verdict,
@@ -123,6 +125,8 @@ def _failure_section(result: CheckResult) -> str:
     ]
     if result.reason:
         lines += [f"**Reason:** {md_text(result.reason)}", ""]
+    if replayed(result):
+        lines += [f"**Replayed:** {md_text(replayed(result) or '')}", ""]
     for number, finding in enumerate(result.findings[:MAX_FINDINGS], 1):
         lines += [f"**Finding {number}:** {md_text(finding.message)}", ""]
         if finding.exchange is not None:
@@ -235,6 +239,8 @@ def _summary_head(result: RunResult) -> list[str]:
         f"{' · **read-only**' if settings.read_only else ''} · "
         f"**Requests sent:** {result.requests_sent} · "
         f"**Duration:** {format_duration(result.duration_s)}",
+        "",
+        f"**Edition judged:** {md_text(edition_line(result))}",
         "",
     ]
     if target.faults:

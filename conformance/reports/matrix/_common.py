@@ -48,7 +48,7 @@ CELL_KINDS: Final[dict[str, tuple[str, str, str]]] = {
     **{
         key: (label, emoji, short)
         for (key, (label, emoji)), short in zip(
-            KINDS.items(), ("pass", "FAIL", "warn", "n/a", "skip", "error"), strict=True
+            KINDS.items(), ("pass", "FAIL", "warn", "n/a", "n/i", "skip", "error"), strict=True
         )
     },
     ABSENT: ("not run", "➖", "—"),  # noqa: RUF001 - the emoji, not a minus

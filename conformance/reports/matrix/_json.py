@@ -48,6 +48,7 @@ def _target(column: Column, out_dir: Path | None) -> dict[str, Any]:
             "duration_s": round(result.duration_s, 3),
             "requests_sent": result.requests_sent,
             "interrupted": result.interrupted,
+            "edition": result.edition.to_dict(),
             "summary": {o.value: result.count(o) for o in Outcome},
             "gate_failures": [r.check.id for r in result.gate_failures],
         }
@@ -82,6 +83,7 @@ def _cell(cell: CheckResult | None) -> dict[str, Any] | None:
         "outcome": cell.outcome.value,
         "kind": cell_kind(cell),
         "reason": cell.reason,
+        "confirmation": cell.confirmation.value if cell.confirmation else None,
         "findings": len(cell.findings),
         "first_finding": shown,
     }
