@@ -162,3 +162,78 @@ def test_a_curl_command_reproduces_the_request_against_the_emulator() -> None:
 
 def test_redact_prefers_the_longest_secret() -> None:
     assert redact("abc abcdef", {"abc": "A", "abcdef": "B"}) == "[REDACTED] [REDACTED]"
+
+
+def test_a_503_that_says_when_to_come_back_is_waited_for_like_a_429() -> None:
+    answers = iter([httpx.Response(503, headers={"Retry-After": "2"}), httpx.Response(200)])
+    client, slept = _client(lambda request: next(answers))
+    assert client.send("GET", "/", authorization=None).status == 200
+    assert slept == [2.0] and client.backoffs == [2.0]
+
+
+def test_a_503_without_retry_after_is_an_answer() -> None:
+    client, slept = _client(lambda request: httpx.Response(503))
+    assert client.send("GET", "/", authorization=None).status == 503
+    assert slept == []
+
+
+def test_a_same_origin_307_is_followed_with_its_method_body_and_key() -> None:
+    seen: list[tuple[str, str, bytes, str | None]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(
+            (
+                request.method,
+                request.url.path,
+                request.content,
+                request.headers.get("Authorization"),
+            )
+        )
+        if request.url.path == "/old":
+            return httpx.Response(307, headers={"Location": "/new"})
+        return httpx.Response(200, json={"ok": True})
+
+    client, _ = _client(answer)
+    sent = client.send("PATCH", "/old", authorization=f"Bearer {SECRET}", json_body={"a": 1})
+    assert sent.status == 200 and sent.json_body == {"ok": True}
+    assert [s[:3] for s in seen] == [("PATCH", "/old", b'{"a": 1}'), ("PATCH", "/new", b'{"a": 1}')]
+    assert client.sent == 2  # every hop counts against the budget
+
+
+@pytest.mark.parametrize(
+    ("status", "location", "method"),
+    [
+        (307, "http://elsewhere.test/new", "GET"),  # another host: the key stays home
+        (308, "https://target.test/new", "GET"),  # another scheme is another origin
+        (302, "/new", "PATCH"),  # a redirect that turns a PATCH into a GET: an answer
+    ],
+)
+def test_other_redirects_are_the_answer_and_the_key_never_leaves_the_origin(
+    status: int, location: str, method: str
+) -> None:
+    hosts: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        hosts.append(f"{request.url.scheme}://{request.url.host}")
+        return httpx.Response(status, headers={"Location": location})
+
+    client, _ = _client(answer)
+    assert client.send(method, "/old", authorization=f"Bearer {SECRET}").status == status
+    assert hosts == ["http://target.test"]
+
+
+def test_a_replay_sends_the_same_request_again_unobserved() -> None:
+    bodies: list[bytes] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        bodies.append(request.content)
+        return httpx.Response(200, json={"n": len(bodies)})
+
+    client, _ = _client(answer)
+    observed: list[object] = []
+    client.observers.append(observed.append)
+    first = client.send("PATCH", "/x", authorization=f"Bearer {SECRET}", json_body={"a": 1})
+    again = client.resend(first)
+    assert bodies == [b'{"a": 1}', b'{"a": 1}'] and again.json_body == {"n": 2}
+    assert observed == [first]
+    assert again.exchange.request_headers["Authorization"] == "Bearer [REDACTED]"

@@ -163,7 +163,11 @@ class Client:
     def resend(self, sent: Sent) -> Sent:
         """The same request once more (a failure's replay), not shown to the observers."""
         request = sent.response.request
-        headers = {k: v for k, v in request.headers.items() if k.lower() in _KEPT}
+        headers = {
+            name.decode("latin-1"): value.decode("latin-1")
+            for name, value in request.headers.raw
+            if name.lower().decode("latin-1") in _KEPT
+        }
         authorization = request.headers.get("Authorization")
         again = self._http.build_request(
             request.method, request.url, content=request.content, headers=headers
