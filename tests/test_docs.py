@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from conformance.checks import REGISTRY
 from conformance.cli._commands import cli
+from conformance.core import OPTIONS
 from conformance.emulator import FAULTS
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
-def test_every_check_is_in_the_readme_with_its_level() -> None:
+def test_every_check_is_in_the_readme_with_its_level_and_requirement() -> None:
     for check in REGISTRY.values():
-        assert f"| `{check.id}` | {check.info.family} | {check.info.level.value} |" in README
+        info = check.info
+        assert (
+            f"| `{check.id}` | {info.family} | {info.level.value} | {info.requirement} |" in README
+        )
+
+
+def test_every_run_option_is_in_the_readme_with_its_default() -> None:
+    options = README.split("### Options of `run`", 1)[1].split("\n### ", 1)[0]
+    for option in OPTIONS:
+        row = next((line for line in options.splitlines() if f"`{option.flag}" in line), None)
+        assert row is not None, option.flag
+        cell = re.split(r"(?<!\\)\|", row)[2].strip().strip("`")  # cells, not escaped pipes
+        if isinstance(option.default, float):
+            assert float(cell) == option.default, row
+        elif option.default not in (None, False):
+            assert cell == option.default, row
 
 
 def test_every_fault_is_in_the_readme() -> None:
@@ -32,5 +49,5 @@ def test_the_quick_start_is_two_commands() -> None:
     commands = [line for line in quick_start.splitlines() if line.startswith("python -m pip")]
     assert commands == [
         "python -m pip install -e . && python -m conformance run",
-        "python -m pip install -e '.[test]' && python -m pytest",
+        "python -m pip install -e '.[test]' && python -m pytest -n auto",
     ]

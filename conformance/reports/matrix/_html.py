@@ -16,7 +16,15 @@ from typing import Final
 from urllib.parse import quote
 
 from ...model import CheckResult, Column, Matrix, Outcome, Status
-from .._common import KINDS, TOOL_NAME, format_duration, printable, request_line, truncate_bytes
+from .._common import (
+    KINDS,
+    TOOL_NAME,
+    edition_line,
+    format_duration,
+    printable,
+    request_line,
+    truncate_bytes,
+)
 from .._html_style import CSS, page
 from .._output import write_text
 from ._common import (
@@ -160,10 +168,15 @@ def _targets(matrix: Matrix, out_dir: Path | None) -> str:
             chips = f'<span class="label">What to do: {_e(column.problem.hint)}</span>'
         link = _report_link(column, out_dir)
         report = f'<a href="{_e(link)}">report.html</a>' if link else ""
+        edition = (
+            f'<span class="label">edition judged: {_e(edition_line(column.result))}</span>'
+            if column.result is not None
+            else ""
+        )
         rows.append(
             f'<tr id="t-{column.slug}"><td class="name">{_e(column.name)}'
             f'<span class="label">{_e(column.source)}</span></td>'
-            f"<td>{_status_chip(column)}</td><td>{_e(column_verdict(column).headline)}</td>"
+            f"<td>{_status_chip(column)}</td><td>{_e(column_verdict(column).headline)}{edition}</td>"
             f"<td>{chips}</td><td>{report}</td></tr>"
         )
     return (

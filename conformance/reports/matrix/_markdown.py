@@ -46,18 +46,18 @@ def _head(matrix: Matrix) -> list[str]:
 def _targets(matrix: Matrix) -> list[str]:
     kinds = list(KINDS.items())
     lines = [
-        "| Target | Verdict | "
+        "| Target | Verdict | Edition judged | "
         + " | ".join(f"{emoji} {label}" for _, (label, emoji) in kinds)
         + " |",
-        "|---|---|" + "---:|" * len(kinds),
+        "|---|---|---|" + "---:|" * len(kinds),
     ]
     for column in matrix.columns:
         counts = column_counts(column)
         cells = [str(counts[key]) if column.result else "—" for key, _ in kinds]
+        edition = column.result.edition.edition.value if column.result else "—"
         lines.append(
             f"| **{md_text(column.name, 80)}** | {md_text(str(column_verdict(column)), 200)} | "
-            + " | ".join(cells)
-            + " |"
+            f"{edition} | " + " | ".join(cells) + " |"
         )
     return [*lines, ""]
 
