@@ -5,12 +5,15 @@ from __future__ import annotations
 from . import auth, hygiene, responses, roundtrip, semantics, validation  # noqa: F401
 from ._context import (
     CONVERSATION_PATH,
+    LIST_PAGE,
+    LIST_PATH,
     MAX_FINDINGS_KEPT,
     Abort,
     Context,
     Elsewhere,
     Judge,
     RunContext,
+    Snapshot,
     same_json,
 )
 from ._registry import REGISTRY, Check, Verdict
@@ -19,6 +22,8 @@ from .generated import run_generated
 __all__ = [
     "CONVERSATION_PATH",
     "FAMILY_ORDER",
+    "LIST_PAGE",
+    "LIST_PATH",
     "MAX_FINDINGS_KEPT",
     "REGISTRY",
     "Abort",
@@ -27,6 +32,7 @@ __all__ = [
     "Elsewhere",
     "Judge",
     "RunContext",
+    "Snapshot",
     "Verdict",
     "run_generated",
     "same_json",

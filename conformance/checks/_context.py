@@ -14,21 +14,26 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core import Account, Client, Profile, RunOptions, Sent, Target
+from ..core import Account, Client, Profile, RunOptions, Sent, Target, same_json
 from ..model import Edition, Exchange, Finding
 
 __all__ = [
+    "LIST_PAGE",
+    "LIST_PATH",
     "SUCCESS",
     "Abort",
     "Context",
     "Elsewhere",
     "Judge",
     "RunContext",
+    "Snapshot",
     "absent_id_like",
     "same_json",
 ]
 
 CONVERSATION_PATH = "/v1/conversations/{conversation_id}"
+LIST_PATH = "/v1/conversations"
+LIST_PAGE = {"limit": "100", "offset": "0"}  # the one page the suite reads of the list
 # A write the semantic checks can build on. Whether 2xx was the documented 200 is
 # SHAPE-STATUS-DOCUMENTED's question, so one wrong status does not fail every check.
 SUCCESS = frozenset(range(200, 300))
@@ -64,20 +69,22 @@ def absent_id_like(example: str, rng: random.Random) -> str:
     return prefix + sep + "".join(drawn)
 
 
-def same_json(a: Any, b: Any) -> bool:
-    """JSON equality: objects ignore key order, numbers compare by value, but true is not 1."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    if isinstance(a, int | float) and isinstance(b, int | float):
-        return a == b
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(same_json(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b, strict=True))
-    return type(a) is type(b) and a == b
-
-
 Judge = Callable[[Sent], bool]  # does this answer break the requirement (again)?
+
+
+@dataclass
+class Snapshot:
+    """What the run may touch, as it was before its first write."""
+
+    # (the key's variable, id) -> the conversation as a GET showed it: the ones given
+    conversations: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    # (the key's variable, id) -> metadata: other conversations of the accounts, seen in the
+    # first page of the list or given as witnesses; only ever read
+    neighbours: dict[tuple[str, str], Any] = field(default_factory=dict)
+    listed: set[str] = field(default_factory=set)  # the accounts whose list answered
+
+    def before(self, account: Account, conversation_id: str) -> dict[str, Any] | None:
+        return self.conversations.get((account.key_env, conversation_id))
 
 
 @dataclass(frozen=True)
@@ -99,6 +106,7 @@ class RunContext:
     options: RunOptions
     schema: Any = None  # schemathesis.openapi schema of the fragment, for the judged edition
     edition: Edition = Edition.CURRENT  # judged once the snapshot shows what the target is
+    snapshot: Snapshot = field(default_factory=Snapshot)  # before the run's first write
     notes: list[str] = field(default_factory=list)  # for people: data the run could not undo
     rng: random.Random = field(init=False)
     _shape: tuple[Sent, Any] | None = field(default=None, init=False, repr=False)

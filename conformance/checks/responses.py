@@ -15,7 +15,7 @@ from schemathesis.openapi import checks as st_failures
 
 from ..core import schema_validator
 from ..model import Edition, Level
-from ._context import CONVERSATION_PATH, RunContext
+from ._context import CONVERSATION_PATH, LIST_PATH, RunContext
 from ._registry import Verdict, on_every_response
 from .sources import DOCS, FASTAPI, RFC9110_5XX, RFC9110_401, RFC9110_405, SEED
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 __all__: list[str] = []
 
-_DOCUMENTED_METHODS = {CONVERSATION_PATH: {"GET", "PATCH"}}
+_DOCUMENTED_METHODS = {CONVERSATION_PATH: {"GET", "PATCH"}, LIST_PATH: {"GET"}}
 _SHAPE_CHECKS = [
     st_checks.status_code_conformance,
     st_checks.content_type_conformance,
@@ -45,8 +45,11 @@ def _judge_shape(run: RunContext, sent: Sent) -> dict[str, list[str]]:
     template = sent.path_template
     assert template is not None
     operation = run.schema[template][sent.exchange.method]
-    conversation_id = sent.response.request.url.path.rsplit("/", 1)[-1]
-    case = operation.Case(path_parameters={"conversation_id": conversation_id})
+    if template == CONVERSATION_PATH:
+        conversation_id = sent.response.request.url.path.rsplit("/", 1)[-1]
+        case = operation.Case(path_parameters={"conversation_id": conversation_id})
+    else:
+        case = operation.Case()
     problems: dict[str, list[str]] = {}
     try:
         case.validate_response(sent.response, checks=_SHAPE_CHECKS)
@@ -214,10 +217,14 @@ def _request_json(sent: Sent) -> Any:
     "VALIDATION-ACCEPTS-VALID",
     family="validation",
     requirement="A request the contract allows (PATCH metadata an object, null or absent; GET "
-    "message_limit 1..100 or absent) is never refused as invalid (400 or 422).",
+    "message_limit 1..100 or absent; the list's limit 1..100 and offset 0 or more) is never "
+    "refused as invalid (400 or 422).",
     source=f"{SEED}; {DOCS}",
 )
 def accepts_valid(run: RunContext, sent: Sent) -> Verdict | str:
+    if sent.path_template == LIST_PATH and sent.exchange.method == "GET":
+        valid = _valid_query(sent.response.request.url.params, _QUERY[LIST_PATH])
+        return _refused_if_valid(sent) if valid else Verdict.NOT_APPLICABLE
     if sent.path_template != CONVERSATION_PATH:
         return Verdict.NOT_APPLICABLE
     if sent.exchange.method == "PATCH":
@@ -231,15 +238,33 @@ def accepts_valid(run: RunContext, sent: Sent) -> Verdict | str:
             and isinstance(body.get("group_name"), str | None)
         )
     elif sent.exchange.method == "GET":
-        params = sent.response.request.url.params
-        limit = params.get("message_limit")
-        valid = set(params) <= {"message_limit"} and (
-            limit is None or (limit.isdigit() and 1 <= int(limit) <= 100)
-        )
+        valid = _valid_query(sent.response.request.url.params, _QUERY[CONVERSATION_PATH])
     else:
         return Verdict.NOT_APPLICABLE
-    if not valid:
-        return Verdict.NOT_APPLICABLE
+    return _refused_if_valid(sent) if valid else Verdict.NOT_APPLICABLE
+
+
+def _refused_if_valid(sent: Sent) -> Verdict | str:
     if sent.status in (400, 422):
         return f"a valid request was refused with {sent.status}"
     return Verdict.PASS
+
+
+# The query parameters each GET documents: name -> (lowest, highest) whole number allowed.
+_QUERY: dict[str, dict[str, tuple[int, int | None]]] = {
+    CONVERSATION_PATH: {"message_limit": (1, 100)},
+    LIST_PATH: {"limit": (1, 100), "offset": (0, None)},
+}
+
+
+def _valid_query(params: Any, allowed: dict[str, tuple[int, int | None]]) -> bool:
+    """Only documented parameters, each a whole number within its documented range."""
+    if not set(params) <= set(allowed):
+        return False
+    for name, (low, high) in allowed.items():
+        value = params.get(name)
+        if value is None:
+            continue
+        if not value.isdigit() or int(value) < low or (high is not None and int(value) > high):
+            return False
+    return True

@@ -85,6 +85,15 @@ def _console(width: int) -> Console:
     "enables the cross-tenant checks.",
 )
 @click.option(
+    "--witness-conversation-id",
+    "witness_ids",
+    multiple=True,
+    metavar="ID",
+    help="A conversation of the same account the suite only reads, to see that a PATCH "
+    "changes no other conversation (repeatable; for targets without a list of "
+    "conversations).",
+)
+@click.option(
     "--second-api-key-env",
     metavar="NAME",
     help="Variable holding the second account's key [default: AGENTPHONE_SECOND_API_KEY].",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ._errors import ExitCode, HarnessError
 from ._http import BudgetExhausted, Client, Sent, TargetUnreachable, Throttled, curl_command
+from ._json import same_json
 from ._options import OPTIONS, PROFILES, GivenOptions, Option, Profile, RunOptions, resolve
 from ._spec import load_spec, response_schema, schema_validator, spec_path
 from ._target import Account, Target, TargetSpec, key_variants, load_target_file
@@ -32,6 +33,7 @@ __all__ = [
     "load_target_file",
     "resolve",
     "response_schema",
+    "same_json",
     "schema_validator",
     "spec_path",
 ]

@@ -5,8 +5,10 @@ back-off on 429, and a redacted record of every exchange.
 from __future__ import annotations
 
 import email.utils
+import functools
 import json
 import shlex
+import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -17,6 +19,7 @@ from typing import Any
 import httpx
 
 from ..model import Exchange, redact
+from ._json import same_json
 
 __all__ = [
     "BudgetExhausted",
@@ -113,6 +116,7 @@ class Client:
         self.max_requests = max_requests
         self.sent = 0
         self.exhausted = False  # a request was refused for the budget
+        self.written: list[Any] = []  # every metadata value a PATCH of the run carried
         self.backoffs: list[float] = []  # seconds waited on 429s
         self.observers: list[Callable[[Sent], None]] = []
         self._interval = 1.0 / rate_limit if rate_limit else 0.0
@@ -124,6 +128,7 @@ class Client:
             timeout=timeout,
             follow_redirects=False,
             transport=transport,
+            verify=_tls_context(),
             headers={"User-Agent": "agentphone-conformance"},
         )
 
@@ -152,6 +157,8 @@ class Client:
         if json_body is not _UNSET:
             content = json.dumps(json_body, ensure_ascii=False).encode("utf-8")
             sent_headers["Content-Type"] = "application/json"
+            if method == "PATCH" and isinstance(json_body, dict) and "metadata" in json_body:
+                self.written.append(json_body["metadata"])
         sent_headers.update(headers or {})
         request = self._http.build_request(
             method, path, content=content, headers=sent_headers, params=params
@@ -159,6 +166,11 @@ class Client:
         return self._exchange(
             request, content, sent_headers, authorization, path_template, reserved, observed
         )
+
+    def wrote(self, metadata: Any) -> bool:
+        """Is this a metadata value some PATCH of this run carried? (Then a conversation
+        that holds it holds it because of the run.)"""
+        return any(same_json(metadata, value) for value in self.written)
 
     def resend(self, sent: Sent) -> Sent:
         """The same request once more (a failure's replay), not shown to the observers."""
@@ -255,6 +267,13 @@ class Client:
                 if wait > 0:
                     self._sleep(wait)
                 self._last_start = time.monotonic()
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """httpx's own default (certifi, or SSL_CERT_FILE / SSL_CERT_DIR), loaded once per
+    process rather than once per client: loading it costs a sixth of a second."""
+    return httpx.create_ssl_context()
 
 
 def _asks_to_wait(response: httpx.Response) -> bool:

@@ -46,6 +46,7 @@ class Target:
     embedded: bool = False
     faults: tuple[str, ...] = ()
     emulator_edition: str | None = None  # the edition the embedded emulator serves
+    witness_ids: tuple[str, ...] = ()  # the primary account's conversations it only reads
 
     @property
     def secrets(self) -> dict[str, str]:
@@ -86,6 +87,7 @@ class TargetSpec:
     conversation_ids: tuple[str, ...] = ()
     second_key_env: str = DEFAULT_SECOND_KEY_ENV
     second_conversation_ids: tuple[str, ...] = ()
+    witness_ids: tuple[str, ...] = ()  # conversations of the first account, only ever read
     faults: tuple[str, ...] = ()  # embedded emulator only
     emulator_edition: str = "current"  # embedded emulator only: which edition it serves
     settings: GivenOptions = field(default_factory=GivenOptions)  # the file's [settings]
@@ -131,6 +133,7 @@ class TargetSpec:
             base_url=base_url,
             primary=primary,
             second=second,
+            witness_ids=tuple(w for w in self.witness_ids if w not in self.conversation_ids),
         )
 
 
@@ -165,6 +168,7 @@ _FILE_KEYS = {
     "base_url",
     "api_key_env",
     "conversation_ids",
+    "witness_conversation_ids",
     "second_account",
     "emulator",
     "settings",
@@ -295,6 +299,9 @@ def load_target_file(path: Path) -> TargetSpec:
         base_url=base_url,
         key_env=_key_env(path, data, "", DEFAULT_KEY_ENV),
         conversation_ids=_ids(path, data.get("conversation_ids", []), "conversation_ids"),
+        witness_ids=_ids(
+            path, data.get("witness_conversation_ids", []), "witness_conversation_ids"
+        ),
         second_key_env=_key_env(path, second, "second_account.", DEFAULT_SECOND_KEY_ENV),
         second_conversation_ids=_ids(
             path, second.get("conversation_ids", []), "second_account.conversation_ids"

@@ -24,6 +24,7 @@ from ..checks import (
     Elsewhere,
     Judge,
     RunContext,
+    Snapshot,
     Verdict,
     run_generated,
 )
@@ -51,7 +52,7 @@ from ..model import (
     redact,
 )
 from ._replay import Evidence, replay_all
-from ._snapshot import Snapshot, judge_edition, restore, take_snapshot
+from ._snapshot import judge_edition, restore, take_snapshot
 
 __all__ = ["Progress", "run"]
 
@@ -164,11 +165,11 @@ def run(
     client.observers.append(observer)
     started_at, clock = datetime.now(UTC), time.monotonic()
     done = _Scenarios()
-    snapshot: Snapshot = {}
+    snapshot: Snapshot | None = None
     restored: list[RestoreRecord] = []
     edition = EditionJudged(Edition.CURRENT, "not judged: the target could not be read")
     try:
-        snapshot = take_snapshot(context)
+        snapshot = context.snapshot = take_snapshot(context)
         edition = judge_edition(options.edition, snapshot)
         context.edition, context.schema = edition.edition, schema_for(edition.edition)
         observer.edition_judged()
@@ -178,7 +179,7 @@ def run(
     except KeyboardInterrupt:
         done.interrupted = True  # during the snapshot or the generated requests
     finally:
-        if snapshot:
+        if snapshot is not None:
             restored = restore(context, snapshot)
         client.close()
     results = _complete(context, selected, done, observer)

@@ -1,26 +1,31 @@
-"""Before the first write, read every conversation the run may touch; at the end, put each
-one's metadata back and verify it with a GET, saying loudly what could not be restored."""
+"""Before the first write, read everything the run may touch; at the end, put back what the
+run changed and verify it with a GET, saying loudly what could not be restored.
+
+The snapshot holds the conversations given (whole: the state checks compare with them) and
+their neighbours: the other conversations of each account on the first page of
+`GET /v1/conversations`, and the witnesses given with `--witness-conversation-id` (metadata
+only: they are only read). A neighbour is written back only when it holds a value the run
+itself wrote - a faulty target put it there - never over anyone else's write.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from ..checks import CONVERSATION_PATH, RunContext, same_json
+from ..checks import CONVERSATION_PATH, LIST_PAGE, LIST_PATH, RunContext, Snapshot, same_json
 from ..core import (
     Account,
     BudgetExhausted,
     ExitCode,
     HarnessError,
     TargetUnreachable,
+    Throttled,
     curl_command,
 )
 from ..model import Edition, EditionJudged, RestoreRecord
 
-__all__ = ["Snapshot", "judge_edition", "restore", "take_snapshot"]
-
-# (the key's variable, conversation id) -> the conversation as a GET showed it before the run
-Snapshot = dict[tuple[str, str], dict[str, Any]]
+__all__ = ["accounts", "judge_edition", "restore", "take_snapshot"]
 
 
 def accounts(run: RunContext) -> list[Account]:
@@ -33,17 +38,47 @@ def _path(conversation_id: str) -> str:
 
 
 def take_snapshot(run: RunContext) -> Snapshot:
-    """Read every conversation the run may touch; any problem makes the target unusable."""
-    snapshot: Snapshot = {}
+    """Read every conversation the run may touch, and its neighbours; a given conversation
+    that cannot be read makes the target unusable."""
+    snapshot = Snapshot()
     for account in accounts(run):
         for conversation_id in account.conversation_ids:
-            snapshot[(account.key_env, conversation_id)] = _read_original(
-                run, account, conversation_id
-            )
+            body = _read_original(run, account, conversation_id, "conversation")
+            snapshot.conversations[(account.key_env, conversation_id)] = body
+        _read_neighbours(run, account, snapshot)
+    primary = run.target.primary
+    for witness in run.target.witness_ids:
+        body = _read_original(run, primary, witness, "witness conversation")
+        snapshot.neighbours[(primary.key_env, witness)] = body["metadata"]
     return snapshot
 
 
-def _read_original(run: RunContext, account: Account, conversation_id: str) -> dict[str, Any]:
+def _read_neighbours(run: RunContext, account: Account, snapshot: Snapshot) -> None:
+    """The first page of the account's list, if it has one (a target without it: none)."""
+    try:
+        sent = run.client.send(
+            "GET",
+            LIST_PATH,
+            authorization=run.bearer(account),
+            params=LIST_PAGE,
+            path_template=LIST_PATH,
+        )
+    except (TargetUnreachable, Throttled):
+        return
+    page = sent.json_body.get("data") if isinstance(sent.json_body, dict) else None
+    if sent.status != 200 or not isinstance(page, list):
+        return
+    snapshot.listed.add(account.key_env)
+    for summary in page:
+        if isinstance(summary, dict) and isinstance(summary.get("id"), str):
+            key = (account.key_env, summary["id"])
+            if key not in snapshot.conversations and "metadata" in summary:
+                snapshot.neighbours[key] = summary["metadata"]
+
+
+def _read_original(
+    run: RunContext, account: Account, conversation_id: str, what: str
+) -> dict[str, Any]:
     try:
         sent = run.client.send(
             "GET",
@@ -51,7 +86,7 @@ def _read_original(run: RunContext, account: Account, conversation_id: str) -> d
             authorization=run.bearer(account),
             path_template=CONVERSATION_PATH,
         )
-    except TargetUnreachable as exc:
+    except (TargetUnreachable, Throttled) as exc:
         raise HarnessError(
             f"the target at {run.target.base_url} is unreachable ({exc})",
             "check the URL, the network and that the service is up",
@@ -65,14 +100,14 @@ def _read_original(run: RunContext, account: Account, conversation_id: str) -> d
         )
     if sent.status == 404:
         raise HarnessError(
-            f"conversation {conversation_id} does not exist for the key in {account.key_env} (404)",
+            f"{what} {conversation_id} does not exist for the key in {account.key_env} (404)",
             "pass the id of an existing conversation of that account",
             ExitCode.TARGET_UNUSABLE,
         )
     body = sent.json_body
     if sent.status != 200 or not isinstance(body, dict) or "metadata" not in body:
         raise HarnessError(
-            f"cannot snapshot conversation {conversation_id}: GET answered "
+            f"cannot snapshot {what} {conversation_id}: GET answered "
             f"{sent.status} without a metadata field",
             "the suite will not write what it cannot restore; fix the target or use --read-only",
             ExitCode.TARGET_UNUSABLE,
@@ -89,7 +124,7 @@ def judge_edition(asked: str, snapshot: Snapshot) -> EditionJudged:
     """The edition to judge: the one asked for, or (auto) the one the answers show."""
     if asked != "auto":
         return EditionJudged(Edition(asked), f"pinned with --edition {asked}")
-    if any(EDITION_MARKER in body for body in snapshot.values()):
+    if any(EDITION_MARKER in body for body in snapshot.conversations.values()):
         return EditionJudged(
             Edition.CURRENT,
             f"auto: its answers carry {EDITION_MARKER}, which the current edition's group_name "
@@ -103,47 +138,77 @@ def judge_edition(asked: str, snapshot: Snapshot) -> EditionJudged:
 
 
 def restore(run: RunContext, snapshot: Snapshot) -> list[RestoreRecord]:
-    """Put back every conversation's metadata; verify with a GET; say loudly what failed."""
+    """Put back every given conversation's metadata, and any neighbour's that holds a value
+    the run wrote; verify with a GET; say loudly what failed."""
     by_env = {a.key_env: a for a in accounts(run)}
-    return [
+    records = [
         _restore_one(run, by_env[key_env], conversation_id, original["metadata"])
-        for (key_env, conversation_id), original in snapshot.items()
+        for (key_env, conversation_id), original in snapshot.conversations.items()
     ]
+    for (key_env, conversation_id), original in snapshot.neighbours.items():
+        record = _restore_neighbour(run, by_env[key_env], conversation_id, original)
+        if record is not None:
+            records.append(record)
+    return records
+
+
+def _current(run: RunContext, account: Account, conversation_id: str) -> Any:
+    sent = run.client.send(
+        "GET", _path(conversation_id), authorization=run.bearer(account), reserved=True
+    )
+    body = sent.json_body
+    return body.get("metadata", "<absent>") if isinstance(body, dict) else "<unreadable>"
+
+
+def _put(run: RunContext, account: Account, conversation_id: str, metadata: Any) -> None:
+    run.client.send(
+        "PATCH",
+        _path(conversation_id),
+        authorization=run.bearer(account),
+        json_body={"metadata": metadata},
+        reserved=True,
+    )
 
 
 def _restore_one(
     run: RunContext, account: Account, conversation_id: str, original: Any
 ) -> RestoreRecord:
-    path, bearer = _path(conversation_id), run.bearer(account)
-
-    def current() -> Any:
-        sent = run.client.send("GET", path, authorization=bearer, reserved=True)
-        body = sent.json_body
-        return body.get("metadata", "<absent>") if isinstance(body, dict) else "<unreadable>"
-
-    def put(metadata: Any) -> None:
-        run.client.send(
-            "PATCH", path, authorization=bearer, json_body={"metadata": metadata}, reserved=True
-        )
-
     def unrestored(message: str) -> RestoreRecord:
         return _unrestored(run, account, conversation_id, original, message)
 
     try:
-        if same_json(current(), original):
+        if same_json(_current(run, account, conversation_id), original):
             return RestoreRecord(conversation_id, True, "unchanged")
         if run.read_only:
             return unrestored("changed during a read-only run (by someone else?): not written")
-        put(original)
-        if same_json(current(), original):
+        _put(run, account, conversation_id, original)
+        if same_json(_current(run, account, conversation_id), original):
             return RestoreRecord(conversation_id, True, "restored")
-        put(None)  # a target that merges needs a clean slate first
-        put(original)
-        if same_json(current(), original):
+        _put(run, account, conversation_id, None)  # a target that merges needs a clean slate
+        _put(run, account, conversation_id, original)
+        if same_json(_current(run, account, conversation_id), original):
             return RestoreRecord(conversation_id, True, "restored (after clearing it first)")
         return unrestored("RESTORE FAILED: the target does not store what it is sent back")
-    except (TargetUnreachable, BudgetExhausted) as exc:
+    except (TargetUnreachable, BudgetExhausted, Throttled) as exc:
         return unrestored(f"RESTORE FAILED: {exc}")
+
+
+def _restore_neighbour(
+    run: RunContext, account: Account, conversation_id: str, original: Any
+) -> RestoreRecord | None:
+    """A neighbour is only read: it gets a record only when the run's own value landed in
+    it (then it is written back), or when it could not even be read."""
+    try:
+        now = _current(run, account, conversation_id)
+    except (TargetUnreachable, BudgetExhausted, Throttled):
+        return None  # nothing of ours is known to be there
+    if same_json(now, original) or not run.client.wrote(now):
+        return None  # untouched, or changed by someone else: theirs to keep
+    record = _restore_one(run, account, conversation_id, original)
+    if record.restored:
+        message = "restored: the target had put a value the run wrote to another conversation here"
+        return RestoreRecord(conversation_id, True, message)
+    return record
 
 
 def _unrestored(

@@ -52,6 +52,7 @@ def plan_run(
     api_key_env: str | None = None,
     conversation_ids: tuple[str, ...] = (),
     second_ids: tuple[str, ...] = (),
+    witness_ids: tuple[str, ...] = (),
     second_api_key_env: str | None = None,
     target_file: Path | None = None,
     faults: tuple[str, ...] = (),
@@ -69,6 +70,8 @@ def plan_run(
         overrides["conversation_ids"] = conversation_ids
     if second_ids:
         overrides["second_conversation_ids"] = second_ids
+    if witness_ids:
+        overrides["witness_ids"] = witness_ids
     if second_api_key_env:
         overrides["second_key_env"] = second_api_key_env
     if faults:
@@ -85,7 +88,7 @@ def plan_run(
                 "it only applies to the embedded emulator: drop --base-url",
             )
         overrides["emulator_edition"] = emulator_edition
-    if spec.embedded and base_url is None and (conversation_ids or second_ids):
+    if spec.embedded and base_url is None and (conversation_ids or second_ids or witness_ids):
         raise HarnessError(
             "--conversation-id given without --base-url",
             "the embedded emulator brings its own conversations: add --base-url",

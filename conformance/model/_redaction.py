@@ -8,8 +8,10 @@ truncation cannot cut a secret in half), then the rendered text.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any, Final
@@ -28,22 +30,27 @@ def secret_list(secrets: Iterable[str]) -> tuple[str, ...]:
 
 def _spellings(secret: str) -> list[str]:
     """The secret as it may appear in rendered text: raw, HTML/XML-escaped, JSON-escaped."""
-    forms = [
+    return [
         secret,
         html.escape(secret),
         html.escape(secret, quote=False),
         json.dumps(secret, ensure_ascii=False)[1:-1],
         json.dumps(secret)[1:-1],
     ]
-    return sorted({f for f in forms if f}, key=len, reverse=True)
+
+
+@functools.lru_cache(maxsize=64)
+def _pattern(secrets: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One expression for every spelling of every secret, the longest first (so a secret
+    containing another goes whole). Built once per set of secrets."""
+    forms = sorted({f for s in secrets for f in _spellings(s) if f}, key=len, reverse=True)
+    return re.compile("|".join(re.escape(f) for f in forms)) if forms else None
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
     """`text` with every secret, in every spelling, replaced by [REDACTED]."""
-    for secret in secret_list(secrets):
-        for form in _spellings(secret):
-            text = text.replace(form, REDACTED)
-    return text
+    pattern = _pattern(secret_list(secrets))
+    return text if pattern is None else pattern.sub(REDACTED, text)
 
 
 def _scrub_any(value: Any, secrets: tuple[str, ...]) -> Any:

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# The shell step of the GitHub Action (action.yml at the repository root): runs
+# `agentphone-conformance run` with the action's inputs, puts summary.md on the job's
+# summary page and writes the step's outputs. Usable on its own, e.g. locally:
+#
+#   INPUT_REPORT_DIR=reports/ci INPUT_SEED=1 INPUT_PROFILE=quick bash action/run.sh
+#
+# Everything comes from the environment (action.yml sets these from its inputs and holds
+# their defaults; here an unset or empty variable adds no option, so the suite's own
+# default - or the target file's [settings] - applies):
+#
+#   INPUT_TARGET          a TOML target file; empty: the embedded emulator
+#   INPUT_API_KEY         the key's value; given to the suite only as the variable named
+#                         by INPUT_API_KEY_ENV (with --api-key-env NAME), never as an argument
+#   INPUT_API_KEY_ENV     that variable's name (required when INPUT_API_KEY is set)
+#   INPUT_SECOND_API_KEY  a second account's key, given as AGENTPHONE_SECOND_API_KEY
+#   INPUT_SEED            --seed
+#   INPUT_PROFILE         --profile
+#   INPUT_REPORT_DIR      --report-dir (required: summary.md is read from there)
+#   INPUT_BASELINE        --baseline (a report.json or an accepted-failures file)
+#   GITHUB_STEP_SUMMARY   file summary.md is appended to (skipped when unset)
+#   GITHUB_OUTPUT         file the outputs exit-code and report-dir go to (skipped when unset)
+#
+# Exits with the suite's exit code (0 conformant, 1 violations, 2 usage, 3 target
+# unusable, 130 interrupted); 2 also when these variables are unusable.
+set -uo pipefail
+
+report_dir="${INPUT_REPORT_DIR:-}"
+second_key_env=AGENTPHONE_SECOND_API_KEY
+
+output() {  # name value: one output of the step
+    if [ -n "${GITHUB_OUTPUT:-}" ]; then
+        printf '%s=%s\n' "$1" "$2" >>"$GITHUB_OUTPUT"
+    fi
+}
+
+finish() {  # code: write the outputs and the summary, then exit with the code
+    local code="$1"
+    output exit-code "$code"
+    output report-dir "$report_dir"
+    if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
+        if [ -n "$report_dir" ] && [ -f "$report_dir/summary.md" ]; then
+            cat "$report_dir/summary.md" >>"$GITHUB_STEP_SUMMARY"
+        else
+            printf '### agentphone-conformance: exit code %s\n\nNo summary.md was written: the error line in the job log says what went wrong and what to do.\n' \
+                "$code" >>"$GITHUB_STEP_SUMMARY"
+        fi
+    fi
+    exit "$code"
+}
+
+usage_error() {  # message: one line naming the problem and the fix, exit 2
+    printf 'error: %s\n' "$1" >&2
+    finish 2
+}
+
+# The keys: each in its own variable for the suite, not left under INPUT_* as well.
+api_key="${INPUT_API_KEY:-}"
+second_key="${INPUT_SECOND_API_KEY:-}"
+unset INPUT_API_KEY INPUT_SECOND_API_KEY
+
+if [ -z "$report_dir" ]; then
+    usage_error "INPUT_REPORT_DIR is empty - set the action's report-dir input (a directory)"
+fi
+
+args=(run --report-dir "$report_dir")
+if [ -n "${INPUT_TARGET:-}" ]; then
+    args+=(--target "$INPUT_TARGET")
+fi
+if [ -n "$api_key" ]; then
+    key_env="${INPUT_API_KEY_ENV:-}"
+    if ! [[ "$key_env" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || [ "$key_env" = "$second_key_env" ]; then
+        usage_error "api-key-env must name an environment variable (letters, digits, _), not '$key_env' nor $second_key_env - e.g. api-key-env: VENDOR_X_API_KEY"
+    fi
+    export "$key_env=$api_key"   # a builtin: the key is on no process's command line
+    args+=(--api-key-env "$key_env")
+fi
+if [ -n "$second_key" ]; then
+    export "$second_key_env=$second_key"
+    args+=(--second-api-key-env "$second_key_env")
+fi
+if [ -n "${INPUT_SEED:-}" ]; then
+    args+=(--seed "$INPUT_SEED")
+fi
+if [ -n "${INPUT_PROFILE:-}" ]; then
+    args+=(--profile "$INPUT_PROFILE")
+fi
+if [ -n "${INPUT_BASELINE:-}" ]; then
+    args+=(--baseline "$INPUT_BASELINE")
+fi
+
+# A summary.md left by an earlier run must not stand in for this one's (a run that ends
+# in a usage error writes none).
+rm -f -- "$report_dir/summary.md"
+
+printf '+ agentphone-conformance'
+printf ' %q' "${args[@]}"
+printf '\n'
+status=0
+agentphone-conformance "${args[@]}" || status=$?
+finish "$status"
