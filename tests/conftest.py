@@ -25,7 +25,8 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 SEED = seeded_state()
 KEY_1 = SEED.accounts[0].api_key
 KEY_2 = SEED.accounts[1].api_key
-BUSY, BARE, OTHER = list(SEED.conversations)  # account 1: busy, bare; account 2: other
+# account 1: busy, bare; account 2: other (busy), quiet (no messages)
+BUSY, BARE, OTHER, QUIET = list(SEED.conversations)
 
 
 def run_cli(

@@ -93,7 +93,7 @@ def test_describe_prints_one_json_line() -> None:
     assert described["base_url"] == "http://127.0.0.1:9911"
     first, second = described["accounts"]
     assert first["api_key"] == KEY_1 and len(first["conversation_ids"]) == 2
-    assert len(second["conversation_ids"]) == 1
+    assert len(second["conversation_ids"]) == 2
 
 
 def test_faults_lists_every_fault_with_what_it_trips() -> None:

@@ -54,7 +54,7 @@ class Seeded:
 def _seeded(emulator: Emulator) -> Seeded:
     first, second = emulator.describe()["accounts"]
     busy, bare = first["conversation_ids"]
-    (other,) = second["conversation_ids"]
+    other, _quiet = second["conversation_ids"]
     return Seeded(emulator, first["api_key"], second["api_key"], busy, bare, other)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import auth, hygiene, responses, roundtrip, semantics, validation  # noqa: F401
+from . import auth, edges, hygiene, responses, roundtrip, semantics, validation  # noqa: F401
 from ._context import (
     CONVERSATION_PATH,
     LIST_PAGE,
@@ -12,6 +12,7 @@ from ._context import (
     Context,
     Elsewhere,
     Judge,
+    NotApplicable,
     RunContext,
     Snapshot,
     same_json,
@@ -31,6 +32,7 @@ __all__ = [
     "Context",
     "Elsewhere",
     "Judge",
+    "NotApplicable",
     "RunContext",
     "Snapshot",
     "Verdict",

@@ -25,6 +25,7 @@ __all__ = [
     "Context",
     "Elsewhere",
     "Judge",
+    "NotApplicable",
     "RunContext",
     "Snapshot",
     "absent_id_like",
@@ -43,6 +44,10 @@ _UNSET: Any = object()
 
 class Abort(Exception):
     """Stop the current check: a finding has been recorded and nothing more can be learnt."""
+
+
+class NotApplicable(Exception):
+    """Stop the current check: the target gives it nothing to judge (the message says why)."""
 
 
 def absent_id_like(example: str, rng: random.Random) -> str:

@@ -27,6 +27,7 @@ __all__ = [
     "Check",
     "Guard",
     "Verdict",
+    "needs_list",
     "needs_second_account",
     "needs_writes",
     "on_every_response",
@@ -52,6 +53,7 @@ class Check:
     scenario: ScenarioCheck | None = None
     response: ResponseCheck | None = None
     guards: tuple[tuple[Guard, bool], ...] = ()  # (guard, skipped-not-n/a)
+    at_end: bool = False  # a scenario that judges what the whole run did: runs after the rest
 
     @property
     def id(self) -> str:
@@ -75,13 +77,16 @@ def scenario(
     requirement: str,
     source: str,
     edition: Edition = Edition.SEED,
+    at_end: bool = False,
 ) -> Callable[[ScenarioCheck], ScenarioCheck]:
     """Register a scenario check. `edition`: the first edition of the contract that has the
-    requirement; a target that implements an earlier one gets *not implemented*."""
+    requirement; a target that implements an earlier one gets *not implemented*. `at_end`:
+    it judges what the whole run did, so it runs after every other scenario."""
 
     def register(fn: ScenarioCheck) -> ScenarioCheck:
         info = CheckInfo(id, family, level, requirement, source, edition)
-        _register(Check(info, scenario=fn, guards=tuple(getattr(fn, "__guards__", ()))))
+        guards = tuple(getattr(fn, "__guards__", ()))
+        _register(Check(info, scenario=fn, guards=guards, at_end=at_end))
         return fn
 
     return register
@@ -107,6 +112,14 @@ def _guard(guard: Guard, skipped: bool) -> Callable[[F], F]:
 
 needs_writes = _guard(
     lambda ctx: "read-only run: this check writes" if ctx.read_only else None, skipped=True
+)
+needs_list = _guard(
+    lambda run: (
+        None
+        if run.target.primary.key_env in run.snapshot.listed
+        else "the target has no list of conversations (GET /v1/conversations answered no page)"
+    ),
+    skipped=False,
 )
 needs_second_account = _guard(
     lambda ctx: (

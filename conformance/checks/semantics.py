@@ -11,8 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ..core import Sent
-from ._context import SUCCESS, Abort, Context, same_json
-from ._registry import needs_writes, scenario
+from ._context import LIST_PAGE, LIST_PATH, SUCCESS, Abort, Context, NotApplicable, same_json
+from ._registry import needs_list, needs_writes, scenario
 from .sources import DOCS, SEED
 
 __all__: list[str] = []
@@ -88,6 +88,31 @@ def differing_fields(before: dict[str, Any], after: dict[str, Any]) -> list[str]
         for key in (before.keys() | after.keys()) - skip
         if not volatile(key) and not same_json(before.get(key), after.get(key))
     )
+
+
+# What a live conversation changes by itself when a message arrives.
+LIVE_FIELDS = frozenset({"messages", "messageCount", "lastMessageAt", "lastMessagePreview"})
+
+
+def drifted_since(first: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    """Fields that changed between the conversation as the run found it and `now`, other
+    than metadata and fields a write may move. A live conversation may have gained messages
+    in between: then its message fields may have moved forward, but no message it had may
+    have changed, and no more of them left the page than new ones arrived."""
+    changed = differing_fields(first, now)
+    before_count, now_count = first.get("messageCount"), now.get("messageCount")
+    if not (isinstance(before_count, int) and isinstance(now_count, int)):
+        return changed
+    if now_count <= before_count:
+        return changed
+    kept = [f for f in changed if f not in LIVE_FIELDS]
+    earlier = {m.get("id"): m for m in first.get("messages") or [] if isinstance(m, dict)}
+    later = {m.get("id"): m for m in now.get("messages") or [] if isinstance(m, dict)}
+    gone = [i for i in earlier if i not in later]
+    altered = [i for i in earlier if i in later and not same_json(earlier[i], later[i])]
+    if altered or len(gone) > now_count - before_count:
+        kept.append("messages")
+    return sorted(kept)
 
 
 def canary(ctx: Context, label: str) -> dict[str, Any]:
@@ -207,14 +232,147 @@ def idempotent(ctx: Context) -> None:
 )
 @needs_writes
 def other_fields_unchanged(ctx: Context) -> None:
+    first = ctx.run.snapshot.before(ctx.target.primary, ctx.writable_id)
+
     def attempt(ctx: Context) -> None:
-        before = ctx.read(ctx.writable_id).json_body
+        read = ctx.read(ctx.writable_id)
+        before = read.json_body
+        if first is not None:
+            since = drifted_since(first, before)
+            if since:
+                ctx.fail(
+                    f"since the run's first write, {_fields(since, first, before)}: the "
+                    "run's PATCHes of metadata changed them",
+                    read,
+                )
         answer = _patch_ok(ctx, {"metadata": canary(ctx, "other-fields")}, "writing metadata")
         changed = differing_fields(before, answer.json_body)
         if changed:
             ctx.fail(f"PATCH of metadata also changed {', '.join(changed)}", answer)
 
     _twice_reproduced(ctx, attempt)
+
+
+def _fields(names: list[str], before: dict[str, Any], after: dict[str, Any]) -> str:
+    """`agentId went from "agent_x" to null, ...`: each field with both values, short."""
+    shown = []
+    for name in names:
+        if name == "messages":
+            had, has = len(before.get(name) or []), len(after.get(name) or [])
+            shown.append(f"messages went from {had} to {has} (or changed)")
+        else:
+            shown.append(
+                f"{name} went from {_short(before.get(name), 60)} to {_short(after.get(name), 60)}"
+            )
+    return ", ".join(shown)
+
+
+@scenario(
+    "META-ANSWER-COMPLETE",
+    family="semantics",
+    requirement="The answer to a PATCH is the conversation as a GET then shows it: the same "
+    "fields and the same messages (at the default message_limit), none dropped or cut short.",
+    source=f"{SEED} (Successful Response: the conversation with its messages); {DOCS}",
+)
+@needs_writes
+def answer_complete(ctx: Context) -> None:
+    def attempt(ctx: Context) -> None:
+        patched = _patch_ok(ctx, {"metadata": canary(ctx, "answer-complete")}, "writing")
+        answer, shown = patched.json_body, ctx.read(ctx.writable_id).json_body
+        differ = sorted(
+            key
+            for key in answer.keys() | shown.keys()
+            if not volatile(key) and not same_json(answer.get(key), shown.get(key))
+        )
+        if differ:
+            how = _fields(differ, shown, answer)
+            ctx.fail(f"the PATCH answer is not the conversation a GET shows: {how}", patched)
+
+    _twice_reproduced(ctx, attempt)
+
+
+@scenario(
+    "LIST-SHOWS-METADATA",
+    family="semantics",
+    requirement="The list of conversations is a view of the same data: after a PATCH, the "
+    "conversation's summary in GET /v1/conversations carries the metadata it stored.",
+    source=f"{DOCS} (List Conversations: summaries carry metadata)",
+)
+@needs_writes
+@needs_list
+def list_shows_metadata(ctx: Context) -> None:
+    _patch_ok(ctx, {"metadata": canary(ctx, "list")}, "writing metadata")
+    stored = ctx.read(ctx.writable_id).json_body.get("metadata")  # however it stored it
+    page = ctx.send(
+        "GET",
+        LIST_PATH,
+        authorization=ctx.bearer(ctx.target.primary),
+        params=LIST_PAGE,
+        path_template=LIST_PATH,
+    )
+    summaries = page.json_body.get("data") if isinstance(page.json_body, dict) else None
+    if page.status != 200 or not isinstance(summaries, list):
+        ctx.fail(f"the list of conversations answered {page.status} without a page", page)
+        return
+    mine = next(
+        (s for s in summaries if isinstance(s, dict) and s.get("id") == ctx.writable_id), None
+    )
+    if mine is None:
+        raise NotApplicable(
+            f"conversation {ctx.writable_id} is not on the first page of the list "
+            f"(limit {LIST_PAGE['limit']}): more recent conversations come first"
+        )
+    if not same_json(mine.get("metadata", "<absent>"), stored):
+        ctx.fail(
+            f"the list shows metadata {_short(mine.get('metadata', '<absent>'))} for "
+            f"{ctx.writable_id}, which stores {_short(stored)}",
+            page,
+        )
+
+
+@scenario(
+    "META-OTHERS-UNTOUCHED",
+    family="semantics",
+    at_end=True,
+    requirement="A PATCH changes nothing but the conversation in its path: no other "
+    "conversation of the account (the list's first page, the other ones given, witnesses) "
+    "ever takes a value the run wrote.",
+    source=f"{DOCS} (PATCH /v1/conversations/{{conversation_id}}: that conversation)",
+)
+@needs_writes
+def others_untouched(ctx: Context) -> None:
+    primary = ctx.target.primary
+    others = {
+        cid: body.get("metadata")
+        for (env, cid), body in ctx.run.snapshot.conversations.items()
+        if env == primary.key_env and cid != ctx.writable_id
+    }
+    others |= {
+        cid: metadata
+        for (env, cid), metadata in ctx.run.snapshot.neighbours.items()
+        if env == primary.key_env
+    }
+    if not others:
+        raise NotApplicable(
+            "no other conversation of the account to watch: give --witness-conversation-id, "
+            "or test a target with a list of conversations"
+        )
+    for conversation_id, original in others.items():
+        sent = ctx.get(conversation_id)
+        now = sent.json_body.get("metadata") if isinstance(sent.json_body, dict) else None
+        if sent.status not in SUCCESS or same_json(now, original):
+            continue
+        if ctx.run.client.wrote(now):
+            ctx.fail(
+                f"conversation {conversation_id} now holds {_short(now)}, a value the run "
+                f"wrote to {ctx.writable_id} only",
+                sent,
+            )
+        else:
+            ctx.notes.append(
+                f"conversation {conversation_id} changed during the run to a value the run "
+                "never wrote (someone else's write?): left as it is"
+            )
 
 
 @scenario(

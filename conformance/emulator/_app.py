@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import re
+import struct
 import threading
 import time
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,6 +43,7 @@ MAX_NESTING = 256
 _CONVERSATION_PATH = re.compile(r"^/v1/conversations/(?P<id>[^/]+)$")
 _LIST_PATH = "/v1/conversations"
 _INTEGER = re.compile(r"^\s*[+-]?\d+\s*$")
+_NUMERIC = re.compile(r"^-?\d+(\.\d+)?([eE][+-]?\d+)?$")
 _TIMESTAMP_KEYS = frozenset({"lastMessageAt", "createdAt", "receivedAt"})
 
 
@@ -85,39 +89,43 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _depth_and_strings(value: Any, depth: int = 1) -> tuple[int, list[str]]:
-    """Nesting depth of a JSON value and every string in it (keys included)."""
-    if isinstance(value, dict):
-        deepest, strings = depth, list(value)
-        for item in value.values():
-            d, s = _depth_and_strings(item, depth + 1)
-            deepest, strings = max(deepest, d), strings + s
-        return deepest, strings
-    if isinstance(value, list):
-        deepest, strings = depth, []
-        for item in value:
-            d, s = _depth_and_strings(item, depth + 1)
-            deepest, strings = max(deepest, d), strings + s
-        return deepest, strings
-    return depth, [value] if isinstance(value, str) else []
+def _depth_and_strings(value: Any) -> tuple[int, list[str]]:
+    """Nesting depth of a JSON value and every string in it (keys included). Iterative and
+    linear: a document of a million members is walked as fast as a small one."""
+    deepest, strings = 0, list[str]()
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(item, dict):
+            strings.extend(item)
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+        elif isinstance(item, str):
+            strings.append(item)
+    return deepest, strings
+
+
+def _walk(value: Any) -> list[Any]:
+    """Every value inside a JSON value (itself included), iteratively."""
+    found, stack = [], [value]
+    while stack:
+        item = stack.pop()
+        found.append(item)
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
 
 
 def _numbers(value: Any) -> list[int | float]:
-    if isinstance(value, dict):
-        return [n for item in value.values() for n in _numbers(item)]
-    if isinstance(value, list):
-        return [n for item in value for n in _numbers(item)]
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return [value]
-    return []
+    return [n for n in _walk(value) if isinstance(n, int | float) and not isinstance(n, bool)]
 
 
 def _keys(value: Any) -> list[str]:
-    if isinstance(value, dict):
-        return list(value) + [k for item in value.values() for k in _keys(item)]
-    if isinstance(value, list):
-        return [k for item in value for k in _keys(item)]
-    return []
+    return [k for item in _walk(value) if isinstance(item, dict) for k in item]
 
 
 class App:
@@ -148,6 +156,8 @@ class App:
         self._patches = 0
         self._throttle_every = throttle_every
         self._requests = 0
+        self._patched: set[str] = set()  # conversations PATCHed at least once
+        self._before_last: dict[str, Any] = {}  # id -> metadata before its last PATCH
 
     def on(self, fault: str) -> bool:
         return fault in self.faults
@@ -204,10 +214,14 @@ class App:
             self.state.conversations_of(account), key=lambda c: c.last_message_at, reverse=True
         )
         page = ordered[offset : offset + limit]
+        summaries = [self._render(c.summary_json()) for c in page]
+        if self.on(F.SEMANTICS_LIST_STALE):
+            for summary in summaries:
+                summary["metadata"] = self._before_last.get(summary["id"], summary["metadata"])
         return self._json(
             200,
             {
-                "data": [self._render(c.summary_json()) for c in page],
+                "data": summaries,
                 "hasMore": offset + len(page) < len(ordered),
                 "total": len(ordered),
             },
@@ -247,17 +261,35 @@ class App:
         conversation = self._lookup(account, conversation_id, self.on(F.AUTH_CROSS_TENANT_WRITE))
         if conversation is None:
             unknown = conversation_id not in self.state.conversations  # not just foreign
+            if not unknown and self.on(F.AUTH_CROSS_TENANT_WRITE_ELSEWHERE) and "metadata" in body:
+                self._write_owners_others(conversation_id, body["metadata"])
             if not (self.on(F.SEMANTICS_UNKNOWN_ID_UPSERTED) and unknown):
                 return self._json(404, {"detail": "Conversation not found"})
             conversation = self._upsert(account, conversation_id)
         if self.on(F.SEMANTICS_NOT_PERSISTED):
             conversation = copy.deepcopy(conversation)
         self._apply(conversation, body)
+        if self.on(F.ROBUST_REFUSED_STILL_WRITES) and len(request.body) > 64 * 1024:
+            return self._json(413, {"detail": "Request body too large"})
         answered = conversation
         if self.on(F.SEMANTICS_WRONG_CONVERSATION):
             answered = next(c for c in self.state.conversations.values() if c.id != conversation.id)
         status = 202 if self.on(F.SHAPE_UNDOCUMENTED_STATUS) else 200
-        return self._json(status, self._render(answered.to_json()))
+        return self._json(status, self._render(self._answer(answered.to_json())))
+
+    def _answer(self, rendered: dict[str, Any]) -> dict[str, Any]:
+        """The PATCH answer's messages, as the answer faults leave them."""
+        if self.on(F.SEMANTICS_ANSWER_WITHOUT_MESSAGES):
+            rendered["messages"] = []
+        elif self.on(F.SEMANTICS_ANSWER_TRUNCATED):
+            rendered["messages"] = rendered["messages"][-1:]
+        return rendered
+
+    def _write_owners_others(self, conversation_id: str, metadata: Any) -> None:
+        owner = self.state.conversations[conversation_id].account
+        for other in self.state.conversations.values():
+            if other.account == owner and other.id != conversation_id:
+                other.metadata = copy.deepcopy(metadata)
 
     # --- steps --------------------------------------------------------------------------
     def _authenticate(self, request: Request) -> Account:
@@ -482,8 +514,14 @@ class App:
 
     def _apply(self, conversation: Conversation, body: dict[str, Any]) -> None:
         """Replace, clear with null, leave untouched when omitted."""
+        self._first_patch(conversation)
+        self._before_last[conversation.id] = copy.deepcopy(conversation.metadata)
         if "metadata" in body:
-            new = copy.deepcopy(body["metadata"])
+            new = self._stored(copy.deepcopy(body["metadata"]))
+            if self.on(F.SEMANTICS_WRITES_NEIGHBOURS) and isinstance(new, dict):
+                for other in self.state.conversations_of(self._owner(conversation)):
+                    if other.id != conversation.id:
+                        other.metadata = copy.deepcopy(new)
             if new is None:
                 if not self.on(F.SEMANTICS_NULL_IGNORED):
                     conversation.metadata = None
@@ -505,6 +543,64 @@ class App:
         if self.on(F.SEMANTICS_UNRELATED_FIELD_CHANGED):
             conversation.touched_at = _now()
 
+    def _owner(self, conversation: Conversation) -> Account:
+        return next(a for a in self.state.accounts if a.name == conversation.account)
+
+    def _first_patch(self, conversation: Conversation) -> None:
+        """What the first-PATCH faults do to a conversation the first time it is written."""
+        if conversation.id in self._patched:
+            return
+        self._patched.add(conversation.id)
+        if self.on(F.SEMANTICS_FIRST_PATCH_RESETS_AGENT):
+            conversation.agent_id = None
+        if self.on(F.SEMANTICS_FIRST_PATCH_MOVES_CREATED):
+            conversation.created_at = _now()
+        if self.on(F.SEMANTICS_FIRST_PATCH_EMPTIES_MESSAGES):
+            conversation.messages = []
+
+    def _stored(self, value: Any) -> Any:
+        """`value` as the storage faults keep it (unchanged without them)."""
+        if isinstance(value, dict):
+            kept: dict[str, Any] = {}
+            folded: dict[str, str] = {}  # lower-cased key -> the key kept for it
+            for key, item in value.items():
+                if self.on(F.STORAGE_NULL_MEMBERS_DROPPED) and item is None:
+                    continue
+                if self.on(F.STORAGE_EMPTY_KEYS_DROPPED) and key == "":
+                    continue
+                key = self._stored_text(key)
+                if self.on(F.STORAGE_KEYS_CASE_INSENSITIVE):
+                    kept.pop(folded.get(key.lower(), key), None)
+                    folded[key.lower()] = key
+                kept[key] = self._stored(item)
+            return kept
+        if isinstance(value, list):
+            return [self._stored(item) for item in value]
+        if isinstance(value, bool):
+            return int(value) if self.on(F.STORAGE_BOOLEANS_AS_NUMBERS) else value
+        if isinstance(value, str):
+            text = self._stored_text(value)
+            if self.on(F.STORAGE_NUMERIC_STRINGS) and _NUMERIC.match(text):
+                return json.loads(text) if text.lstrip("-")[:1] != "0" or "." in text else int(text)
+            if self.on(F.STORAGE_LONG_STRINGS_TRUNCATED):
+                text = text[:4096]
+            return text
+        if isinstance(value, float):
+            if self.on(F.STORAGE_SINGLE_PRECISION) and math.isfinite(value):
+                return struct.unpack("f", struct.pack("f", value))[0]
+            if self.on(F.ROBUST_EDGE_VALUES_MANGLED) and value == 0:
+                return 0.0
+        if isinstance(value, int) and self.on(F.ROBUST_EDGE_VALUES_MANGLED) and abs(value) > 2**53:
+            return int(float(value))
+        return value
+
+    def _stored_text(self, text: str) -> str:
+        if self.on(F.STORAGE_UNICODE_NORMALIZED):
+            text = unicodedata.normalize("NFC", text)
+        if self.on(F.STORAGE_STRINGS_TRIMMED):
+            text = text.strip()
+        return text
+
     def _crash_on_awkward_metadata(self, metadata: Any) -> None:
         depth, strings = _depth_and_strings(metadata)
         keys = _keys(metadata)
@@ -521,6 +617,10 @@ class App:
             or (
                 self.on(F.ROBUST_UNUSUAL_KEYS)
                 and any(k == "" or any(c in k for c in ".$ ") for k in keys)
+            )
+            or (
+                self.on(F.ROBUST_500_HUGE_INTEGERS)
+                and any(isinstance(n, int) and abs(n) >= 2**64 for n in _numbers(metadata))
             )
         )
         if crashes:

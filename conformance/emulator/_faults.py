@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 __all__ = ["EDITIONS", "FAMILIES", "FAULTS", "Fault", "UnknownFaultError", "parse_faults"]
 
-FAMILIES = ("auth", "validation", "shape", "semantics", "robustness", "http")
+FAMILIES = ("auth", "validation", "shape", "semantics", "storage", "robustness", "http")
 
 
 EDITIONS = ("seed", "current")  # of the contract, as the emulator can serve it
@@ -95,6 +95,13 @@ AUTH_CROSS_TENANT_WRITE = _fault(
     "auth-cross-tenant-write",
     "auth",
     "PATCH changes another account's conversation",
+    "AUTH-CROSS-TENANT-WRITE",
+)
+AUTH_CROSS_TENANT_WRITE_ELSEWHERE = _fault(
+    "auth-cross-tenant-write-elsewhere",
+    "auth",
+    "PATCH of another account's conversation answers 404 but writes its metadata into that "
+    "account's other conversations",
     "AUTH-CROSS-TENANT-WRITE",
 )
 AUTH_REFUSED_STILL_WRITES = _fault(
@@ -262,6 +269,104 @@ SEMANTICS_WRONG_CONVERSATION = _fault(
     "PATCH answers with another conversation than the one in the path",
     "META-ANSWER-IDENTITY",
 )
+SEMANTICS_FIRST_PATCH_RESETS_AGENT = _fault(
+    "semantics-first-patch-resets-agent",
+    "semantics",
+    "the first PATCH of a conversation also sets its agentId to null (later ones change nothing)",
+    "META-OTHER-FIELDS-UNCHANGED",
+)
+SEMANTICS_FIRST_PATCH_MOVES_CREATED = _fault(
+    "semantics-first-patch-moves-created-at",
+    "semantics",
+    "the first PATCH of a conversation also moves its createdAt to the current time",
+    "META-OTHER-FIELDS-UNCHANGED",
+)
+SEMANTICS_FIRST_PATCH_EMPTIES_MESSAGES = _fault(
+    "semantics-first-patch-empties-messages",
+    "semantics",
+    "the first PATCH of a conversation also deletes its messages",
+    "META-OTHER-FIELDS-UNCHANGED",
+)
+SEMANTICS_ANSWER_WITHOUT_MESSAGES = _fault(
+    "semantics-answer-without-messages",
+    "semantics",
+    "PATCH answers the conversation with an empty messages list (the stored ones are intact)",
+    "META-ANSWER-COMPLETE",
+)
+SEMANTICS_ANSWER_TRUNCATED = _fault(
+    "semantics-answer-truncated",
+    "semantics",
+    "PATCH answers only the latest message of the conversation",
+    "META-ANSWER-COMPLETE",
+)
+SEMANTICS_WRITES_NEIGHBOURS = _fault(
+    "semantics-writes-neighbours",
+    "semantics",
+    "PATCH with an object as metadata also writes it into every other conversation of the account",
+    "META-OTHERS-UNTOUCHED",
+)
+SEMANTICS_LIST_STALE = _fault(
+    "semantics-list-stale",
+    "semantics",
+    "the list of conversations shows each one's metadata as it was before its last PATCH",
+    "LIST-SHOWS-METADATA",
+)
+
+# --- storage: how a JSON store mangles what it keeps --------------------------------------
+STORAGE_NUMERIC_STRINGS = _fault(
+    "storage-numeric-strings-coerced",
+    "storage",
+    'strings that look like numbers ("02139", "1.50") are stored as numbers',
+    "ROUNDTRIP-METADATA",
+)
+STORAGE_BOOLEANS_AS_NUMBERS = _fault(
+    "storage-booleans-as-numbers",
+    "storage",
+    "true and false are stored as 1 and 0",
+    "ROUNDTRIP-METADATA",
+)
+STORAGE_UNICODE_NORMALIZED = _fault(
+    "storage-unicode-normalized",
+    "storage",
+    "strings and keys are stored NFC-normalized (e + combining accent becomes é)",
+    "ROUNDTRIP-METADATA",
+)
+STORAGE_STRINGS_TRIMMED = _fault(
+    "storage-strings-trimmed",
+    "storage",
+    "leading and trailing whitespace is trimmed from strings and keys",
+    "ROUNDTRIP-METADATA",
+)
+STORAGE_KEYS_CASE_INSENSITIVE = _fault(
+    "storage-keys-case-insensitive",
+    "storage",
+    "keys that differ only in letter case are one key: the last one wins",
+    "ROUNDTRIP-METADATA",
+)
+STORAGE_SINGLE_PRECISION = _fault(
+    "storage-floats-single-precision",
+    "storage",
+    "numbers with a fraction are stored as 32-bit floats",
+    "ROUNDTRIP-METADATA",
+)
+STORAGE_LONG_STRINGS_TRUNCATED = _fault(
+    "storage-long-strings-truncated",
+    "storage",
+    "strings longer than 4,096 characters are cut to 4,096",
+    "ROUNDTRIP-METADATA",
+)
+STORAGE_NULL_MEMBERS_DROPPED = _fault(
+    "storage-null-members-dropped",
+    "storage",
+    "object members whose value is null are dropped",
+    "ROUNDTRIP-METADATA",
+)
+STORAGE_EMPTY_KEYS_DROPPED = _fault(
+    "storage-empty-keys-dropped",
+    "storage",
+    'members whose key is the empty string "" are dropped',
+    "ROUNDTRIP-METADATA",
+)
 
 # --- robustness ---------------------------------------------------------------------------
 ROBUST_DEEP_NESTING = _fault(
@@ -287,6 +392,25 @@ ROBUST_UNUSUAL_KEYS = _fault(
     "robustness",
     "metadata keys containing '.', '$' or spaces, or empty keys, crash the handler: 500",
     "ROBUST-NO-5XX",
+)
+ROBUST_500_HUGE_INTEGERS = _fault(
+    "robust-500-huge-integers",
+    "robustness",
+    "metadata with integers beyond 64 bits crashes the handler: 500",
+    "ROBUST-EDGE-VALUES",
+    "ROBUST-NO-5XX",
+)
+ROBUST_REFUSED_STILL_WRITES = _fault(
+    "robust-refused-still-writes",
+    "robustness",
+    "a PATCH body over 64 KiB is refused with 413 but its metadata is stored anyway",
+    "ROBUST-EDGE-VALUES",
+)
+ROBUST_EDGE_VALUES_MANGLED = _fault(
+    "robust-edge-values-mangled",
+    "robustness",
+    "integers beyond 2^53 come back rounded to the nearest double, and -0.0 comes back as 0",
+    "ROUNDTRIP-EDGE-VALUES",
 )
 ROBUST_SLOW = _fault(
     "robust-slow",

@@ -174,7 +174,8 @@ class State:
 
 
 def seeded_state() -> State:
-    """Two accounts: the first with a busy conversation and a bare one, the second with one."""
+    """Two accounts: the first with a busy conversation and a bare one, the second with a
+    busy one and a quiet one (no messages)."""
     first = Account(name="account-1", api_key="ape_test_" + uuid.uuid5(_NAMESPACE, "key-1").hex)
     second = Account(name="account-2", api_key="ape_test_" + uuid.uuid5(_NAMESPACE, "key-2").hex)
     line_one, line_two = "+14155550100", "+442071838750"
@@ -255,7 +256,17 @@ def seeded_state() -> State:
             )
         ],
     )
+    quiet = Conversation(
+        id=_stable_id("conv", "other-quiet"),
+        account=second.name,
+        phone_number_id=_stable_id("pn", "line-2"),
+        phone_number=line_two,
+        participant="+447700900654",
+        created_at="2024-03-01T10:00:00Z",
+        agent_id=None,
+        metadata={"source": "import", "tags": ["legacy"]},
+    )
     return State(
         accounts=[first, second],
-        conversations={c.id: c for c in (busy, bare, other)},
+        conversations={c.id: c for c in (busy, bare, other, quiet)},
     )

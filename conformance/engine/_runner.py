@@ -23,6 +23,7 @@ from ..checks import (
     Context,
     Elsewhere,
     Judge,
+    NotApplicable,
     RunContext,
     Snapshot,
     Verdict,
@@ -173,7 +174,9 @@ def run(
         edition = judge_edition(options.edition, snapshot)
         context.edition, context.schema = edition.edition, schema_for(edition.edition)
         observer.edition_judged()
-        _run_scenarios(context, [c for c in selected if c.scenario is not None], progress, done)
+        scenarios = [c for c in selected if c.scenario is not None]
+        scenarios.sort(key=lambda check: check.at_end)  # stable: registry order otherwise
+        _run_scenarios(context, scenarios, progress, done)
         if not done.interrupted:
             done.confirmed = replay_all(context, _failures(done, observer))
     except KeyboardInterrupt:
@@ -277,6 +280,8 @@ def _run_scenario(
         check.scenario(ctx)
     except Abort:
         pass
+    except NotApplicable as exc:
+        outcome, reason = Outcome.NOT_APPLICABLE, str(exc)
     except BudgetExhausted:
         outcome = Outcome.SKIPPED
         reason = f"request budget spent (--max-requests {context.options.max_requests})"

@@ -149,7 +149,41 @@ def restore(run: RunContext, snapshot: Snapshot) -> list[RestoreRecord]:
         record = _restore_neighbour(run, by_env[key_env], conversation_id, original)
         if record is not None:
             records.append(record)
-    return records
+    return _verified(run, snapshot, records, by_env)
+
+
+def _verified(
+    run: RunContext,
+    snapshot: Snapshot,
+    records: list[RestoreRecord],
+    by_env: dict[str, Account],
+) -> list[RestoreRecord]:
+    """Each restored conversation read once more after every restore: a target that leaks one
+    conversation's write into another can undo an earlier restore."""
+    originals = {
+        cid: (env, body["metadata"]) for (env, cid), body in snapshot.conversations.items()
+    }
+    originals.update({cid: (env, metadata) for (env, cid), metadata in snapshot.neighbours.items()})
+    checked = []
+    for record in records:
+        env, original = originals[record.conversation_id]
+        account = by_env[env]
+        if record.restored:
+            try:
+                still = same_json(_current(run, account, record.conversation_id), original)
+            except (TargetUnreachable, BudgetExhausted, Throttled):
+                still = False
+            if not still:
+                record = _unrestored(
+                    run,
+                    account,
+                    record.conversation_id,
+                    original,
+                    "RESTORE UNDONE: restoring another conversation changed it again (the "
+                    "target writes one conversation's metadata into another)",
+                )
+        checked.append(record)
+    return checked
 
 
 def _current(run: RunContext, account: Account, conversation_id: str) -> Any:

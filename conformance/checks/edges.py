@@ -1,0 +1,134 @@
+"""The edges of what JSON allows, where stacks often break: integers beyond 64 bits, very
+long strings, deep nesting, large documents, -0, the largest doubles.
+
+A server may refuse any of them (it has limits the seed does not name), but never with a
+5xx, only with a documented 4xx, and a refusal changes nothing. Storing them exactly is
+advisory: JSON allows them, not every stack keeps them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from ..model import Level
+from ._context import SUCCESS, Context, same_json
+from ._registry import needs_writes, scenario
+from .semantics import _short
+from .sources import DOCS, RFC9110_5XX, SEED
+
+__all__ = ["EDGES", "Edge"]
+
+# How a conformant server may refuse a value it will not keep.
+EDGE_REFUSED = frozenset({400, 413, 422})
+
+
+def _nested(depth: int) -> dict[str, Any]:
+    value: dict[str, Any] = {"leaf": True}
+    for _ in range(depth):
+        value = {"n": value}
+    return value
+
+
+@dataclass(frozen=True)
+class Edge:
+    label: str
+    metadata: Any  # what the body's metadata is
+    raw: bytes | None = None  # the body as sent, when json.dumps cannot spell it (-0)
+
+    def request(self) -> dict[str, Any]:
+        if self.raw is not None:
+            return {"raw": self.raw}
+        return {"body": {"metadata": self.metadata}}
+
+
+EDGES: tuple[Edge, ...] = (
+    Edge("integers beyond 64 bits", {"big": 2**64 + 1, "negative": -(2**63) - 1}),
+    Edge("a string of a million characters", {"long": "z" * 1_000_000}),
+    Edge("nesting 200 levels deep", _nested(200)),
+    Edge(
+        "a document of 20,000 members (about 1 MB)",
+        {f"k{i:05d}": "v" * 40 for i in range(20_000)},
+    ),
+    Edge(
+        "-0 and -0.0",
+        {"zero": 0, "negative_zero": -0.0},
+        raw=b'{"metadata": {"zero": -0, "negative_zero": -0.0}}',
+    ),
+    Edge(
+        "the largest doubles",
+        {"max": 1.7976931348623157e308, "min": -1.7976931348623157e308, "e308": 1e308},
+    ),
+)
+
+
+def identical(a: Any, b: Any) -> bool:
+    """Stricter than `same_json`: a float's sign (-0.0) counts, and an integer is not a float
+    of the same value (2^64 + 1 is not 1.8446744073709552e19)."""
+    if isinstance(a, float) and isinstance(b, float):
+        return a == b and math.copysign(1, a) == math.copysign(1, b)
+    if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(identical(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(identical(x, y) for x, y in zip(a, b, strict=True))
+    return same_json(a, b)
+
+
+def _stored(ctx: Context) -> Any:
+    return ctx.read(ctx.writable_id).json_body.get("metadata")
+
+
+@scenario(
+    "ROBUST-EDGE-VALUES",
+    family="robustness",
+    requirement="Metadata at the edges of JSON (integers beyond 64 bits, a million-character "
+    "string, nesting 200 deep, a 1 MB document, -0, the largest doubles) is never answered "
+    "5xx; if refused, then with a documented 4xx (400, 413 or 422) and nothing stored.",
+    source=f"{RFC9110_5XX}; {SEED} (metadata: object); RFC 8259 sections 6 and 9 (limits)",
+)
+@needs_writes
+def edge_values(ctx: Context) -> None:
+    for edge in EDGES:
+        before = _stored(ctx)
+        sent = ctx.patch(ctx.writable_id, **edge.request())
+        if sent.status in SUCCESS:
+            continue  # kept: how exactly is ROUNDTRIP-EDGE-VALUES's question
+        if sent.status >= 500:
+            ctx.fail(f"{edge.label} crashed the server ({sent.status})", sent)
+        elif sent.status not in EDGE_REFUSED:
+            ctx.fail(f"{edge.label} answered {sent.status}, not a documented refusal", sent)
+        else:
+            after = ctx.read(ctx.writable_id)
+            now = after.json_body.get("metadata")
+            if not same_json(now, before):
+                ctx.fail(
+                    f"{edge.label} was refused ({sent.status}) but GET now shows "
+                    f"{_short(now)} instead of {_short(before)}",
+                    sent,
+                )
+
+
+@scenario(
+    "ROUNDTRIP-EDGE-VALUES",
+    family="robustness",
+    level=Level.ADVISORY,
+    requirement="Metadata at the edges of JSON that a PATCH accepts comes back exactly, in "
+    "the answer and a later GET: integers beyond 64 bits stay integers, -0.0 keeps its sign.",
+    source=f"{SEED}; {DOCS}; RFC 8259 section 6 (interoperable numbers are a choice)",
+)
+@needs_writes
+def edge_round_trip(ctx: Context) -> None:
+    for edge in EDGES:
+        sent = ctx.patch(ctx.writable_id, **edge.request())
+        if sent.status not in SUCCESS or not isinstance(sent.json_body, dict):
+            continue  # refused: ROBUST-EDGE-VALUES judges how
+        for where, shown in (("the answer", sent), ("a later GET", ctx.read(ctx.writable_id))):
+            got = shown.json_body.get("metadata")
+            if not identical(got, edge.metadata):
+                sample = json.dumps(got)[:160] if not isinstance(got, str) else _short(got)
+                ctx.fail(f"{edge.label}: {where} holds {sample}", shown)
+                break
