@@ -27,6 +27,7 @@ set -uo pipefail
 
 report_dir="${INPUT_REPORT_DIR:-}"
 second_key_env=AGENTPHONE_SECOND_API_KEY
+suite_ran=false  # a summary.md is this run's only once the suite has run
 
 output() {  # name value: one output of the step
     if [ -n "${GITHUB_OUTPUT:-}" ]; then
@@ -39,7 +40,7 @@ finish() {  # code: write the outputs and the summary, then exit with the code
     output exit-code "$code"
     output report-dir "$report_dir"
     if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
-        if [ -n "$report_dir" ] && [ -f "$report_dir/summary.md" ]; then
+        if "$suite_ran" && [ -f "$report_dir/summary.md" ]; then
             cat "$report_dir/summary.md" >>"$GITHUB_STEP_SUMMARY"
         else
             printf '### agentphone-conformance: exit code %s\n\nNo summary.md was written: the error line in the job log says what went wrong and what to do.\n' \
@@ -90,8 +91,9 @@ if [ -n "${INPUT_BASELINE:-}" ]; then
 fi
 
 # A summary.md left by an earlier run must not stand in for this one's (a run that ends
-# in a usage error writes none).
+# in a usage error, or finds the target unusable, writes none).
 rm -f -- "$report_dir/summary.md"
+suite_ran=true
 
 printf '+ agentphone-conformance'
 printf ' %q' "${args[@]}"
