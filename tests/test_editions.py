@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conformance.checks import REGISTRY
+from conformance.checks import REGISTRY, Snapshot
 from conformance.checks.generated import seed_invalid
 from conformance.core import GivenOptions, TargetSpec, load_spec
 from conformance.core._spec import EDITION_KEY, later_members
@@ -58,7 +58,7 @@ def test_the_seed_edition_is_the_fragment_without_its_later_additions() -> None:
 def test_the_edition_judged_is_the_one_asked_for_or_the_one_the_answers_show(
     asked: str, answers: list[dict[str, Any]], edition: Edition, because: str
 ) -> None:
-    snapshot = {("KEY", f"conv_{i}"): body for i, body in enumerate(answers)}
+    snapshot = Snapshot({("KEY", f"conv_{i}"): body for i, body in enumerate(answers)})
     judged = judge_edition(asked, snapshot)
     assert judged.edition is edition and because in judged.reason
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from conformance.core._spec import validate_response_body
 from conformance.emulator import App, seeded_state
 
-from .conftest import BARE, BUSY, KEY_1, KEY_2, OTHER, call, conversation
+from .conftest import BARE, BUSY, KEY_1, KEY_2, OTHER, QUIET, call, conversation
 
 PATCH = "updateConversation"
 GET = "getConversation"
@@ -35,7 +35,7 @@ def test_seed_has_two_accounts_with_the_documented_conversations() -> None:
     busy, bare = state.conversations_of(first)
     assert busy.messages and any(m.reactions for m in busy.messages)
     assert bare.agent_id is None and bare.metadata is None
-    assert [c.id for c in state.conversations_of(second)] == [OTHER]
+    assert [c.id for c in state.conversations_of(second)] == [OTHER, QUIET]
 
 
 @pytest.mark.parametrize(("conversation_id", "key"), [(BUSY, KEY_1), (BARE, KEY_1), (OTHER, KEY_2)])
@@ -147,9 +147,9 @@ def test_unknown_and_foreign_ids_are_404_and_create_nothing(app: App, conversati
     assert app.state == before
 
 
-def test_the_second_account_sees_only_its_own_conversation(app: App) -> None:
+def test_the_second_account_sees_only_its_own_conversations(app: App) -> None:
     listing = call(app, "GET", "/v1/conversations", key=KEY_2).json()
-    assert [c["id"] for c in listing["data"]] == [OTHER]
+    assert [c["id"] for c in listing["data"]] == [OTHER, QUIET]  # the latest message first
     assert call(app, "GET", f"/v1/conversations/{BUSY}", key=KEY_2).status == 404
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -9,7 +10,7 @@ import pytest
 
 from conformance.emulator import FAMILIES, FAULTS, App, UnknownFaultError, parse_faults
 
-from .conftest import BARE, BUSY, KEY_1, OTHER, call, conversation
+from .conftest import BARE, BUSY, KEY_1, KEY_2, OTHER, QUIET, call, conversation
 
 ONE = f"/v1/conversations/{BUSY}"
 Probe = Callable[[App], Any]
@@ -55,6 +56,43 @@ def _twice(app: App) -> bool:
     return first == call(app, "PATCH", ONE, {"metadata": {"n": 1}}).json()
 
 
+def _after_one_patch(field: str) -> Probe:
+    """A field of the conversation after its first PATCH (of metadata only)."""
+
+    def probe(app: App) -> Any:
+        call(app, "PATCH", ONE, {"metadata": {"n": 1}})
+        return conversation(app, BUSY)[field]
+
+    return probe
+
+
+def _neighbour_after_patch(app: App) -> Any:
+    call(app, "PATCH", ONE, {"metadata": {"mine": 1}})
+    return conversation(app, BARE)["metadata"]
+
+
+def _list_after_patch(app: App) -> Any:
+    call(app, "PATCH", ONE, {"metadata": {"fresh": 1}})
+    listing = call(app, "GET", "/v1/conversations").json()["data"]
+    return next(s["metadata"] for s in listing if s["id"] == BUSY)
+
+
+def _foreign_patch_then_owners(app: App) -> Any:
+    call(app, "PATCH", f"/v1/conversations/{OTHER}", {"metadata": {"foreign": 1}})
+    return conversation(app, QUIET, key=KEY_2)["metadata"]
+
+
+def _stored(metadata: Any) -> Probe:
+    """The metadata as stored, as JSON text (where True and 1 differ)."""
+    read = _patched_then_read({"metadata": metadata})
+    return lambda app: json.dumps(read(app))
+
+
+def _large_refused(app: App) -> tuple[int, Any]:
+    status = call(app, "PATCH", ONE, {"metadata": {"big": "x" * 70_000}}).status
+    return status, conversation(app, BUSY)["metadata"]
+
+
 def _unknown_id_then_get(app: App) -> tuple[int, int]:
     patched = call(app, "PATCH", "/v1/conversations/conv_nope", {"metadata": {"a": 1}}).status
     return patched, call(app, "GET", "/v1/conversations/conv_nope").status
@@ -87,6 +125,7 @@ PROBES: dict[str, Probe] = {
     "auth-scheme-ignored": _status("GET", key=None, headers={"Authorization": f"Token {KEY_1}"}),
     "auth-cross-tenant-read": _status("GET", f"/v1/conversations/{OTHER}"),
     "auth-cross-tenant-write": _status("PATCH", f"/v1/conversations/{OTHER}", {"metadata": {}}),
+    "auth-cross-tenant-write-elsewhere": _foreign_patch_then_owners,
     "auth-refused-still-writes": _metadata_after_refused_patch,
     "auth-echoes-credential": lambda app: (
         b"wrong-key" in call(app, "GET", ONE, key="wrong-key").body
@@ -115,6 +154,25 @@ PROBES: dict[str, Probe] = {
     "semantics-unrelated-field-changed": _twice,
     "semantics-unknown-id-upserted": _unknown_id_then_get,
     "semantics-wrong-conversation": _patch_answer({"metadata": {}}, "id"),
+    "semantics-first-patch-resets-agent": _after_one_patch("agentId"),
+    "semantics-first-patch-moves-created-at": _after_one_patch("createdAt"),
+    "semantics-first-patch-empties-messages": _after_one_patch("messages"),
+    "semantics-answer-without-messages": _patch_answer({"metadata": {}}, "messages"),
+    "semantics-answer-truncated": _patch_answer({"metadata": {}}, "messages"),
+    "semantics-writes-neighbours": _neighbour_after_patch,
+    "semantics-list-stale": _list_after_patch,
+    "storage-numeric-strings-coerced": _stored({"zip": "02139"}),
+    "storage-booleans-as-numbers": _stored({"on": True}),
+    "storage-unicode-normalized": _stored({"s": "e\u0301"}),
+    "storage-strings-trimmed": _stored({"s": " x "}),
+    "storage-keys-case-insensitive": _stored({"Key": 1, "key": 2}),
+    "storage-floats-single-precision": _stored({"f": 0.1}),
+    "storage-long-strings-truncated": _stored({"s": "x" * 5000}),
+    "storage-null-members-dropped": _stored({"gone": None}),
+    "storage-empty-keys-dropped": _stored({"": 1}),
+    "robust-500-huge-integers": _status("PATCH", body={"metadata": {"n": 2**64 + 1}}),
+    "robust-refused-still-writes": _large_refused,
+    "robust-edge-values-mangled": _stored({"n": 2**64 + 1, "z": -0.0}),
     "robust-500-deep-nesting": _status("PATCH", body={"metadata": {"a": {"b": {"c": {"d": {}}}}}}),
     "robust-500-unicode": _status("PATCH", body={"metadata": {"name": "Zoë 🎉"}}),
     "robust-500-large-values": _status("PATCH", body={"metadata": {"n": 2**40}}),

@@ -49,13 +49,14 @@ class Seeded:
     busy: str
     bare: str
     other: str
+    quiet: str
 
 
 def _seeded(emulator: Emulator) -> Seeded:
     first, second = emulator.describe()["accounts"]
     busy, bare = first["conversation_ids"]
-    other, _quiet = second["conversation_ids"]
-    return Seeded(emulator, first["api_key"], second["api_key"], busy, bare, other)
+    other, quiet = second["conversation_ids"]
+    return Seeded(emulator, first["api_key"], second["api_key"], busy, bare, other, quiet)
 
 
 @pytest.fixture
@@ -222,7 +223,8 @@ def test_sdk_list_parses(emu: Seeded) -> None:
 
     with _client(emu, emu.key_2) as client:
         other = client.conversations.list()
-        assert (other.total, other.has_more, [c.id for c in other.data]) == (1, False, [emu.other])
+        ids = [c.id for c in other.data]
+        assert (other.total, other.has_more, ids) == (2, False, [emu.other, emu.quiet])
 
 
 def test_sdk_unknown_id_raises_not_found(emu: Seeded) -> None:
@@ -372,28 +374,35 @@ def test_schemathesis_all_checks_pass_against_the_emulator(emu: Seeded, tmp_path
     for uri in run.uris:
         parts = urlsplit(uri)
         assert (parts.scheme, parts.netloc) == (base.scheme, base.netloc), uri
-        assert parts.path == f"/v1/conversations/{emu.busy}", uri
+        # the pinned conversation, or the list of conversations (read-only)
+        assert parts.path in (f"/v1/conversations/{emu.busy}", "/v1/conversations"), uri
     # Only the pinned conversation could have been written to.
     state = emu.emulator.state.conversations
     assert state[emu.bare].metadata is None
     assert state[emu.other].metadata == {"source": "web"}
-    assert set(state) == {emu.busy, emu.bare, emu.other}
+    assert set(state) == {emu.busy, emu.bare, emu.other, emu.quiet}
 
 
 @pytest.mark.timeout(RUN_TIMEOUT + 15)
 @pytest.mark.parametrize(
-    ("fault", "evidence"),
+    ("fault", "evidence", "listed"),
     [
         pytest.param(
             "shape-missing-required-field",
             '"messageCount" is a required property',
+            False,  # a summary of the list need not carry messageCount
             id="shape-missing-required-field",
         ),
-        pytest.param("shape-naive-timestamps", 'is not a "date-time"', id="shape-naive-timestamps"),
+        pytest.param(
+            "shape-naive-timestamps",
+            'is not a "date-time"',
+            True,  # the list's summaries carry the same timestamps
+            id="shape-naive-timestamps",
+        ),
     ],
 )
 def test_schemathesis_harness_fails_on_a_broken_response_shape(
-    tmp_path: Path, fault: str, evidence: str
+    tmp_path: Path, fault: str, evidence: str, listed: bool
 ) -> None:
     with Emulator(faults=[fault]) as broken:
         run = _run_schemathesis(tmp_path, _seeded(broken))
@@ -409,6 +418,7 @@ def test_schemathesis_harness_fails_on_a_broken_response_shape(
     assert set(schema_failure["operations"]) == {
         "GET /v1/conversations/{conversation_id}",
         "PATCH /v1/conversations/{conversation_id}",
+        *(["GET /v1/conversations"] if listed else []),
     }
     assert run.failures, run.explain()
     assert {f.check for f in run.failures} == {"response_schema_conformance"}

@@ -144,9 +144,13 @@ def test_servers_and_global_bearer_security() -> None:
     assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
 
 
-def test_operations_are_the_two_expected() -> None:
+def test_operations_are_the_three_expected() -> None:
     found = {(method, operation["operationId"]) for method, operation in _operations()}
-    assert found == {("get", "getConversation"), ("patch", "updateConversation")}
+    assert found == {
+        ("get", "getConversation"),
+        ("patch", "updateConversation"),
+        ("get", "listConversations"),  # a neighbour, read to see a PATCH writes nothing else
+    }
 
 
 def test_conversation_id_is_a_required_string_path_parameter() -> None:
@@ -239,6 +243,8 @@ def test_every_timestamp_is_a_date_time() -> None:
     assert {(name, field) for name, field, _ in timestamps} == {
         ("Conversation", "lastMessageAt"),
         ("Conversation", "createdAt"),
+        ("ConversationSummary", "lastMessageAt"),
+        ("ConversationSummary", "createdAt"),
         ("Message", "receivedAt"),
         ("Reaction", "createdAt"),
     }
@@ -376,8 +382,8 @@ def test_response_schema_is_none_for_an_undocumented_status() -> None:
 
 
 def test_response_schema_rejects_an_unknown_operation() -> None:
-    with pytest.raises(KeyError, match="listConversations"):
-        response_schema("listConversations", 200)
+    with pytest.raises(KeyError, match="deleteConversation"):
+        response_schema("deleteConversation", 200)
 
 
 def test_error_messages_name_the_place() -> None:

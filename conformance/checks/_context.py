@@ -233,7 +233,9 @@ class Context:
         content_type: str = "application/json",
         account: Account | None = None,
         authorization: str | None = _UNSET,
+        edge: bool = False,
     ) -> Sent:
+        """`edge`: the request is at the edge of what the contract promises (see `Sent`)."""
         if authorization is _UNSET:
             authorization = self.bearer(account or self.target.primary)
         path = f"/v1/conversations/{conversation_id}"
@@ -245,6 +247,7 @@ class Context:
                 content=raw,
                 headers={"Content-Type": content_type},
                 path_template=CONVERSATION_PATH,
+                edge=edge,
             )
         return self.send(
             "PATCH",
@@ -252,6 +255,7 @@ class Context:
             authorization=authorization,
             json_body=body,
             path_template=CONVERSATION_PATH,
+            edge=edge,
         )
 
     def read(self, conversation_id: str, account: Account | None = None) -> Sent:

@@ -93,6 +93,8 @@ class Sent:
     presented: tuple[str, ...]
     path_template: str | None  # the fragment's path, when the request targets one
     json_body: Any  # the decoded answer, or None
+    edge: bool = False  # a request at the edge of the contract: refusing it or taking long
+    # over it is the server's call (README, "choices where the contract is silent")
 
     @property
     def status(self) -> int:
@@ -148,6 +150,7 @@ class Client:
         path_template: str | None = None,
         reserved: bool = False,
         observed: bool = True,
+        edge: bool = False,
     ) -> Sent:
         """Send one request. `reserved` requests (restores) may go past the budget; requests
         not `observed` (replays of a failure) are not shown to the observers."""
@@ -164,7 +167,7 @@ class Client:
             method, path, content=content, headers=sent_headers, params=params
         )
         return self._exchange(
-            request, content, sent_headers, authorization, path_template, reserved, observed
+            request, content, sent_headers, authorization, path_template, reserved, observed, edge
         )
 
     def wrote(self, metadata: Any) -> bool:
@@ -186,7 +189,7 @@ class Client:
         )
         content = request.content if request.content else None
         return self._exchange(
-            again, content, headers, authorization, sent.path_template, False, False
+            again, content, headers, authorization, sent.path_template, False, False, sent.edge
         )
 
     def _exchange(
@@ -198,6 +201,7 @@ class Client:
         path_template: str | None,
         reserved: bool,
         observed: bool,
+        edge: bool = False,
     ) -> Sent:
         method = request.method
         response, elapsed = self._send_with_backoff(request, reserved)
@@ -220,7 +224,7 @@ class Client:
             decoded = json.loads(body) if body else None
         except ValueError:
             decoded = None
-        result = Sent(response, exchange, presented, path_template, decoded)
+        result = Sent(response, exchange, presented, path_template, decoded, edge)
         for observer in self.observers if observed else ():
             observer(result)
         return result

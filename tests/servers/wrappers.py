@@ -209,7 +209,10 @@ class SlowNetworkMiddleware:
                 return
             body: bytes = message.get("body", b"")
             more_body: bool = message.get("more_body", False)
-            pieces = [body[i : i + self.chunk_size] for i in range(0, len(body), self.chunk_size)]
+            # A link has bandwidth, not a delay per few bytes: a large body goes in at most
+            # MAX_PIECES pieces.
+            size = max(self.chunk_size, -(-len(body) // MAX_PIECES))
+            pieces = [body[i : i + size] for i in range(0, len(body), size)]
             if not pieces:
                 await send(message)
                 return
@@ -226,6 +229,9 @@ class SlowNetworkMiddleware:
                     await asyncio.sleep(self.chunk_delay)
 
         await self.app(scope, receive, trickle)
+
+
+MAX_PIECES = 32
 
 
 def with_slow_network(
