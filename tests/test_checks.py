@@ -30,7 +30,9 @@ SEED_BODY: dict[str, Any] = json.loads(
 
 def _context(max_response_time: float = 1.0) -> RunContext:
     target = Target("t", "http://target.test", Account(KEY, "AGENTPHONE_API_KEY", (CID,)))
-    client = Client(target.base_url, target.secrets, max_requests=10, timeout=10)
+    client = Client(
+        target.base_url, target.secrets, max_requests=10, timeout=10, max_answer_bytes=1 << 20
+    )
     options = resolve(GivenOptions(seed=1, max_response_time=max_response_time))
     return RunContext(target, client, options, schema=schema_for(Edition.CURRENT))
 
@@ -60,6 +62,7 @@ def _sent(
         {KEY: "AGENTPHONE_API_KEY"},
         max_requests=5,
         timeout=10,
+        max_answer_bytes=1 << 20,
         transport=httpx.MockTransport(answer),
     )
     kwargs: dict[str, Any] = {} if request_body is None else {"json_body": request_body}

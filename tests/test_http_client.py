@@ -36,7 +36,7 @@ def _client(handler: object, **kwargs: object) -> tuple[Client, list[float]]:
         max_requests=kwargs.pop("max_requests", 10),  # type: ignore[arg-type]
         sleep=slept.append,
         transport=httpx.MockTransport(handler),  # type: ignore[arg-type]
-        **{"timeout": 10.0, **kwargs},
+        **{"timeout": 10.0, "max_answer_bytes": 1 << 20, **kwargs},
     )  # type: ignore[arg-type]
     return client, slept
 

@@ -9,6 +9,7 @@ Nothing of one check's lives on the shared object."""
 from __future__ import annotations
 
 import random
+import urllib.parse
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -26,14 +27,24 @@ __all__ = [
     "Elsewhere",
     "Judge",
     "NotApplicable",
+    "OtherWriter",
     "RunContext",
     "Snapshot",
     "absent_id_like",
+    "conversation_path",
     "same_json",
 ]
 
 CONVERSATION_PATH = "/v1/conversations/{conversation_id}"
 LIST_PATH = "/v1/conversations"
+
+
+def conversation_path(conversation_id: str) -> str:
+    """The path of a conversation: its id percent-encoded as one path segment, whatever it
+    holds (`?`, `#`, `/`, `..`): an id never addresses anything but a conversation."""
+    return f"{LIST_PATH}/{urllib.parse.quote(conversation_id, safe='')}"
+
+
 LIST_PAGE = {"limit": "100", "offset": "0"}  # the one page the suite reads of the list
 # A write the semantic checks can build on. Whether 2xx was the documented 200 is
 # SHAPE-STATUS-DOCUMENTED's question, so one wrong status does not fail every check.
@@ -48,6 +59,11 @@ class Abort(Exception):
 
 class NotApplicable(Exception):
     """Stop the current check: the target gives it nothing to judge (the message says why)."""
+
+
+class OtherWriter(Exception):
+    """Stop the current check: another client writes the conversation it would write, and
+    the suite does not write over someone else's value."""
 
 
 def absent_id_like(example: str, rng: random.Random) -> str:
@@ -87,6 +103,8 @@ class Snapshot:
     # first page of the list or given as witnesses; only ever read
     neighbours: dict[tuple[str, str], Any] = field(default_factory=dict)
     listed: set[str] = field(default_factory=set)  # the accounts whose list answered
+    # id -> a given conversation's summary in its account's list, when it was on the page
+    summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def before(self, account: Account, conversation_id: str) -> dict[str, Any] | None:
         return self.conversations.get((account.key_env, conversation_id))
@@ -113,6 +131,8 @@ class RunContext:
     edition: Edition = Edition.CURRENT  # judged once the snapshot shows what the target is
     snapshot: Snapshot = field(default_factory=Snapshot)  # before the run's first write
     notes: list[str] = field(default_factory=list)  # for people: data the run could not undo
+    # conversation id -> the first value another client wrote there, as the run read it
+    others: dict[str, Any] = field(default_factory=dict)
     rng: random.Random = field(init=False)
     _shape: tuple[Sent, Any] | None = field(default=None, init=False, repr=False)
 
@@ -201,7 +221,10 @@ class Context:
 
     # --- requests -----------------------------------------------------------------------
     def send(self, method: str, path: str, **kwargs: Any) -> Sent:
-        """Any request, through the run's client; recorded as this check's."""
+        """Any request, through the run's client; recorded as this check's. No write goes to
+        a conversation another client is seen writing (`OtherWriter`)."""
+        if method != "GET" and any(path == conversation_path(c) for c in self.run.others):
+            raise OtherWriter(f"another client is writing {path.rsplit('/', 1)[-1]}")
         sent = self.run.client.send(method, path, **kwargs)
         self.exchanges.append(sent.exchange)
         return sent
@@ -218,7 +241,7 @@ class Context:
             authorization = self.bearer(account or self.target.primary)
         return self.send(
             "GET",
-            f"/v1/conversations/{conversation_id}",
+            conversation_path(conversation_id),
             authorization=authorization,
             params=params,
             path_template=CONVERSATION_PATH,
@@ -238,7 +261,7 @@ class Context:
         """`edge`: the request is at the edge of what the contract promises (see `Sent`)."""
         if authorization is _UNSET:
             authorization = self.bearer(account or self.target.primary)
-        path = f"/v1/conversations/{conversation_id}"
+        path = conversation_path(conversation_id)
         if raw is not None:
             return self.send(
                 "PATCH",

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 
 from ..core import BudgetExhausted, TargetUnreachable, Throttled
-from ._context import Context
+from ._context import Context, OtherWriter
 
 __all__ = ["drive"]
 
@@ -53,7 +53,7 @@ def drive(
             return
         try:
             each(value)
-        except (BudgetExhausted, TargetUnreachable, Throttled) as exc:
+        except (BudgetExhausted, TargetUnreachable, Throttled, OtherWriter) as exc:
             stop = exc
 
     for value in explicit:

@@ -110,9 +110,18 @@ def _guard(guard: Guard, skipped: bool) -> Callable[[F], F]:
     return add
 
 
-needs_writes = _guard(
-    lambda ctx: "read-only run: this check writes" if ctx.read_only else None, skipped=True
-)
+def _writes(run: RunContext) -> str | None:
+    if run.read_only:
+        return "read-only run: this check writes"
+    if run.writable_id in run.others:
+        return (
+            f"another client is writing conversation {run.writable_id}: the suite stopped "
+            "writing to it"
+        )
+    return None
+
+
+needs_writes = _guard(_writes, skipped=True)
 needs_list = _guard(
     lambda run: (
         None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..model import Level
-from ._context import CONVERSATION_PATH, Context
+from ._context import CONVERSATION_PATH, Context, conversation_path
 from ._registry import scenario
 from .sources import RFC9110_405
 
@@ -21,7 +21,7 @@ __all__: list[str] = []
 def unsupported_methods(ctx: Context) -> None:
     # Sent to an id that cannot exist: if the target does support one of these methods,
     # no real conversation is replaced or deleted.
-    path = f"/v1/conversations/{ctx.unknown_id()}"
+    path = conversation_path(ctx.unknown_id())
     for method in ("PUT", "POST", "DELETE"):
         body = None if method == "DELETE" else b'{"metadata": {}}'
         sent = ctx.send(

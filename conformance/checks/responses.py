@@ -14,7 +14,7 @@ from schemathesis.core.failures import FailureGroup, MalformedJson
 from schemathesis.openapi import checks as st_failures
 
 from ..core import schema_validator
-from ..model import Edition, Level
+from ..model import Edition, Level, redact
 from ._context import CONVERSATION_PATH, LIST_PATH, RunContext
 from ._registry import Verdict, on_every_response
 from .sources import DOCS, FASTAPI, RFC9110_5XX, RFC9110_401, RFC9110_405, SEED
@@ -69,6 +69,8 @@ def shape_problems(run: RunContext, sent: Sent) -> dict[str, list[str]] | None:
         return None
     if template == LIST_PATH and sent.status in (404, 405):
         return None  # a target without a list of conversations: a neighbour, not the contract
+    if not sent.complete:
+        return None  # cut at --max-answer-bytes: ROBUST-ANSWER-SIZE's finding, not a shape
     problems: dict[str, list[str]] = run.cached(sent, lambda s: _judge_shape(run, s))
     return problems
 
@@ -128,6 +130,23 @@ def no_server_error(run: RunContext, sent: Sent) -> Verdict | str:
 
 
 @on_every_response(
+    "ROBUST-ANSWER-SIZE",
+    family="robustness",
+    requirement="Every answer fits in --max-answer-bytes (8 MiB unless set) once decoded: a "
+    "larger one, or one that inflates past it, is cut there and not read to the end.",
+    source="ours: a bound that keeps the suite's memory small whatever a target sends",
+)
+def answer_size(run: RunContext, sent: Sent) -> Verdict | str:
+    if sent.complete:
+        return Verdict.PASS
+    limit = run.options.max_answer_bytes
+    return (
+        f"{sent.exchange.method} answered more than {limit} bytes once decoded: read no "
+        "further (raise --max-answer-bytes if an answer is really that large)"
+    )
+
+
+@on_every_response(
     "ROBUST-RESPONSE-TIME",
     family="robustness",
     level=Level.ADVISORY,
@@ -146,7 +165,8 @@ def response_time(run: RunContext, sent: Sent) -> Verdict | str:
 @on_every_response(
     "AUTH-NO-CREDENTIAL-ECHO",
     family="auth",
-    requirement="No answer repeats the credential the request presented.",
+    requirement="No answer repeats the credential the request presented, in any spelling "
+    "(as sent, escaped, percent-encoded, hex, base64).",
     source="ours: OWASP ASVS V7 (no credentials in responses or logs)",
 )
 def no_credential_echo(run: RunContext, sent: Sent) -> Verdict | str:
@@ -154,8 +174,9 @@ def no_credential_echo(run: RunContext, sent: Sent) -> Verdict | str:
     if not presented:
         return Verdict.NOT_APPLICABLE
     body = sent.response.content.decode("utf-8", errors="replace")
-    headers = "\n".join(f"{k}: {v}" for k, v in sent.response.headers.items())
-    if any(c in body or c in headers for c in presented):
+    headers = "\n".join(f"{k}: {v}" for k, v in sent.response.headers.multi_items())
+    text = f"{headers}\n{body}"
+    if redact(text, presented) != text:  # in any spelling: raw, base64, hex, escaped...
         return "the answer repeats the credential it was sent (shown redacted)"
     return Verdict.PASS
 

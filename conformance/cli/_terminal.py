@@ -13,7 +13,7 @@ from rich.table import Table
 
 from ..engine import Progress as ProgressCallback
 from ..model import CheckResult, Level, Outcome, RunResult
-from ..reports._common import edition_line
+from ..reports._common import edition_line, verdict
 
 __all__ = ["print_result", "progress_reporter"]
 
@@ -99,6 +99,6 @@ def print_result(console: Console, result: RunResult, written: dict[str, Path]) 
             + ", ".join(r.check.id for r in gate)
         )
     elif result.exit_code == 3:
-        console.print("[magenta]INCOMPLETE[/]: the target stopped answering; see the errors")
+        console.print(f"[magenta]INCOMPLETE[/]: {escape(verdict(result).headline)}")
     else:
         console.print("[bold green]CONFORMANT[/]: no required check failed")

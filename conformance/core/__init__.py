@@ -4,7 +4,15 @@ the target's configuration, and the one HTTP client that talks to it."""
 from __future__ import annotations
 
 from ._errors import ExitCode, HarnessError
-from ._http import BudgetExhausted, Client, Sent, TargetUnreachable, Throttled, curl_command
+from ._http import (
+    BudgetExhausted,
+    Client,
+    DeadlineReached,
+    Sent,
+    TargetUnreachable,
+    Throttled,
+    curl_command,
+)
 from ._json import same_json
 from ._options import OPTIONS, PROFILES, GivenOptions, Option, Profile, RunOptions, resolve
 from ._spec import load_spec, response_schema, schema_validator, spec_path
@@ -16,6 +24,7 @@ __all__ = [
     "Account",
     "BudgetExhausted",
     "Client",
+    "DeadlineReached",
     "ExitCode",
     "GivenOptions",
     "HarnessError",

@@ -12,6 +12,8 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,11 +21,13 @@ from typing import Any
 import httpx
 
 from ..model import Exchange, redact
+from ._fetch import ACCEPT_ENCODING, Answer, DeadlinePassed, read_answer
 from ._json import same_json
 
 __all__ = [
     "BudgetExhausted",
     "Client",
+    "DeadlineReached",
     "Sent",
     "TargetUnreachable",
     "Throttled",
@@ -50,6 +54,10 @@ class TargetUnreachable(Exception):
 class Throttled(Exception):
     """The target kept asking the suite to wait (429, or 503 with Retry-After) after every
     retry: the request was not answered, which is nobody's violation."""
+
+
+class DeadlineReached(BudgetExhausted):
+    """The run's --deadline has passed: what is left is skipped, as for the budget."""
 
 
 def curl_command(
@@ -93,6 +101,7 @@ class Sent:
     presented: tuple[str, ...]
     path_template: str | None  # the fragment's path, when the request targets one
     json_body: Any  # the decoded answer, or None
+    complete: bool = True  # False: the answer was larger than --max-answer-bytes, cut there
     edge: bool = False  # a request at the edge of the contract: refusing it or taking long
     # over it is the server's call (README, "choices where the contract is silent")
 
@@ -110,9 +119,13 @@ class Client:
         max_requests: int,
         rate_limit: float | None = None,
         timeout: float,
+        max_answer_bytes: int,
+        run_deadline: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
+        """`timeout`: seconds for a whole answer. `run_deadline`: a `time.monotonic()`
+        reading after which no request but a reserved one (a restore) is sent."""
         self.base_url = base_url
         self.secrets = dict(secrets)
         self.max_requests = max_requests
@@ -121,21 +134,45 @@ class Client:
         self.written: list[Any] = []  # every metadata value a PATCH of the run carried
         self.backoffs: list[float] = []  # seconds waited on 429s
         self.observers: list[Callable[[Sent], None]] = []
+        self.timeout = timeout
+        self.max_answer_bytes = max_answer_bytes
+        self.run_deadline = run_deadline
         self._interval = 1.0 / rate_limit if rate_limit else 0.0
         self._last_start = 0.0
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._http = httpx.Client(
-            base_url=base_url,
-            timeout=timeout,
+        self._transport = transport
+        self._http = self._open()
+        self._worker = _worker()
+
+    def deadline_passed(self) -> bool:
+        """Has the run's --deadline passed? (Then no request but a restore is sent.)"""
+        return self.run_deadline is not None and time.monotonic() >= self.run_deadline
+
+    def _open(self) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.base_url,
+            timeout=self.timeout,
             follow_redirects=False,
-            transport=transport,
+            transport=self._transport,
             verify=_tls_context(),
-            headers={"User-Agent": "agentphone-conformance"},
+            headers={"User-Agent": "agentphone-conformance", "Accept-Encoding": ACCEPT_ENCODING},
         )
 
     def close(self) -> None:
+        self._worker.shutdown(wait=False, cancel_futures=True)
         self._http.close()
+
+    def _abandon(self) -> None:
+        """A request outlived its deadline: close its connection (which ends the worker's
+        wait) and go on with a fresh connection pool and worker."""
+        stuck, self._http = self._http, self._open()
+        worker, self._worker = (
+            self._worker,
+            ThreadPoolExecutor(1, thread_name_prefix="agentphone-request"),
+        )
+        threading.Thread(target=stuck.close, daemon=True).start()
+        worker.shutdown(wait=False, cancel_futures=True)
 
     def send(
         self,
@@ -160,8 +197,8 @@ class Client:
         if json_body is not _UNSET:
             content = json.dumps(json_body, ensure_ascii=False).encode("utf-8")
             sent_headers["Content-Type"] = "application/json"
-            if method == "PATCH" and isinstance(json_body, dict) and "metadata" in json_body:
-                self.written.append(json_body["metadata"])
+        if method == "PATCH":
+            self._remember(json_body if json_body is not _UNSET else content)
         sent_headers.update(headers or {})
         request = self._http.build_request(
             method, path, content=content, headers=sent_headers, params=params
@@ -169,6 +206,16 @@ class Client:
         return self._exchange(
             request, content, sent_headers, authorization, path_template, reserved, observed, edge
         )
+
+    def _remember(self, body: Any) -> None:
+        """Keep the metadata a PATCH carries, however it is spelt (raw JSON bytes too)."""
+        if isinstance(body, bytes):
+            try:
+                body = json.loads(body)
+            except (ValueError, RecursionError):
+                return
+        if isinstance(body, dict) and "metadata" in body:
+            self.written.append(body["metadata"])
 
     def wrote(self, metadata: Any) -> bool:
         """Is this a metadata value some PATCH of this run carried? (Then a conversation
@@ -204,7 +251,8 @@ class Client:
         edge: bool = False,
     ) -> Sent:
         method = request.method
-        response, elapsed = self._send_with_backoff(request, reserved)
+        answer, elapsed = self._send_with_backoff(request, reserved)
+        response = answer.response
         body = response.content
         presented = tuple(p for p in _credentials(authorization) if p)
         url = str(request.url)
@@ -221,35 +269,28 @@ class Client:
             curl=curl_command(method, url, shown_headers, content, self.secrets),
         )
         try:
-            decoded = json.loads(body) if body else None
-        except ValueError:
+            decoded = json.loads(body) if body and answer.complete else None
+        except (ValueError, RecursionError):
             decoded = None
-        result = Sent(response, exchange, presented, path_template, decoded, edge)
+        result = Sent(response, exchange, presented, path_template, decoded, answer.complete, edge)
         for observer in self.observers if observed else ():
             observer(result)
         return result
 
-    def _send_with_backoff(
-        self, request: httpx.Request, reserved: bool
-    ) -> tuple[httpx.Response, float]:
+    def _send_with_backoff(self, request: httpx.Request, reserved: bool) -> tuple[Answer, float]:
         hops = 0
         for attempt in range(MAX_429_RETRIES + MAX_REDIRECTS + 1):
             self._take_slot(reserved)
             started = time.monotonic()
-            try:
-                response = self._http.send(request)
-                response.read()
-            except httpx.LocalProtocolError:
-                raise  # we built a request HTTP cannot carry: our bug, not the target's
-            except httpx.TransportError as exc:
-                raise TargetUnreachable(f"{request.method} {request.url.path}: {exc}") from None
+            answer = self._fetch(request, reserved)
+            response = answer.response
             elapsed = time.monotonic() - started
             redirected = _same_origin_redirect(request, response)
             if redirected is not None and hops < MAX_REDIRECTS:
                 request, hops = redirected, hops + 1
                 continue
             if not _asks_to_wait(response):
-                return response, elapsed
+                return answer, elapsed
             if attempt == MAX_429_RETRIES:
                 raise Throttled(
                     f"{request.method} {request.url.path} was answered {response.status_code} "
@@ -260,8 +301,38 @@ class Client:
             self._sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _fetch(self, request: httpx.Request, reserved: bool) -> Answer:
+        """One exchange, within its deadline: `timeout` seconds, or less when the run's
+        deadline comes first (never for a reserved request: a restore gets its full time)."""
+        seconds = self.timeout
+        if self.run_deadline is not None and not reserved:
+            seconds = max(0.1, min(seconds, self.run_deadline - time.monotonic()))
+        deadline = time.monotonic() + seconds
+        job = self._worker.submit(
+            read_answer,
+            self._http,
+            request,
+            cap=self.max_answer_bytes,
+            deadline=deadline,
+            clock=time.monotonic,
+        )
+        where = f"{request.method} {request.url.path}"
+        try:
+            return job.result(timeout=seconds + 0.25)
+        except (FutureTimeout, DeadlinePassed):
+            self._abandon()
+            raise TargetUnreachable(
+                f"{where}: no complete answer within {seconds:g} s (--timeout)"
+            ) from None
+        except httpx.LocalProtocolError:
+            raise  # we built a request HTTP cannot carry: our bug, not the target's
+        except httpx.TransportError as exc:
+            raise TargetUnreachable(f"{where}: {exc}") from None
+
     def _take_slot(self, reserved: bool) -> None:
         with self._lock:
+            if not reserved and self.deadline_passed():
+                raise DeadlineReached("the run's --deadline has passed")
             if self.sent >= self.max_requests and not reserved:
                 self.exhausted = True
                 raise BudgetExhausted(f"the request budget ({self.max_requests}) is spent")
@@ -271,6 +342,11 @@ class Client:
                 if wait > 0:
                     self._sleep(wait)
                 self._last_start = time.monotonic()
+
+
+def _worker() -> ThreadPoolExecutor:
+    """The thread a client's exchanges run in, so that the caller can stop waiting."""
+    return ThreadPoolExecutor(1, thread_name_prefix="agentphone-request")
 
 
 @functools.cache

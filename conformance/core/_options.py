@@ -125,7 +125,31 @@ OPTIONS: Final = (
         minimum=0.001,
         metavar="SECONDS",
     ),
-    Option("timeout", float, "Per-request time-out.", default=10.0, minimum=0.1, metavar="SECONDS"),
+    Option(
+        "timeout",
+        float,
+        "Seconds a whole answer may take (connect, headers and body).",
+        default=10.0,
+        minimum=0.1,
+        metavar="SECONDS",
+    ),
+    Option(
+        "deadline",
+        float,
+        "Seconds the whole run may take: past it no check starts, what ran is restored and "
+        "reported (default: none).",
+        minimum=1,
+        metavar="SECONDS",
+    ),
+    Option(
+        "max_answer_bytes",
+        int,
+        "Bytes of an answer read at most, counted after decoding; a larger answer is a "
+        "finding (ROBUST-ANSWER-SIZE).",
+        default=8 * 1024 * 1024,
+        minimum=1024,
+        metavar="BYTES",
+    ),
     Option("read_only", bool, "Send no write: skip every check that needs one.", default=False),
     Option("strict", bool, "Advisory failures fail the gate too.", default=False),
     Option(
@@ -150,6 +174,8 @@ class GivenOptions:
     rate_limit: float | None = None
     max_response_time: float | None = None
     timeout: float | None = None
+    deadline: float | None = None
+    max_answer_bytes: int | None = None
     read_only: bool | None = None
     strict: bool | None = None
     edition: str | None = None
@@ -188,7 +214,9 @@ class RunOptions:
     timeout: float
     read_only: bool
     strict: bool
-    edition: str = "auto"  # auto, seed or current
+    edition: str  # auto, seed or current
+    deadline: float | None  # seconds for the whole run
+    max_answer_bytes: int
     checks: tuple[str, ...] = ()  # empty: every check
 
     def settings(self) -> RunSettings:
@@ -202,6 +230,8 @@ class RunOptions:
             read_only=self.read_only,
             strict=self.strict,
             edition=self.edition,
+            deadline=self.deadline,
+            max_answer_bytes=self.max_answer_bytes,
         )
 
 
@@ -224,5 +254,7 @@ def resolve(*layers: GivenOptions) -> RunOptions:
         read_only=merged["read_only"],
         strict=merged["strict"],
         edition=merged["edition"],
+        deadline=merged["deadline"],
+        max_answer_bytes=merged["max_answer_bytes"],
         checks=merged["checks"],
     )

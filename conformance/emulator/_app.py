@@ -183,8 +183,8 @@ class App:
         return response
 
     def _route(self, request: Request) -> Response:
-        path = unquote(request.path)
-        if path == _LIST_PATH:
+        path = request.path
+        if unquote(path) == _LIST_PATH:
             allowed = ("GET", "HEAD")
             if request.method in allowed:
                 return self._list(request)
@@ -192,7 +192,7 @@ class App:
         match = _CONVERSATION_PATH.match(path)
         if match is None:
             return self._json(404, {"detail": "Not Found"})
-        conversation_id = match["id"]
+        conversation_id = unquote(match["id"])  # one segment: an encoded "/" stays in the id
         if request.method in ("GET", "HEAD"):
             return self._get(request, conversation_id)
         if request.method == "PATCH":

@@ -24,6 +24,7 @@ from ..checks import (
     Elsewhere,
     Judge,
     NotApplicable,
+    OtherWriter,
     RunContext,
     Snapshot,
     Verdict,
@@ -32,6 +33,7 @@ from ..checks import (
 from ..core import (
     BudgetExhausted,
     Client,
+    DeadlineReached,
     RunOptions,
     Sent,
     Target,
@@ -54,10 +56,28 @@ from ..model import (
 )
 from ._replay import Evidence, replay_all
 from ._snapshot import judge_edition, restore, take_snapshot
+from ._writers import OtherWriters, live_use
 
 __all__ = ["Progress", "run"]
 
 Progress = Callable[[str, int, int], None]  # (what is running, done, total)
+_LIVE = (
+    "another client may write it during the run; the suite never writes over a value it did "
+    "not write, but cannot see one it overwrote before reading it: test a dedicated "
+    "conversation"
+)
+
+
+def _other_writer(context: RunContext) -> str:
+    conversations = ", ".join(context.others)
+    return (
+        f"another client wrote {conversations} during the run (a value neither the run nor the "
+        "target's answers to it ever held): the suite stopped writing there and leaves that "
+        "value in place"
+    )
+
+
+_PAST_DEADLINE = "not run: the run's --deadline had passed"
 
 
 def schema_for(edition: Edition) -> Any:
@@ -152,38 +172,46 @@ def run(
     progress: Progress | None = None,
     transport: Any = None,
 ) -> RunResult:
+    started_at, clock = datetime.now(UTC), time.monotonic()
     client = Client(
         target.base_url,
         target.secrets,
         max_requests=options.max_requests,
         rate_limit=options.rate_limit,
         timeout=options.timeout,
+        max_answer_bytes=options.max_answer_bytes,
+        run_deadline=None if options.deadline is None else clock + options.deadline,
         transport=transport,
     )
     context = RunContext(target=target, client=client, options=options)
+    writers = OtherWriters(context)
     selected = [c for c in REGISTRY.values() if not options.checks or c.id in options.checks]
     observer = _Observer(context, selected)
     client.observers.append(observer)
-    started_at, clock = datetime.now(UTC), time.monotonic()
     done = _Scenarios()
     snapshot: Snapshot | None = None
     restored: list[RestoreRecord] = []
     edition = EditionJudged(Edition.CURRENT, "not judged: the target could not be read")
     try:
         snapshot = context.snapshot = take_snapshot(context)
+        writers.watch(snapshot)
+        for sign in live_use(snapshot, datetime.now(UTC)):
+            context.notes.append(f"{sign}: {_LIVE}")
+            if progress:
+                progress(f"warning: {sign}: {_LIVE}", 0, 1)
         edition = judge_edition(options.edition, snapshot)
         context.edition, context.schema = edition.edition, schema_for(edition.edition)
         observer.edition_judged()
         scenarios = [c for c in selected if c.scenario is not None]
         scenarios.sort(key=lambda check: check.at_end)  # stable: registry order otherwise
-        _run_scenarios(context, scenarios, progress, done)
-        if not done.interrupted:
+        _run_scenarios(context, scenarios, progress, done, writers)
+        if not (done.interrupted or client.deadline_passed() or writers.count):
             done.confirmed = replay_all(context, _failures(done, observer))
     except KeyboardInterrupt:
         done.interrupted = True  # during the snapshot or the generated requests
     finally:
         if snapshot is not None:
-            restored = restore(context, snapshot)
+            restored = restore(context, snapshot, writers.ours)
         client.close()
     results = _complete(context, selected, done, observer)
     return RunResult(
@@ -206,11 +234,17 @@ def run(
         notes=_notes(context, done),
         interrupted=done.interrupted,
         edition=edition,
+        deadline_reached=client.deadline_passed(),
+        other_writers=tuple(context.others),
     )
 
 
 def _run_scenarios(
-    context: RunContext, scenarios: Sequence[Check], progress: Progress | None, done: _Scenarios
+    context: RunContext,
+    scenarios: Sequence[Check],
+    progress: Progress | None,
+    done: _Scenarios,
+    writers: OtherWriters,
 ) -> None:
     """Generated traffic first, then each scenario check in order; a target that stops
     answering turns the rest into errors, an interrupt into skips."""
@@ -228,8 +262,16 @@ def _run_scenarios(
         if done.interrupted:
             done.results.append(CheckResult(check.info, Outcome.SKIPPED, "not run: interrupted"))
             continue
+        if context.client.deadline_passed():
+            done.results.append(CheckResult(check.info, Outcome.SKIPPED, _PAST_DEADLINE))
+            continue
+        seen = writers.count
         try:
             result, unreachable = _run_scenario(context, check, done)
+            if writers.count > seen:  # someone else's write: nothing of this check is judged
+                result.outcome, result.findings = Outcome.ERROR, []
+                result.reason = f"not judged: {_other_writer(context)}"
+                done.evidence.pop(check.id, None)
         except KeyboardInterrupt:
             done.interrupted = True
             result = CheckResult(check.info, Outcome.SKIPPED, "not run: interrupted")
@@ -244,7 +286,7 @@ def _explore(context: RunContext, done: _Scenarios) -> TargetUnreachable | None:
     try:
         for method in methods:
             run_generated(explorer, method, GenerationMode.POSITIVE)
-    except (BudgetExhausted, Throttled):
+    except (BudgetExhausted, Throttled, OtherWriter):
         pass
     except TargetUnreachable as exc:
         return exc
@@ -282,6 +324,10 @@ def _run_scenario(
         pass
     except NotApplicable as exc:
         outcome, reason = Outcome.NOT_APPLICABLE, str(exc)
+    except OtherWriter as exc:
+        outcome, reason = Outcome.SKIPPED, f"not run further: {exc} (the suite stopped writing)"
+    except DeadlineReached:
+        outcome, reason = Outcome.SKIPPED, _PAST_DEADLINE
     except BudgetExhausted:
         outcome = Outcome.SKIPPED
         reason = f"request budget spent (--max-requests {context.options.max_requests})"
@@ -343,6 +389,8 @@ def _complete(
 
 def _notes(context: RunContext, done: _Scenarios) -> list[str]:
     notes = list(context.notes)
+    if context.others:
+        notes.append(_other_writer(context))
     client = context.client
     if done.interrupted:
         notes.append(
@@ -352,6 +400,11 @@ def _notes(context: RunContext, done: _Scenarios) -> list[str]:
         notes.append(
             f"the target answered 429 {len(client.backoffs)} times; the run waited "
             f"{sum(client.backoffs):.1f} s in all, as Retry-After asked"
+        )
+    if client.deadline_passed():
+        notes.append(
+            f"the run's --deadline ({context.options.deadline:g} s) passed: the checks after "
+            "it did not run; what the run touched was restored"
         )
     if client.exhausted:
         notes.append(

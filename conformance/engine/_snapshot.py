@@ -11,14 +11,24 @@ itself wrote - a faulty target put it there - never over anyone else's write.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
-from ..checks import CONVERSATION_PATH, LIST_PAGE, LIST_PATH, RunContext, Snapshot, same_json
+from ..checks import (
+    CONVERSATION_PATH,
+    LIST_PAGE,
+    LIST_PATH,
+    RunContext,
+    Snapshot,
+    conversation_path,
+    same_json,
+)
 from ..core import (
     Account,
     BudgetExhausted,
     ExitCode,
     HarnessError,
+    Sent,
     TargetUnreachable,
     Throttled,
     curl_command,
@@ -31,10 +41,6 @@ __all__ = ["accounts", "judge_edition", "restore", "take_snapshot"]
 def accounts(run: RunContext) -> list[Account]:
     target = run.target
     return [target.primary] + ([target.second] if target.second else [])
-
-
-def _path(conversation_id: str) -> str:
-    return f"/v1/conversations/{conversation_id}"
 
 
 def take_snapshot(run: RunContext) -> Snapshot:
@@ -72,7 +78,9 @@ def _read_neighbours(run: RunContext, account: Account, snapshot: Snapshot) -> N
     for summary in page:
         if isinstance(summary, dict) and isinstance(summary.get("id"), str):
             key = (account.key_env, summary["id"])
-            if key not in snapshot.conversations and "metadata" in summary:
+            if key in snapshot.conversations:
+                snapshot.summaries[summary["id"]] = summary
+            elif "metadata" in summary:
                 snapshot.neighbours[key] = summary["metadata"]
 
 
@@ -82,7 +90,7 @@ def _read_original(
     try:
         sent = run.client.send(
             "GET",
-            _path(conversation_id),
+            conversation_path(conversation_id),
             authorization=run.bearer(account),
             path_template=CONVERSATION_PATH,
         )
@@ -107,12 +115,30 @@ def _read_original(
     body = sent.json_body
     if sent.status != 200 or not isinstance(body, dict) or "metadata" not in body:
         raise HarnessError(
-            f"cannot snapshot {what} {conversation_id}: GET answered "
-            f"{sent.status} without a metadata field",
+            f"cannot snapshot {what} {conversation_id}: GET answered {_unreadable(sent)}",
             "the suite will not write what it cannot restore; fix the target or use --read-only",
             ExitCode.TARGET_UNUSABLE,
         )
     return body
+
+
+def _unreadable(sent: Sent) -> str:
+    """Why an answer is no conversation, in a few words."""
+    if not sent.complete:
+        return (
+            f"{sent.status} with more than --max-answer-bytes once decoded (raise it if the "
+            "conversation is really that large)"
+        )
+    if 300 <= sent.status < 400:
+        location = sent.response.headers.get("Location", "?")
+        return (
+            f"{sent.status}, a redirect to {location} that the suite does not follow with the "
+            "key (give --base-url the address it redirects to)"
+        )
+    media = sent.response.headers.get("Content-Type", "no media type")
+    if "json" not in media.lower():
+        return f"{sent.status} with {media}, not JSON (is --base-url an API's address?)"
+    return f"{sent.status} without a metadata field"
 
 
 #: The member whose presence shows a target implements the current edition: it is what the
@@ -137,19 +163,37 @@ def judge_edition(asked: str, snapshot: Snapshot) -> EditionJudged:
     )
 
 
-def restore(run: RunContext, snapshot: Snapshot) -> list[RestoreRecord]:
+def restore(
+    run: RunContext, snapshot: Snapshot, ours: Callable[[Any], bool] | None = None
+) -> list[RestoreRecord]:
     """Put back every given conversation's metadata, and any neighbour's that holds a value
-    the run wrote; verify with a GET; say loudly what failed."""
+    the run wrote; verify with a GET; say loudly what failed. Once the target stops
+    answering, the rest is not tried (each try would cost a whole --timeout). `ours(value)`:
+    did the run put that value there? A value that is not is someone else's: kept."""
     by_env = {a.key_env: a for a in accounts(run)}
-    records = [
-        _restore_one(run, by_env[key_env], conversation_id, original["metadata"])
-        for (key_env, conversation_id), original in snapshot.conversations.items()
-    ]
+    records: list[RestoreRecord] = []
+    gone = False
+    for (key_env, conversation_id), original in snapshot.conversations.items():
+        account, metadata = by_env[key_env], original["metadata"]
+        if gone:
+            records.append(_unrestored(run, account, conversation_id, metadata, _NOT_TRIED))
+            continue
+        try:
+            records.append(_restore_one(run, account, conversation_id, metadata, ours))
+        except TargetUnreachable as exc:
+            gone = True
+            records.append(_unrestored(run, account, conversation_id, metadata, f"{_GONE} ({exc})"))
+    if gone:
+        return records
     for (key_env, conversation_id), original in snapshot.neighbours.items():
         record = _restore_neighbour(run, by_env[key_env], conversation_id, original)
         if record is not None:
             records.append(record)
     return _verified(run, snapshot, records, by_env)
+
+
+_GONE = "RESTORE FAILED: the target stopped answering"
+_NOT_TRIED = f"{_GONE} before this one was tried: put it back by hand"
 
 
 def _verified(
@@ -168,7 +212,7 @@ def _verified(
     for record in records:
         env, original = originals[record.conversation_id]
         account = by_env[env]
-        if record.restored:
+        if record.restored and not record.kept:
             try:
                 still = same_json(_current(run, account, record.conversation_id), original)
             except (TargetUnreachable, BudgetExhausted, Throttled):
@@ -188,16 +232,28 @@ def _verified(
 
 def _current(run: RunContext, account: Account, conversation_id: str) -> Any:
     sent = run.client.send(
-        "GET", _path(conversation_id), authorization=run.bearer(account), reserved=True
+        "GET", conversation_path(conversation_id), authorization=run.bearer(account), reserved=True
     )
     body = sent.json_body
-    return body.get("metadata", "<absent>") if isinstance(body, dict) else "<unreadable>"
+    if sent.status == 200 and isinstance(body, dict) and "metadata" in body:
+        return body["metadata"]
+    return UNREADABLE
+
+
+class _Unreadable:
+    """No metadata could be read: equal to no value, not anyone's write."""
+
+    def __repr__(self) -> str:
+        return "<unreadable>"
+
+
+UNREADABLE: Any = _Unreadable()
 
 
 def _put(run: RunContext, account: Account, conversation_id: str, metadata: Any) -> None:
     run.client.send(
         "PATCH",
-        _path(conversation_id),
+        conversation_path(conversation_id),
         authorization=run.bearer(account),
         json_body={"metadata": metadata},
         reserved=True,
@@ -205,14 +261,27 @@ def _put(run: RunContext, account: Account, conversation_id: str, metadata: Any)
 
 
 def _restore_one(
-    run: RunContext, account: Account, conversation_id: str, original: Any
+    run: RunContext,
+    account: Account,
+    conversation_id: str,
+    original: Any,
+    ours: Callable[[Any], bool] | None = None,
 ) -> RestoreRecord:
     def unrestored(message: str) -> RestoreRecord:
         return _unrestored(run, account, conversation_id, original, message)
 
     try:
-        if same_json(_current(run, account, conversation_id), original):
+        now = _current(run, account, conversation_id)
+        if same_json(now, original):
             return RestoreRecord(conversation_id, True, "unchanged")
+        if ours is not None and now is not UNREADABLE and not ours(now):
+            return RestoreRecord(
+                conversation_id,
+                True,
+                "kept: another client wrote it during the run; the suite does not write over "
+                "a value it did not write",
+                kept=True,
+            )
         if run.read_only:
             return unrestored("changed during a read-only run (by someone else?): not written")
         _put(run, account, conversation_id, original)
@@ -223,7 +292,7 @@ def _restore_one(
         if same_json(_current(run, account, conversation_id), original):
             return RestoreRecord(conversation_id, True, "restored (after clearing it first)")
         return unrestored("RESTORE FAILED: the target does not store what it is sent back")
-    except (TargetUnreachable, BudgetExhausted, Throttled) as exc:
+    except (BudgetExhausted, Throttled) as exc:  # a target that stops answering: the caller's
         return unrestored(f"RESTORE FAILED: {exc}")
 
 
@@ -236,9 +305,12 @@ def _restore_neighbour(
         now = _current(run, account, conversation_id)
     except (TargetUnreachable, BudgetExhausted, Throttled):
         return None  # nothing of ours is known to be there
-    if same_json(now, original) or not run.client.wrote(now):
-        return None  # untouched, or changed by someone else: theirs to keep
-    record = _restore_one(run, account, conversation_id, original)
+    if now is UNREADABLE or same_json(now, original) or not run.client.wrote(now):
+        return None  # untouched, unreadable, or changed by someone else: theirs to keep
+    try:
+        record = _restore_one(run, account, conversation_id, original)
+    except TargetUnreachable as exc:
+        return _unrestored(run, account, conversation_id, original, f"{_GONE} ({exc})")
     if record.restored:
         message = "restored: the target had put a value the run wrote to another conversation here"
         return RestoreRecord(conversation_id, True, message)
@@ -251,7 +323,7 @@ def _unrestored(
     body = json.dumps({"metadata": original}, ensure_ascii=False).encode("utf-8")
     fix = curl_command(
         "PATCH",
-        f"{run.target.base_url}{_path(conversation_id)}",
+        f"{run.target.base_url}{conversation_path(conversation_id)}",
         {"Authorization": run.bearer(account), "Content-Type": "application/json"},
         body,
         run.target.secrets,

@@ -8,10 +8,12 @@ truncation cannot cut a secret in half), then the rendered text.
 
 from __future__ import annotations
 
+import base64
 import functools
 import html
 import json
 import re
+import urllib.parse
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any, Final
@@ -29,14 +31,38 @@ def secret_list(secrets: Iterable[str]) -> tuple[str, ...]:
 
 
 def _spellings(secret: str) -> list[str]:
-    """The secret as it may appear in rendered text: raw, HTML/XML-escaped, JSON-escaped."""
+    """The secret as it may appear in text: raw, HTML-escaped, JSON-escaped, percent-encoded
+    (as a URL or a form writes it), in hex, and in base64 - standard or URL-safe, padded or
+    not, wherever it sits in what was encoded (see `_base64_cores`)."""
+    raw = secret.encode("utf-8")
     return [
         secret,
         html.escape(secret),
         html.escape(secret, quote=False),
         json.dumps(secret, ensure_ascii=False)[1:-1],
         json.dumps(secret)[1:-1],
+        urllib.parse.quote(secret, safe=""),
+        urllib.parse.quote_plus(secret, safe=""),
+        raw.hex(),
+        raw.hex().upper(),
+        *_base64_cores(raw),
     ]
+
+
+def _base64_cores(raw: bytes) -> list[str]:
+    """The part of any base64 text that holds `raw` and depends on nothing else: base64
+    turns each 3 bytes into 4 characters, so for each of the 3 places `raw` can start within
+    a 3-byte group, the characters of the groups that lie wholly inside `raw` are the same
+    whatever surrounds it. (A few characters at each end stay visible: too few to matter.)"""
+    cores = []
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + raw)
+        first = -(-offset // 3) * 4  # the first group that starts inside raw
+        last = (offset + len(raw)) // 3 * 4  # the end of the last group wholly inside it
+        core = encoded[first:last].decode("ascii")
+        if len(core) >= 8:
+            cores += [core, core.replace("+", "-").replace("/", "_")]
+    return cores
 
 
 @functools.lru_cache(maxsize=64)

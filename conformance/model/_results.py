@@ -169,6 +169,7 @@ class RestoreRecord:
     message: str  # what happened, for people
     original_metadata: Any = None  # what it held before the run: restore this by hand if needed
     manual_fix: str | None = None  # a redacted curl command that puts it back
+    kept: bool = False  # it holds another client's value, left in place (restored counts it)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -215,6 +216,8 @@ class RunSettings:
     read_only: bool
     strict: bool
     edition: str = "auto"  # as asked: auto, seed or current
+    deadline: float | None = None  # seconds for the whole run, if limited
+    max_answer_bytes: int | None = None  # None: not recorded (an older report)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -252,6 +255,8 @@ class RunResult:
     notes: list[str] = field(default_factory=list)  # harness-side remarks (budget, back-off)
     interrupted: bool = False  # stopped by Ctrl-C / SIGTERM; restores still ran
     edition: EditionJudged = EditionJudged(Edition.SEED, "not recorded (an older report)")
+    deadline_reached: bool = False  # --deadline passed: the checks after it did not run
+    other_writers: tuple[str, ...] = ()  # conversations another client wrote during the run
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for result in self.checks if result.outcome is outcome)
@@ -266,13 +271,19 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
-        """0 clean, 1 violations, 3 when checks errored or a restore failed and nothing else
-        did, 130 when interrupted."""
+        """0 clean, 1 violations, 3 when checks errored, a restore failed, the --deadline
+        passed or another client wrote a conversation of the run, and nothing else failed;
+        130 when interrupted."""
         if self.interrupted:
             return 130
         if self.gate_failures:
             return 1
-        if any(r.outcome is Outcome.ERROR for r in self.checks) or self.restore_failed:
+        if (
+            any(r.outcome is Outcome.ERROR for r in self.checks)
+            or self.restore_failed
+            or self.deadline_reached
+            or self.other_writers
+        ):
             return 3
         return 0
 
@@ -292,6 +303,8 @@ class RunResult:
             "notes": list(self.notes),
             "interrupted": self.interrupted,
             "edition": self.edition.to_dict(),
+            "deadline_reached": self.deadline_reached,
+            "other_writers": list(self.other_writers),
         }
 
     @classmethod
@@ -308,4 +321,6 @@ class RunResult:
             notes=list(data.get("notes", [])),
             interrupted=bool(data.get("interrupted", False)),
             **({"edition": EditionJudged.from_dict(data["edition"])} if "edition" in data else {}),
+            deadline_reached=bool(data.get("deadline_reached", False)),
+            other_writers=tuple(data.get("other_writers", ())),
         )

@@ -132,6 +132,21 @@ def verdict(result: RunResult) -> Headline:
             "not the target's fault)",
             "inconclusive",
         )
+    if result.other_writers:
+        return Headline(
+            "👥",
+            f"inconclusive: another client wrote {', '.join(result.other_writers)} during the "
+            "run (not the target's fault; its value was left in place)",
+            "inconclusive",
+        )
+    if result.deadline_reached:
+        skipped = result.count(Outcome.SKIPPED)
+        return Headline(
+            "⏱",
+            f"inconclusive: the run's --deadline passed with {plural(skipped, 'check')} "
+            "not run (nothing failed before it)",
+            "inconclusive",
+        )
     warnings = len(advisory_warnings(result))
     suffix = f" ({plural(warnings, 'advisory warning')})" if warnings else ""
     if not result.count(Outcome.PASSED) and not warnings:
