@@ -253,7 +253,7 @@ def test_report_json_validates_and_round_trips(tmp_path: Path) -> None:
 # Members added to format 1 since its first release: a report written before them still loads
 # (a baseline from an older run), so they are the only ones that may be absent.
 ADDED_SINCE_FORMAT_1 = {
-    "report": {"edition", "deadline_reached", "other_writers"},
+    "report": {"edition", "deadline_reached", "other_writers", "rerun", "rerun_all"},
     "target": {"emulator_edition"},
     "settings": {"edition", "deadline", "max_answer_bytes"},
     "check_info": {"edition"},
@@ -283,6 +283,7 @@ def test_schema_is_draft_2020_12_and_closed() -> None:
 def test_a_report_from_before_the_later_members_still_loads(tmp_path: Path) -> None:
     data = realistic_result().to_dict()
     del data["edition"], data["deadline_reached"], data["other_writers"]
+    del data["rerun"], data["rerun_all"]
     del data["target"]["emulator_edition"], data["settings"]["edition"]
     del data["settings"]["deadline"], data["settings"]["max_answer_bytes"]
     del data["summary"]["not-implemented"]

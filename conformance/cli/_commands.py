@@ -22,6 +22,7 @@ from ..emulator import EDITIONS, FAULTS, Emulator, UnknownFaultError
 from ..jobs import (
     Job,
     SelftestRow,
+    ensure_writable,
     execute,
     load_baseline,
     load_run_report,
@@ -29,7 +30,7 @@ from ..jobs import (
     run_selftest,
     write_selftest,
 )
-from ..jobs.matrix._job import matrix_job
+from ..jobs.matrix import matrix_job
 from ..model import compare
 from ._comparison import emit_comparison, print_comparison
 from ._matrix import MatrixReporter, print_matrix
@@ -292,6 +293,7 @@ def selftest(
     unknown = [f for f in faults if f not in FAULTS]
     if unknown:
         raise HarnessError(f"unknown fault {unknown[0]!r}", "run `agentphone-conformance faults`")
+    ensure_writable(report_dir)  # before minutes of runs, not after
     out = _console(200)  # CI logs: one line per fault
 
     def show(row: SelftestRow) -> None:
@@ -299,7 +301,8 @@ def selftest(
         name = row.fault or "(conformant emulator)"
         detail = f"missed {', '.join(row.missed)}" if row.missed else ", ".join(row.tripped)
         out.print(
-            f"{mark} {name:36} {row.edition:7} seed {row.seed:<4} {row.seconds:5.1f} s  {detail}"
+            f"{mark} {name:38} {row.edition:>7} edition, seed {row.seed:<4} {row.seconds:5.1f} s"
+            f"  {detail}"
         )
 
     result = run_selftest(

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from ..engine import Progress as ProgressCallback
 from ..model import CheckResult, Level, Outcome, RunResult
-from ..reports._common import edition_line, verdict
+from ..reports._common import edition_line, plural, verdict
 
 __all__ = ["print_result", "progress_reporter"]
 
@@ -72,7 +72,7 @@ def print_result(console: Console, result: RunResult, written: dict[str, Path]) 
             check.check.id,
             check.check.level.value,
             _outcome_text(result, check),
-            (check.reason or f"{check.exchanges} requests")[:300],
+            (check.reason or plural(check.exchanges, "request"))[:300],
             end_section=False,
         )
     console.print(table)
@@ -93,6 +93,8 @@ def print_result(console: Console, result: RunResult, written: dict[str, Path]) 
     if written:
         console.print("reports: " + ", ".join(str(p) for p in written.values()))
     gate = result.gate_failures
+    if result.exit_code != 0 and result.rerun:
+        console.print(f"rerun: {escape(result.rerun)}", soft_wrap=True)
     if gate:
         console.print(
             f"[bold red]NOT CONFORMANT[/]: {len(gate)} check(s) failed: "

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shlex
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
@@ -21,9 +22,10 @@ from ..core import HarnessError
 from ..jobs import Job, execute
 from ..model import RunResult
 
-__all__ = ["agentphone_conformance_result", "pytest_addoption"]
+__all__ = ["agentphone_conformance_result", "pytest_addoption", "pytest_terminal_summary"]
 
 _JOB = pytest.StashKey[tuple[Job, Path]]()
+_RESULT = pytest.StashKey[RunResult]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -75,7 +77,21 @@ def run_from_pytest(config: pytest.Config) -> RunResult:
         result, _ = execute(job, report_dir)
     except HarnessError as error:
         raise RuntimeError(f"agentphone-conformance: {error}") from None
+    config.stash[_RESULT] = result
     return result
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """The run's seed and the command that reruns it, as `run` prints them."""
+    result = config.stash.get(_RESULT, None)
+    if result is None:
+        return
+    terminalreporter.write_sep("-", "agentphone-conformance")
+    terminalreporter.write_line(
+        f"seed {result.settings.seed} - edition {result.edition.edition.value} - exit code "
+        f"{result.exit_code}"
+    )
+    terminalreporter.write_line(f"rerun: {result.rerun}")
 
 
 @pytest.fixture(scope="session")

@@ -91,6 +91,7 @@ class TargetSpec:
     faults: tuple[str, ...] = ()  # embedded emulator only
     emulator_edition: str = "current"  # embedded emulator only: which edition it serves
     settings: GivenOptions = field(default_factory=GivenOptions)  # the file's [settings]
+    source: Path | None = None  # the target file it was read from
 
     @property
     def embedded(self) -> bool:
@@ -308,5 +309,6 @@ def load_target_file(path: Path) -> TargetSpec:
         ),
         faults=faults,
         emulator_edition=emulator_edition,
+        source=path,
         settings=GivenOptions.parse(settings, f"target file {path} [settings]"),
     )

@@ -34,6 +34,7 @@ from ..core import (
     BudgetExhausted,
     Client,
     DeadlineReached,
+    HarnessError,
     RunOptions,
     Sent,
     Target,
@@ -166,12 +167,29 @@ class _Scenarios:
             self.elsewhere.setdefault(check_id, []).extend(found)
 
 
+def smallest_budget(target: Target, scenarios: int) -> int:
+    """The fewest requests a run can do anything with: the snapshot (each conversation
+    given, each witness, a page of each account's list) and one request per check."""
+    accounts = [target.primary] + ([target.second] if target.second else [])
+    snapshot = sum(len(a.conversation_ids) + 1 for a in accounts) + len(target.witness_ids)
+    return snapshot + scenarios
+
+
 def run(
     target: Target,
     options: RunOptions,
     progress: Progress | None = None,
     transport: Any = None,
 ) -> RunResult:
+    selected = [c for c in REGISTRY.values() if not options.checks or c.id in options.checks]
+    smallest = smallest_budget(target, sum(1 for c in selected if c.scenario is not None))
+    if options.max_requests < smallest:
+        raise HarnessError(
+            f"--max-requests {options.max_requests} is too small: the snapshot and the checks "
+            f"need at least {smallest} requests",
+            f"give --max-requests {smallest} or more (the {options.profile.name} profile's "
+            f"default is {options.profile.max_requests})",
+        )
     started_at, clock = datetime.now(UTC), time.monotonic()
     client = Client(
         target.base_url,
@@ -185,7 +203,6 @@ def run(
     )
     context = RunContext(target=target, client=client, options=options)
     writers = OtherWriters(context)
-    selected = [c for c in REGISTRY.values() if not options.checks or c.id in options.checks]
     observer = _Observer(context, selected)
     client.observers.append(observer)
     done = _Scenarios()

@@ -4,7 +4,15 @@ baseline, the self-test, and the compatibility matrix (`jobs.matrix`)."""
 from __future__ import annotations
 
 from ._baseline import load_baseline, load_run_report
-from ._run import Job, embedded_target, execute, open_target, plan_run, run_options
+from ._run import (
+    Job,
+    embedded_target,
+    ensure_writable,
+    execute,
+    open_target,
+    plan_run,
+    run_options,
+)
 from ._selftest import SelftestResult, SelftestRow, run_selftest, write_selftest
 
 __all__ = [
@@ -12,6 +20,7 @@ __all__ = [
     "SelftestResult",
     "SelftestRow",
     "embedded_target",
+    "ensure_writable",
     "execute",
     "load_baseline",
     "load_run_report",

@@ -21,8 +21,17 @@ from ..core._target import (
 from ..emulator import Emulator, UnknownFaultError
 from ..engine import Progress, run
 from ..model import Baseline, RunResult, compare
+from ._rerun import rerun_command
 
-__all__ = ["Job", "embedded_target", "execute", "open_target", "plan_run", "run_options"]
+__all__ = [
+    "Job",
+    "embedded_target",
+    "ensure_writable",
+    "execute",
+    "open_target",
+    "plan_run",
+    "run_options",
+]
 
 
 @dataclass(frozen=True)
@@ -135,6 +144,21 @@ def open_target(spec: TargetSpec) -> Iterator[Target]:
         yield embedded_target(emulator, spec.name or "embedded emulator")
 
 
+def ensure_writable(directory: Path) -> None:
+    """Create `directory` and write a file in it, or say why not (a usage error): checked
+    before anything is sent to a target, so a run never writes to it for nothing."""
+    probe = directory / ".agentphone-conformance-write-check"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise HarnessError(
+            f"cannot write to {directory} ({exc.strerror or exc})",
+            "pick a writable --report-dir",
+        ) from None
+
+
 def execute(
     job: Job,
     report_dir: Path | None,
@@ -146,8 +170,11 @@ def execute(
     the reports carry the comparison with it (`compare(baseline, result)` gives it back)."""
     from ..reports import write_reports
 
+    if report_dir is not None:
+        ensure_writable(report_dir)  # before the first request, not after the run
     with open_target(job.spec) as target:
         result = run(target, job.options, progress)
+        result.rerun, result.rerun_all = rerun_command(job), rerun_command(job, checks=())
         written: dict[str, Path] = {}
         if report_dir is not None:
             comparison = compare(baseline, result) if baseline is not None else None

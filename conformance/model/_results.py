@@ -257,6 +257,8 @@ class RunResult:
     edition: EditionJudged = EditionJudged(Edition.SEED, "not recorded (an older report)")
     deadline_reached: bool = False  # --deadline passed: the checks after it did not run
     other_writers: tuple[str, ...] = ()  # conversations another client wrote during the run
+    rerun: str = ""  # the command that runs it again, exactly ("" when not from a command)
+    rerun_all: str = ""  # the same without --check: the reports add one check to it
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for result in self.checks if result.outcome is outcome)
@@ -305,6 +307,8 @@ class RunResult:
             "edition": self.edition.to_dict(),
             "deadline_reached": self.deadline_reached,
             "other_writers": list(self.other_writers),
+            "rerun": self.rerun,
+            "rerun_all": self.rerun_all,
         }
 
     @classmethod
@@ -323,4 +327,6 @@ class RunResult:
             **({"edition": EditionJudged.from_dict(data["edition"])} if "edition" in data else {}),
             deadline_reached=bool(data.get("deadline_reached", False)),
             other_writers=tuple(data.get("other_writers", ())),
+            rerun=data.get("rerun", ""),
+            rerun_all=data.get("rerun_all", ""),
         )

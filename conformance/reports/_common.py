@@ -24,6 +24,7 @@ __all__ = [
     "printable",
     "replayed",
     "request_line",
+    "rerun_check",
     "truncate_bytes",
     "verdict",
 ]
@@ -63,6 +64,11 @@ REPLAYED: Final = {
 def replayed(result: CheckResult) -> str | None:
     """What the failure's replay showed, or None for a result that is not a failure."""
     return REPLAYED[result.confirmation] if result.confirmation else None
+
+
+def rerun_check(result: RunResult, check_id: str) -> str | None:
+    """The command that reruns one check of this run, if the run came from a command."""
+    return f"{result.rerun_all} --check {check_id}" if result.rerun_all else None
 
 
 def edition_line(result: RunResult) -> str:

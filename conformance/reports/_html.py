@@ -42,7 +42,7 @@ __all__ = ["render_html", "write_html"]
 
 MAX_FINDINGS: Final = 20  # per check
 MAX_BODY: Final = 16 * 1024
-_WIDE: Final = ("Target", "Base URL", "Emulator faults", "Edition judged")
+_WIDE: Final = ("Target", "Base URL", "Emulator faults", "Edition judged", "Rerun")
 
 
 def _e(value: object) -> str:
@@ -210,6 +210,8 @@ def _header(result: RunResult) -> str:
     ]
     if target.faults:
         meta.append(("Emulator faults", ", ".join(target.faults)))
+    if result.exit_code != 0 and result.rerun:
+        meta.append(("Rerun", result.rerun))
     items = "".join(
         f"<div{' class=wide' if k in _WIDE else ''}><dt>{_e(k)}</dt><dd>{_e(v)}</dd></div>"
         for k, v in meta

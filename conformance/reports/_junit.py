@@ -140,6 +140,7 @@ def render_junit(result: RunResult, comparison: Comparison | None = None) -> str
         ("faults", ",".join(result.target.faults)),
         ("tool_version", result.tool_version),
         ("requests_sent", result.requests_sent),
+        ("rerun", result.rerun),
         ("exit_code", result.exit_code),
         *(
             [

@@ -42,6 +42,7 @@ from ._common import (
     printable,
     replayed,
     request_line,
+    rerun_check,
     truncate_bytes,
     verdict,
 )
@@ -112,7 +113,7 @@ def _exchange(exchange: Exchange) -> list[str]:
     return lines
 
 
-def _failure_section(result: CheckResult) -> str:
+def _failure_section(result: CheckResult, run: RunResult) -> str:
     info = result.check
     label, emoji = KINDS[kind(result)]
     lines = [
@@ -127,6 +128,9 @@ def _failure_section(result: CheckResult) -> str:
         lines += [f"**Reason:** {md_text(result.reason)}", ""]
     if replayed(result):
         lines += [f"**Replayed:** {md_text(replayed(result) or '')}", ""]
+    again = rerun_check(run, info.id)
+    if again:
+        lines += ["**Rerun this check alone:**", "", fenced(again, "sh"), ""]
     for number, finding in enumerate(result.findings[:MAX_FINDINGS], 1):
         lines += [f"**Finding {number}:** {md_text(finding.message)}", ""]
         if finding.exchange is not None:
@@ -277,6 +281,9 @@ def _summary_tail(result: RunResult) -> list[str]:
             *(f"- {md_code(r.check.id)}: {md_text(r.reason or 'no reason given')}" for r in errors),
             "",
         ]
+    if result.exit_code != 0 and result.rerun:
+        tail += ["### Rerun", "", "The same run, exactly (keys from the variables it names):"]
+        tail += ["", fenced(result.rerun, "sh"), ""]
     tail += _restore_section(result)
     if result.notes:
         tail += ["### Notes", "", *(f"- {md_text(n, 1000)}" for n in result.notes), ""]
@@ -295,7 +302,7 @@ def _failure_sections(result: RunResult, budget: int) -> list[str]:
     failed.sort(key=lambda r: not r.gates(result.settings.strict))
     sections: list[str] = []
     for number, r in enumerate(failed):
-        section = _failure_section(r)
+        section = _failure_section(r, result)
         if len(section) + 1 > budget - 200:
             left = ", ".join(md_code(x.check.id) for x in failed[number:])
             sections.append(f"_Details of {left} left out for length: see report.html._\n")

@@ -27,7 +27,7 @@ from ...emulator import UnknownFaultError, parse_faults, seeded_state
 from ...model import MATRIX_FORMAT, Column, Matrix, Problem, Row, Status, redact
 from ...reports import write_matrix
 from ...reports._common import one_line
-from .._run import Job, execute, run_options
+from .._run import Job, ensure_writable, execute, run_options
 from ._merge import merge_reports, slugs, unique_names, utc_now
 from ._pool import NotStarted, run_pooled
 
@@ -300,6 +300,7 @@ def matrix_job(
         secrets_: list[str] = []
     else:
         plan = plan_targets(files, given, include_emulator)
+        ensure_writable(report_dir)  # before any target runs
         matrix = run_matrix(plan, report_dir, jobs or DEFAULT_JOBS, progress)
         secrets_ = _secrets(plan.targets)
     try:
