@@ -31,7 +31,7 @@ def test_every_run_option_is_in_the_readme_with_its_default() -> None:
         if isinstance(option.default, float):
             assert float(cell) == option.default, row
         elif option.default not in (None, False):
-            assert cell == option.default, row
+            assert cell == str(option.default), row
 
 
 def test_every_fault_is_in_the_readme() -> None:
