@@ -8,7 +8,15 @@ from typing import Any
 
 import pytest
 
-from conformance.emulator import FAMILIES, FAULTS, App, UnknownFaultError, parse_faults
+from conformance.emulator import (
+    FAMILIES,
+    FAULTS,
+    App,
+    Outgoing,
+    UnknownFaultError,
+    parse_faults,
+    sign,
+)
 
 from .conftest import BARE, BUSY, KEY_1, KEY_2, OTHER, QUIET, call, conversation
 
@@ -118,6 +126,76 @@ def _slept(app: App) -> list[float]:
     return slept
 
 
+class _Recorder:
+    """A webhook transport that keeps each attempt and answers 200, with no network."""
+
+    def __init__(self) -> None:
+        self.sent: list[Outgoing] = []
+
+    def __call__(self, outgoing: Outgoing) -> int:
+        self.sent.append(outgoing)
+        return 200
+
+
+def _webhook(
+    *steps: tuple[str, str, Any], read: Callable[[list[Outgoing], list[str]], Any]
+) -> Probe:
+    """Register account 1's webhook (each step may register again, PATCH or make a message
+    arrive), then read what would have been POSTed, with no network: a recording transport
+    answers 200. `read` gets the attempts and the secrets of every registration, in order."""
+
+    def probe(app: App) -> Any:
+        app.webhooks.transport = recorder = _Recorder()
+        secrets: list[str] = []
+        try:
+            for method, path, body in [("POST", "/v1/webhooks", None), *steps]:
+                answer = call(app, method, path, body or {"url": "http://127.0.0.1:9/hook"})
+                if path == "/v1/webhooks":
+                    secrets.append(answer.json()["secret"])
+            app.webhooks.wait(timeout=5)
+        finally:
+            app.close()
+        return read(recorder.sent, secrets)
+
+    return probe
+
+
+ARRIVAL = ("POST", f"/_emulator/conversations/{BUSY}/messages", {"body": "hi"})
+
+
+def _payload(sent: list[Outgoing], _secrets: list[str]) -> Any:
+    return json.loads(sent[-1].body)
+
+
+def _state_after_patch(app: App) -> Any:
+    patch = ("PATCH", ONE, {"metadata": {"fresh": 1}})
+    read = _webhook(patch, ARRIVAL, read=_payload)
+    return read(app).get("conversationState", "<absent>")
+
+
+def _signature_checks(sent: list[Outgoing], secrets: list[str]) -> bool:
+    """Is the signature HMAC-SHA256 over "{timestamp}.{body}" with the latest secret?"""
+    headers = sent[-1].headers
+    expected = sign(secrets[-1], headers["X-Webhook-Timestamp"], sent[-1].body)
+    return headers["X-Webhook-Signature"] == expected
+
+
+def _distinct_ids(sent: list[Outgoing], _secrets: list[str]) -> int:
+    return len({outgoing.headers["X-Webhook-ID"] for outgoing in sent})
+
+
+def _arrive_on_other(app: App) -> list[str]:
+    """Account 1 has a webhook; a message arrives on account 2's conversation."""
+    app.webhooks.transport = recorder = _Recorder()
+    try:
+        call(app, "POST", "/v1/webhooks", {"url": "http://127.0.0.1:9/account-1"})
+        app.arrive(OTHER, "for account 2 only")
+        app.webhooks.wait(timeout=5)
+    finally:
+        app.close()
+    return [outgoing.url for outgoing in recorder.sent]
+
+
 PROBES: dict[str, Probe] = {
     "auth-missing-key-accepted": _status("GET", key=None),
     "auth-any-key-accepted": _status("GET", key="not-a-key"),
@@ -180,6 +258,18 @@ PROBES: dict[str, Probe] = {
     "robust-slow": _slept,
     "http-405-without-allow": _header("Allow", _response("DELETE")),
     "http-unsupported-method-500": _status("DELETE"),
+    "webhook-state-stale": _state_after_patch,
+    "webhook-state-absent": _state_after_patch,
+    "webhook-state-other-conversation": _state_after_patch,
+    "webhook-signature-wrong-bytes": _webhook(ARRIVAL, read=_signature_checks),
+    "webhook-signature-wrong-secret": _webhook(
+        ("POST", "/v1/webhooks", None), ARRIVAL, read=_signature_checks
+    ),
+    "webhook-id-reused": _webhook(ARRIVAL, ARRIVAL, read=_distinct_ids),
+    "webhook-timestamp-not-datetime": _webhook(
+        ARRIVAL, read=lambda sent, secrets: type(_payload(sent, secrets)["timestamp"]).__name__
+    ),
+    "webhook-delivers-other-account": _arrive_on_other,
 }
 
 

@@ -136,7 +136,11 @@ def test_curl_commands_name_the_variable_and_run_in_a_shell() -> None:
 def test_a_curl_command_reproduces_the_request_against_the_emulator() -> None:
     with Emulator() as emulator:
         client = Client(
-            emulator.base_url, {KEY_1: "AGENTPHONE_API_KEY"}, max_requests=5, timeout=10
+            emulator.base_url,
+            {KEY_1: "AGENTPHONE_API_KEY"},
+            max_requests=5,
+            timeout=10,
+            max_answer_bytes=1 << 20,
         )
         sent = client.send(
             "PATCH",

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from . import auth, edges, hygiene, responses, roundtrip, semantics, validation  # noqa: F401
+from . import (  # noqa: F401
+    auth,
+    edges,
+    hygiene,
+    responses,
+    roundtrip,
+    semantics,
+    validation,
+    webhooks,
+)
 from ._context import (
     CONVERSATION_PATH,
     LIST_PAGE,
@@ -17,6 +26,7 @@ from ._context import (
     OtherWriter,
     RunContext,
     Snapshot,
+    Webhooks,
     conversation_path,
     same_json,
 )
@@ -41,13 +51,14 @@ __all__ = [
     "RunContext",
     "Snapshot",
     "Verdict",
+    "Webhooks",
     "conversation_path",
     "run_generated",
     "same_json",
 ]
 
 # Reports and runs go family by family, in the order a reader asks the questions.
-FAMILY_ORDER = ("shape", "semantics", "validation", "auth", "robustness", "http")
+FAMILY_ORDER = ("shape", "semantics", "validation", "auth", "robustness", "http", "webhook")
 _ordered = sorted(REGISTRY.values(), key=lambda check: FAMILY_ORDER.index(check.info.family))
 REGISTRY.clear()
 REGISTRY.update((check.id, check) for check in _ordered)

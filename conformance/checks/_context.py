@@ -15,7 +15,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core import Account, Client, Profile, RunOptions, Sent, Target, same_json
+from ..core import Account, Client, Profile, Receiver, RunOptions, Sent, Target, same_json
 from ..model import Edition, Exchange, Finding
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "OtherWriter",
     "RunContext",
     "Snapshot",
+    "Webhooks",
     "absent_id_like",
     "conversation_path",
     "same_json",
@@ -121,6 +122,18 @@ class Elsewhere:
 
 
 @dataclass
+class Webhooks:
+    """What the webhook checks use: the receiver, the webhook's secret, and how a message
+    arrives on a conversation."""
+
+    receiver: Receiver
+    secret: str = field(repr=False)
+    arrive: Callable[[Account, str], None]  # make a message arrive on that conversation
+    wait: float  # seconds to wait for a delivery after an arrival
+    foreign: bool  # can a message be made to arrive on the other account's conversation?
+
+
+@dataclass
 class RunContext:
     """The run every check shares."""
 
@@ -133,6 +146,7 @@ class RunContext:
     notes: list[str] = field(default_factory=list)  # for people: data the run could not undo
     # conversation id -> the first value another client wrote there, as the run read it
     others: dict[str, Any] = field(default_factory=dict)
+    webhooks: Webhooks | None = None  # when the webhook checks can run (see WebhookSetup)
     rng: random.Random = field(init=False)
     _shape: tuple[Sent, Any] | None = field(default=None, init=False, repr=False)
 
@@ -182,6 +196,7 @@ class Context:
         self.findings: list[Finding] = []  # the first MAX_FINDINGS_KEPT
         self.failure_count = 0
         self.elsewhere: dict[str, list[Elsewhere]] = {}  # findings for other checks
+        self.detail = ""  # what a passing check did, when requests alone do not say it
 
     # --- the run, as the check reads it -------------------------------------------------
     @property
@@ -294,15 +309,18 @@ class Context:
     def fail(
         self,
         message: str,
-        sent: Sent | None = None,
+        sent: Sent | Exchange | None = None,
         check_id: str | None = None,
         judge: Judge | None = None,
     ) -> None:
-        """Record a finding, with the exchange that shows it: for this check, or for
-        `check_id` when another check's requirement is what the answer broke (`judge` then
-        tells whether the same request's answer breaks it again, for the replay)."""
-        finding = Finding(message, sent.exchange if sent else None)
+        """Record a finding, with the exchange that shows it (an answer, or an exchange the
+        run did not send: a webhook delivery): for this check, or for `check_id` when
+        another check's requirement is what the answer broke (`judge` then tells whether the
+        same request's answer breaks it again, for the replay)."""
+        exchange = sent if isinstance(sent, Exchange) or sent is None else sent.exchange
+        finding = Finding(message, exchange)
         if check_id is not None:
+            assert not isinstance(sent, Exchange), "a delivery is not replayed as a request"
             self.elsewhere.setdefault(check_id, []).append(Elsewhere(finding, sent, judge))
             return
         self.failure_count += 1

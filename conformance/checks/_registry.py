@@ -29,6 +29,7 @@ __all__ = [
     "Verdict",
     "needs_list",
     "needs_second_account",
+    "needs_webhooks",
     "needs_writes",
     "on_every_response",
     "scenario",
@@ -138,3 +139,32 @@ needs_second_account = _guard(
     ),
     skipped=False,
 )
+
+
+def _webhooks(run: RunContext) -> str | None:
+    if run.webhooks is not None:
+        return None
+    if run.target.webhooks.managed:
+        return "the embedded emulator did not register the run's webhook (see the run's notes)"
+    return (
+        "webhook checks are opt-in against a target the suite did not start (it never "
+        "registers a webhook on a real account): point a test account's webhook at the "
+        "receiver (--webhook-listen HOST:PORT, --webhook-public-url URL behind a tunnel), "
+        "export its secret and give --webhook-secret-env NAME, and --webhook-trigger COMMAND "
+        'or --webhook-wait SECONDS (README, "Webhooks")'
+    )
+
+
+def _managed_read_only(run: RunContext) -> str | None:
+    if run.read_only and run.target.webhooks.managed:
+        return (
+            "read-only run: against the embedded emulator this check registers a webhook and "
+            "makes messages arrive (writes)"
+        )
+    return None
+
+
+def needs_webhooks(fn: F) -> F:
+    """The webhook checks' guard: a receiver with deliveries it can trust (see
+    `engine._webhooks`), or the reason there is none and how to get one."""
+    return _guard(_webhooks, skipped=False)(_guard(_managed_read_only, skipped=True)(fn))

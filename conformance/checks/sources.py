@@ -9,10 +9,12 @@ __all__ = [
     "RFC9110_401",
     "RFC9110_405",
     "SEED",
+    "WEBHOOK_DOCS",
 ]
 
 SEED = "seed page (vendor reference: Update Conversation)"
 DOCS = "vendor docs (Conversations API: semantics, errors, Get Conversation)"
+WEBHOOK_DOCS = "vendor webhook docs and SDK (agent.message payload, verify_webhook)"
 FASTAPI = "vendor docs: FastAPI validation errors"
 RFC9110_401 = "RFC 9110 section 11.6.1 and 15.5.2 (401 sends WWW-Authenticate)"
 RFC9110_405 = "RFC 9110 section 15.5.6 (405 sends Allow)"

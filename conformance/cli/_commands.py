@@ -113,6 +113,33 @@ def _console(width: int) -> Console:
     help="Run against the embedded emulator with this fault on (repeatable).",
 )
 @click.option(
+    "--webhook-secret-env",
+    metavar="NAME",
+    help="Variable holding the secret of a TEST account's webhook you pointed at the receiver: "
+    "enables the webhook checks against a real target (the suite never registers one there).",
+)
+@click.option(
+    "--webhook-trigger",
+    metavar="COMMAND",
+    help="A command that makes a message arrive on $CONVERSATION_ID (with --webhook-secret-env).",
+)
+@click.option(
+    "--webhook-wait",
+    type=float,
+    metavar="SECONDS",
+    help="Instead of a trigger: wait this long for a message you send by hand when asked.",
+)
+@click.option(
+    "--webhook-listen",
+    metavar="HOST:PORT",
+    help="Where the webhook receiver listens [default: 127.0.0.1, any free port].",
+)
+@click.option(
+    "--webhook-public-url",
+    metavar="URL",
+    help="The URL deliveries are sent to, when a tunnel forwards it to the receiver.",
+)
+@click.option(
     "--emulator-edition",
     type=click.Choice(EDITIONS),
     help="The edition of the contract the embedded emulator serves [default: current].",

@@ -15,8 +15,16 @@ from ._http import (
 )
 from ._json import same_json
 from ._options import OPTIONS, PROFILES, GivenOptions, Option, Profile, RunOptions, resolve
+from ._receiver import Delivery, Receiver, signature_of
 from ._spec import load_spec, response_schema, schema_validator, spec_path
-from ._target import Account, Target, TargetSpec, key_variants, load_target_file
+from ._target import (
+    Account,
+    Target,
+    TargetSpec,
+    WebhookSetup,
+    key_variants,
+    load_target_file,
+)
 
 __all__ = [
     "OPTIONS",
@@ -25,17 +33,20 @@ __all__ = [
     "BudgetExhausted",
     "Client",
     "DeadlineReached",
+    "Delivery",
     "ExitCode",
     "GivenOptions",
     "HarnessError",
     "Option",
     "Profile",
+    "Receiver",
     "RunOptions",
     "Sent",
     "Target",
     "TargetSpec",
     "TargetUnreachable",
     "Throttled",
+    "WebhookSetup",
     "curl_command",
     "key_variants",
     "load_spec",
@@ -44,5 +55,6 @@ __all__ = [
     "response_schema",
     "same_json",
     "schema_validator",
+    "signature_of",
     "spec_path",
 ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,6 +19,7 @@ __all__ = [
     "Account",
     "Target",
     "TargetSpec",
+    "WebhookSetup",
     "key_variants",
     "load_target_file",
     "validate_base_url",
@@ -36,6 +37,28 @@ class Account:
 
 
 @dataclass(frozen=True)
+class WebhookSetup:
+    """How the webhook checks get deliveries (README, "Webhooks").
+
+    Against the embedded emulator the suite registers a webhook itself (`managed`). Against
+    a real target it never does - a registration gives the account a new secret and breaks
+    the customer's receiver - : the user points a test account's webhook at the receiver,
+    gives its secret, and says how a message arrives (`trigger` or `wait`)."""
+
+    listen: str = "127.0.0.1:0"  # where the receiver listens
+    public_url: str | None = None  # the URL the target should POST to, if not the listener's
+    secret_env: str | None = None  # the variable holding the webhook's secret
+    secret: str = field(default="", repr=False)
+    trigger: str | None = None  # a command that makes a message arrive ($CONVERSATION_ID)
+    wait: float | None = None  # or: seconds to wait for a message someone sends by hand
+    managed: bool = False  # the embedded emulator: registered and removed by the suite
+
+    @property
+    def enabled(self) -> bool:
+        return self.managed or bool(self.secret and (self.trigger or self.wait))
+
+
+@dataclass(frozen=True)
 class Target:
     """A resolved target: keys read, URL checked. Never printed whole (keys are secrets)."""
 
@@ -47,6 +70,7 @@ class Target:
     faults: tuple[str, ...] = ()
     emulator_edition: str | None = None  # the edition the embedded emulator serves
     witness_ids: tuple[str, ...] = ()  # the primary account's conversations it only reads
+    webhooks: WebhookSetup = field(default_factory=WebhookSetup)
 
     @property
     def secrets(self) -> dict[str, str]:
@@ -59,6 +83,8 @@ class Target:
                 for _label, variant, shell in key_variants(account):
                     spelled[variant] = shell
                 spelled[account.api_key] = f"${{{account.key_env}}}"
+        if self.webhooks.secret and self.webhooks.secret_env:
+            spelled[self.webhooks.secret] = f"${{{self.webhooks.secret_env}}}"
         return spelled
 
 
@@ -88,6 +114,7 @@ class TargetSpec:
     second_key_env: str = DEFAULT_SECOND_KEY_ENV
     second_conversation_ids: tuple[str, ...] = ()
     witness_ids: tuple[str, ...] = ()  # conversations of the first account, only ever read
+    webhooks: WebhookSetup = field(default_factory=WebhookSetup)  # secret: not read yet
     faults: tuple[str, ...] = ()  # embedded emulator only
     emulator_edition: str = "current"  # embedded emulator only: which edition it serves
     settings: GivenOptions = field(default_factory=GivenOptions)  # the file's [settings]
@@ -135,7 +162,26 @@ class TargetSpec:
             primary=primary,
             second=second,
             witness_ids=tuple(w for w in self.witness_ids if w not in self.conversation_ids),
+            webhooks=self._webhooks(env),
         )
+
+    def _webhooks(self, env: Mapping[str, str]) -> WebhookSetup:
+        setup = self.webhooks
+        if setup.secret_env is None:
+            return setup
+        secret = env.get(setup.secret_env, "").strip()
+        if not secret:
+            raise HarnessError(
+                f"the webhook secret variable {setup.secret_env} is not set",
+                f"export {setup.secret_env}=<the test account's webhook secret>",
+            )
+        if not (setup.trigger or setup.wait):
+            raise HarnessError(
+                "--webhook-secret-env given, but not how a message arrives",
+                "add --webhook-trigger COMMAND (it makes one arrive; $CONVERSATION_ID is set) or "
+                "--webhook-wait SECONDS (you send one by hand when asked)",
+            )
+        return replace(setup, secret=secret)
 
 
 def validate_base_url(url: str) -> str:
@@ -173,7 +219,9 @@ _FILE_KEYS = {
     "second_account",
     "emulator",
     "settings",
+    "webhooks",
 }
+_WEBHOOK_KEYS = {"secret_env", "listen", "public_url", "trigger", "wait"}
 _SECOND_KEYS = {"api_key_env", "conversation_ids"}
 _EMULATOR_KEYS = {"faults", "edition"}
 EMULATOR_EDITIONS = ("seed", "current")
@@ -276,6 +324,59 @@ def _emulator(path: Path, data: Mapping[str, Any]) -> tuple[tuple[str, ...], str
     return tuple(faults), edition
 
 
+def webhook_setup(
+    *,
+    listen: str | None = None,
+    public_url: str | None = None,
+    secret_env: str | None = None,
+    trigger: str | None = None,
+    wait: float | None = None,
+    base: WebhookSetup | None = None,
+) -> WebhookSetup:
+    """`base` with the values given; each checked (a usage error names it)."""
+    setup = base or WebhookSetup()
+    changes: dict[str, Any] = {}
+    if listen is not None:
+        host, _, port = listen.rpartition(":")
+        if not host or not port.isdigit() or int(port) > 65535:
+            raise HarnessError(
+                f"--webhook-listen {listen!r} is not HOST:PORT", "e.g. 0.0.0.0:8780 (0: any port)"
+            )
+        changes["listen"] = listen
+    if public_url is not None:
+        parts = urlsplit(public_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise HarnessError(
+                f"--webhook-public-url {public_url!r} is not an http(s) URL",
+                "give the URL a tunnel forwards to the receiver, e.g. https://abc.example/hook",
+            )
+        changes["public_url"] = public_url
+    if secret_env is not None:
+        changes["secret_env"] = secret_env
+    if trigger is not None:
+        changes["trigger"] = trigger
+    if wait is not None:
+        if not 1 <= wait <= 3600:
+            raise HarnessError(f"--webhook-wait {wait:g} is out of range", "give 1 to 3600 seconds")
+        changes["wait"] = float(wait)
+    return replace(setup, **changes)
+
+
+def _webhook_setup(path: Path, table: Mapping[str, Any]) -> WebhookSetup:
+    for key in ("secret_env", "listen", "public_url", "trigger"):
+        if key in table and not (isinstance(table[key], str) and table[key].strip()):
+            raise _problem(
+                path, f"webhooks.{key} must be a non-empty string", f"fix webhooks.{key}"
+            )
+    wait = table.get("wait")
+    if wait is not None and (isinstance(wait, bool) or not isinstance(wait, int | float)):
+        raise _problem(path, "webhooks.wait must be a number of seconds", "write wait = 120")
+    try:
+        return webhook_setup(**table)
+    except HarnessError as error:
+        raise _problem(path, error.message, error.hint) from None
+
+
 def load_target_file(path: Path) -> TargetSpec:
     """Parse and validate a TOML target file. See README "Target files"."""
     data = _read_toml(path)
@@ -288,6 +389,9 @@ def load_target_file(path: Path) -> TargetSpec:
     if base_url is not None and not isinstance(base_url, str):
         raise _problem(path, "base_url must be a string", 'write base_url = "https://..."')
     settings = _table(path, data, "settings", _SETTINGS_KEYS, "write [settings] max_requests = 300")
+    webhooks = _webhook_setup(
+        path, _table(path, data, "webhooks", _WEBHOOK_KEYS, 'write [webhooks] listen = "..."')
+    )
     second = _table(
         path,
         data,
@@ -309,6 +413,7 @@ def load_target_file(path: Path) -> TargetSpec:
         ),
         faults=faults,
         emulator_edition=emulator_edition,
+        webhooks=webhooks,
         source=path,
         settings=GivenOptions.parse(settings, f"target file {path} [settings]"),
     )

@@ -32,8 +32,16 @@ from ._state import (
     LATER_MESSAGE_FIELDS,
     Account,
     Conversation,
+    Message,
     State,
     seeded_state,
+)
+from ._webhooks import (
+    Webhooks,
+    compact,
+    new_id,
+    registration_errors,
+    string_members_errors,
 )
 
 __all__ = ["App", "Request", "Response"]
@@ -45,6 +53,15 @@ _LIST_PATH = "/v1/conversations"
 _INTEGER = re.compile(r"^\s*[+-]?\d+\s*$")
 _NUMERIC = re.compile(r"^-?\d+(\.\d+)?([eE][+-]?\d+)?$")
 _TIMESTAMP_KEYS = frozenset({"lastMessageAt", "createdAt", "receivedAt"})
+_WEBHOOK_ROUTES = {
+    "/v1/webhooks": ("GET", "HEAD", "POST", "DELETE"),
+    "/v1/webhooks/deliveries": ("GET", "HEAD"),
+    "/v1/webhooks/test": ("POST",),
+}
+# The emulator's own controls, plainly not the vendor's API: never throttled, never faulty.
+CONTROL_PREFIX = "/_emulator/"
+_ARRIVAL_PATH = re.compile(r"^/_emulator/conversations/(?P<id>[^/]+)/messages$")
+DEFAULT_ARRIVAL = "Hello from the emulator"
 
 
 @dataclass(frozen=True)
@@ -76,6 +93,15 @@ class _Reply(Exception):
     def __init__(self, response: Response) -> None:
         super().__init__(response.status)
         self.response = response
+
+
+class _Later(Exception):
+    """Raised inside the handler to finish the answer outside the state lock (it waits on
+    the network: the webhook test event)."""
+
+    def __init__(self, finish: Callable[[], Response]) -> None:
+        super().__init__("later")
+        self.finish = finish
 
 
 def _error(loc: list[str | int], type_: str, msg: str, input_: Any, **ctx: Any) -> dict[str, Any]:
@@ -158,15 +184,32 @@ class App:
         self._requests = 0
         self._patched: set[str] = set()  # conversations PATCHed at least once
         self._before_last: dict[str, Any] = {}  # id -> metadata before its last PATCH
+        self.webhooks = Webhooks(self.on)  # registrations, the delivery thread and its log
 
     def on(self, fault: str) -> bool:
         return fault in self.faults
+
+    def close(self) -> None:
+        """Stop the webhook delivery thread, if one started (bounded wait)."""
+        self.webhooks.close()
+
+    def arrive(
+        self, conversation_id: str, body: str = DEFAULT_ARRIVAL, channel: str = "sms"
+    ) -> str:
+        """An inbound message from the participant arrives (KeyError for an unknown id): it is
+        appended and its webhook delivery queued. Returns the new message's id."""
+        with self._lock:
+            message, _queued = self._arrive(
+                self.state.conversations[conversation_id], body, channel
+            )
+        return message.id
 
     # --- entry point --------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
         with self._lock:
             self._requests += 1
             throttled = self._throttle_every and self._requests % self._throttle_every == 0
+        throttled = throttled and not request.path.startswith(CONTROL_PREFIX)
         if throttled:
             return self._json(429, {"detail": "Too Many Requests"}, {"Retry-After": "0"})
         if request.method == "PATCH" and self.on(F.ROBUST_SLOW):
@@ -178,6 +221,8 @@ class App:
                 response = self._route(request)
         except _Reply as reply:
             response = reply.response
+        except _Later as later:
+            response = later.finish()
         if request.method == "HEAD":
             response.body = b""
         return response
@@ -189,6 +234,10 @@ class App:
             if request.method in allowed:
                 return self._list(request)
             return self._not_allowed(allowed)
+        if path.startswith(CONTROL_PREFIX):
+            return self._control(request)
+        if unquote(path) in _WEBHOOK_ROUTES:
+            return self._webhook_route(request, unquote(path))
         match = _CONVERSATION_PATH.match(path)
         if match is None:
             return self._json(404, {"detail": "Not Found"})
@@ -290,6 +339,138 @@ class App:
         for other in self.state.conversations.values():
             if other.account == owner and other.id != conversation_id:
                 other.metadata = copy.deepcopy(metadata)
+
+    # --- webhooks -----------------------------------------------------------------------
+    def _webhook_route(self, request: Request, path: str) -> Response:
+        allowed = _WEBHOOK_ROUTES[path]
+        if request.method not in allowed:
+            return self._not_allowed(allowed)
+        if path == "/v1/webhooks/deliveries":
+            return self._deliveries(request)
+        if path == "/v1/webhooks/test":
+            return self._test_webhook(request)
+        if request.method == "POST":
+            return self._register_webhook(request)
+        account = self._authenticate(request)
+        if request.method == "DELETE":
+            return self._json(200, {"deleted": self.webhooks.remove(account.name)})
+        config = self.webhooks.config(account.name)
+        return self._json(200, config.to_json() if config else None)
+
+    def _register_webhook(self, request: Request) -> Response:
+        body = self._decode_body(request)
+        account = self._authenticate(request)
+        if not request.body:
+            return self._validation_failed([_error(["body"], "missing", "Field required", None)])
+        (url, context_limit, timeout), errors = registration_errors(body)
+        if errors:
+            return self._validation_failed(errors)
+        config = self.webhooks.register(account.name, url, context_limit, timeout)
+        return self._json(200, config.to_json())
+
+    def _deliveries(self, request: Request) -> Response:
+        account = self._authenticate(request)
+        query = dict(parse_qsl(request.query, keep_blank_values=True))
+        errors: list[dict[str, Any]] = []
+        limit = self._int_param(query, "limit", 50, 1, 200, errors)
+        offset = self._int_param(query, "offset", 0, 0, None, errors)
+        hours = self._int_param(query, "hours", 0, 1, None, errors) if "hours" in query else None
+        if errors:
+            return self._validation_failed(errors)
+        page, total = self.webhooks.deliveries(account.name, limit, offset, hours)
+        # `data` as the other lists; `items` is where the vendor's SDK reads them.
+        body = {"data": page, "items": page, "total": total, "hasMore": offset + len(page) < total}
+        return self._json(200, body)
+
+    def _test_webhook(self, request: Request) -> Response:
+        body = self._decode_body(request)
+        account = self._authenticate(request)
+        errors = string_members_errors(body, ("from", "to", "message", "channel"))
+        if errors:
+            return self._validation_failed(errors)
+        delivery = self.webhooks.test_delivery(account.name, body)
+        if delivery is None:
+            return self._json(404, {"detail": "No webhook configured"})
+
+        def send() -> Response:
+            delivered = self.webhooks.send_once(delivery)
+            answer = delivery.to_json()
+            return self._json(
+                200,
+                {
+                    "delivered": delivered,
+                    "deliveryId": delivery.id,
+                    "httpStatus": answer["httpStatus"],
+                    "errorMessage": answer["errorMessage"],
+                },
+            )
+
+        raise _Later(send)
+
+    def _control(self, request: Request) -> Response:
+        """POST /_emulator/conversations/{id}/messages: a message arrives. Not the vendor's
+        API: its own strict bearer check and plain answers, whatever the faults."""
+        match = _ARRIVAL_PATH.match(request.path)
+        if match is None:
+            return _plain(404, {"detail": "Not Found"})
+        if request.method != "POST":
+            return _plain(405, {"detail": "Method Not Allowed"}, {"Allow": "POST"})
+        scheme, _, key = (request.header("authorization") or "").partition(" ")
+        account = self.state.account_for_key(key.strip()) if scheme.lower() == "bearer" else None
+        if account is None:
+            return _plain(401, {"detail": "Not authenticated"}, {"WWW-Authenticate": "Bearer"})
+        try:
+            body = json.loads(request.body) if request.body.strip() else {}
+        except ValueError:
+            return _plain(
+                422, {"detail": [_error(["body"], "json_invalid", "JSON decode error", {})]}
+            )
+        errors = string_members_errors(body, ("body", "channel"))
+        if errors:
+            return _plain(422, {"detail": errors})
+        conversation = self._lookup(account, unquote(match["id"]), cross_tenant=False)
+        if conversation is None:
+            return _plain(404, {"detail": "Conversation not found"})
+        text, channel = body.get("body"), body.get("channel")
+        message, queued = self._arrive(conversation, text or DEFAULT_ARRIVAL, channel or "sms")
+        answer = {
+            "messageId": message.id,
+            "conversationId": conversation.id,
+            "deliveryQueued": queued,
+        }
+        return _plain(201, answer)
+
+    def _arrive(self, conversation: Conversation, body: str, channel: str) -> tuple[Message, bool]:
+        """Append an inbound message and queue its deliveries (under the lock)."""
+        message = Message(
+            id=new_id("msg"),
+            body=body,
+            from_number=conversation.participant,
+            to_number=conversation.phone_number,
+            direction="inbound",
+            received_at=_now(),
+            channel=channel,
+        )
+        conversation.messages.append(message)
+        state = conversation.metadata
+        if self.on(F.WEBHOOK_STATE_STALE):
+            state = self._before_last.get(conversation.id, state)
+        if self.on(F.WEBHOOK_STATE_OTHER_CONVERSATION):
+            owners = self.state.conversations_of(self._owner(conversation))
+            other = next((c for c in owners if c.id != conversation.id), None)
+            state = other.metadata if other is not None else None
+        owner = self._owner(conversation)
+        receivers = [owner]
+        if self.on(F.WEBHOOK_DELIVERS_OTHER_ACCOUNT):
+            receivers += [a for a in self.state.accounts if a is not owner]
+        with_state = not self.on(F.WEBHOOK_STATE_ABSENT)
+        queued = [
+            self.webhooks.message_arrived(
+                account.name, conversation, message, copy.deepcopy(state), with_state
+            )
+            for account in receivers
+        ]
+        return message, queued[0]  # the owner's
 
     # --- steps --------------------------------------------------------------------------
     def _authenticate(self, request: Request) -> Account:
@@ -671,6 +852,11 @@ class App:
         return Response(
             500, {"Content-Type": "text/plain; charset=utf-8"}, b"Internal Server Error"
         )
+
+
+def _plain(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
+    """A JSON answer untouched by faults: the emulator's own control routes."""
+    return Response(status, {"Content-Type": "application/json", **(headers or {})}, compact(body))
 
 
 def _now() -> str:

@@ -13,7 +13,16 @@ from dataclasses import dataclass
 
 __all__ = ["EDITIONS", "FAMILIES", "FAULTS", "Fault", "UnknownFaultError", "parse_faults"]
 
-FAMILIES = ("auth", "validation", "shape", "semantics", "storage", "robustness", "http")
+FAMILIES = (
+    "auth",
+    "validation",
+    "shape",
+    "semantics",
+    "storage",
+    "robustness",
+    "http",
+    "webhook",
+)
 
 
 EDITIONS = ("seed", "current")  # of the contract, as the emulator can serve it
@@ -432,4 +441,58 @@ HTTP_UNSUPPORTED_METHOD_500 = _fault(
     "PUT, POST and DELETE on a conversation crash the handler: 500",
     "HTTP-UNSUPPORTED-METHOD",
     "ROBUST-NO-5XX",
+)
+
+# --- webhooks: what a message's arrival POSTs to the account's registered URL -------------
+WEBHOOK_STATE_STALE = _fault(
+    "webhook-state-stale",
+    "webhook",
+    "a delivery's conversationState is the metadata as it was before the conversation's last PATCH",
+    "WEBHOOK-STATE-AFTER-PATCH",
+)
+WEBHOOK_STATE_ABSENT = _fault(
+    "webhook-state-absent",
+    "webhook",
+    "agent.message payloads carry no conversationState member at all (read as null: only "
+    "a conversation with metadata shows it)",
+    "WEBHOOK-STATE-AFTER-PATCH",
+)
+WEBHOOK_TIMESTAMP_NOT_DATETIME = _fault(
+    "webhook-timestamp-not-datetime",
+    "webhook",
+    "agent.message payloads carry their timestamp as unix seconds (a number), not the "
+    "documented date-time string",
+    "WEBHOOK-PAYLOAD-SHAPE",
+)
+WEBHOOK_STATE_OTHER_CONVERSATION = _fault(
+    "webhook-state-other-conversation",
+    "webhook",
+    "a delivery's conversationState is the metadata of another conversation of the account",
+    "WEBHOOK-STATE-AFTER-PATCH",
+)
+WEBHOOK_SIGNATURE_WRONG_BYTES = _fault(
+    "webhook-signature-wrong-bytes",
+    "webhook",
+    "the signature covers the payload re-serialized with spaces, not the compact body sent",
+    "WEBHOOK-SIGNED",
+)
+WEBHOOK_SIGNATURE_WRONG_SECRET = _fault(
+    "webhook-signature-wrong-secret",
+    "webhook",
+    "deliveries are signed with the secret before the last registration (or a fixed wrong "
+    "one when there was none)",
+    "WEBHOOK-SIGNED",
+)
+WEBHOOK_ID_REUSED = _fault(
+    "webhook-id-reused",
+    "webhook",
+    "every delivery carries the same X-Webhook-ID",
+    "WEBHOOK-ID-UNIQUE",
+)
+WEBHOOK_DELIVERS_OTHER_ACCOUNT = _fault(
+    "webhook-delivers-other-account",
+    "webhook",
+    "a message arriving on one account's conversation is also delivered to every other "
+    "account's webhook",
+    "WEBHOOK-ACCOUNT-ISOLATION",
 )

@@ -12,11 +12,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
-from ._app import MAX_BODY_BYTES, App, Request, Response
+from ._app import DEFAULT_ARRIVAL, MAX_BODY_BYTES, App, Request, Response
 from ._faults import parse_faults
 from ._state import State
 
 __all__ = ["Emulator"]
+
+_POLL_SECONDS = 0.1  # how soon the serving thread notices stop() (the stdlib's default: 0.5)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -170,7 +172,10 @@ class Emulator:
         url = self.bind()
         assert self._server is not None
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="agentphone-emulator", daemon=True
+            target=self._server.serve_forever,
+            args=(_POLL_SECONDS,),
+            name="agentphone-emulator",
+            daemon=True,
         )
         self._thread.start()
         return url
@@ -183,16 +188,33 @@ class Emulator:
             self._server.serve_forever()
         finally:
             self._server.server_close()
+            self.app.close()
 
     def stop(self) -> None:
-        if self._server is None:
-            return
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._server.server_close()
-        self._server = None
+        """Stop serving, then stop the webhook delivery thread (each join bounded)."""
+        if self._server is not None:
+            if self._thread is not None:
+                self._server.shutdown()
+                self._thread.join(timeout=5)
+                self._thread = None
+            self._server.server_close()
+            self._server = None
+        self.app.close()
+
+    def arrive(
+        self, conversation_id: str, body: str = DEFAULT_ARRIVAL, channel: str = "sms"
+    ) -> str:
+        """A message arrives on a conversation (as `POST /_emulator/conversations/{id}/messages`
+        does): its webhook delivery is queued. Returns the new message's id."""
+        return self.app.arrive(conversation_id, body, channel)
+
+    def wait_for_deliveries(
+        self, count: int | None = None, timeout: float = 5.0
+    ) -> list[dict[str, Any]]:
+        """Wait until `count` webhook deliveries (by default every one made so far) have
+        finished, succeeded or failed for good (TimeoutError otherwise); the finished ones,
+        oldest first, as `GET /v1/webhooks/deliveries` shows them."""
+        return self.app.webhooks.wait(count, timeout)
 
     def describe(self) -> dict[str, Any]:
         return {"base_url": self.base_url, "accounts": self.state.describe()}

@@ -57,6 +57,7 @@ from ..model import (
 )
 from ._replay import Evidence, replay_all
 from ._snapshot import judge_edition, restore, take_snapshot
+from ._webhooks import webhook_session
 from ._writers import OtherWriters, live_use
 
 __all__ = ["Progress", "run"]
@@ -67,6 +68,11 @@ _LIVE = (
     "not write, but cannot see one it overwrote before reading it: test a dedicated "
     "conversation"
 )
+
+
+def _announcer(progress: Progress | None) -> Callable[[str], None]:
+    """A line for the user, through the run's progress (a bar, or one line per step)."""
+    return (lambda line: progress(line, 0, 1)) if progress else (lambda line: None)
 
 
 def _other_writer(context: RunContext) -> str:
@@ -221,9 +227,10 @@ def run(
         observer.edition_judged()
         scenarios = [c for c in selected if c.scenario is not None]
         scenarios.sort(key=lambda check: check.at_end)  # stable: registry order otherwise
-        _run_scenarios(context, scenarios, progress, done, writers)
-        if not (done.interrupted or client.deadline_passed() or writers.count):
-            done.confirmed = replay_all(context, _failures(done, observer))
+        with webhook_session(context, _announcer(progress)):
+            _run_scenarios(context, scenarios, progress, done, writers)
+            if not (done.interrupted or client.deadline_passed() or writers.count):
+                done.confirmed = replay_all(context, _failures(done, observer))
     except KeyboardInterrupt:
         done.interrupted = True  # during the snapshot or the generated requests
     finally:
@@ -352,10 +359,14 @@ def _run_scenario(
         outcome, reason, unreachable = Outcome.ERROR, f"target unreachable: {exc}", exc
     except Throttled as exc:
         outcome, reason = Outcome.ERROR, f"throttled: {exc}"
+    except HarnessError as exc:  # the suite's own setup (a webhook trigger): never the target's
+        outcome, reason = Outcome.ERROR, f"{exc.message} ({exc.hint})"
     except Exception as exc:  # a bug of ours: never the target's fault
         outcome, reason = Outcome.ERROR, f"internal error: {type(exc).__name__}: {exc}"
     finally:
         done.record(ctx)
+    if outcome is Outcome.PASSED:
+        reason = ctx.detail
     if ctx.failure_count:
         outcome = Outcome.FAILED
         reason = ctx.findings[0].message + _more(ctx.failure_count)
@@ -398,7 +409,7 @@ def _complete(
     for result in results:
         if result.outcome is Outcome.FAILED:
             result.confirmation = done.confirmed.get(result.check.id, Confirmation.NOT_REPLAYED)
-    secrets = context.target.secrets
+    secrets = context.client.secrets  # the target's, and any the run was given since
     results = [_redacted(r, secrets) for r in results]
     order = {check_id: i for i, check_id in enumerate(REGISTRY)}
     return sorted(results, key=lambda r: order[r.check.id])

@@ -16,7 +16,9 @@ from ..core._target import (
     Account,
     Target,
     TargetSpec,
+    WebhookSetup,
     load_target_file,
+    webhook_setup,
 )
 from ..emulator import Emulator, UnknownFaultError
 from ..engine import Progress, run
@@ -66,6 +68,11 @@ def plan_run(
     target_file: Path | None = None,
     faults: tuple[str, ...] = (),
     emulator_edition: str | None = None,
+    webhook_listen: str | None = None,
+    webhook_public_url: str | None = None,
+    webhook_secret_env: str | None = None,
+    webhook_trigger: str | None = None,
+    webhook_wait: float | None = None,
 ) -> Job:
     """The `run` command's job (from the CLI or the pytest plugin): options given on the
     command line override the target file's."""
@@ -97,6 +104,20 @@ def plan_run(
                 "it only applies to the embedded emulator: drop --base-url",
             )
         overrides["emulator_edition"] = emulator_edition
+    external_only = (webhook_secret_env, webhook_trigger, webhook_wait)
+    if spec.embedded and base_url is None and any(v is not None for v in external_only):
+        raise HarnessError(
+            "--webhook-secret-env, --webhook-trigger and --webhook-wait are for an external target",
+            "drop them: against the embedded emulator the suite sets its webhook up itself",
+        )
+    overrides["webhooks"] = webhook_setup(
+        listen=webhook_listen,
+        public_url=webhook_public_url,
+        secret_env=webhook_secret_env,
+        trigger=webhook_trigger,
+        wait=webhook_wait,
+        base=spec.webhooks,
+    )
     if spec.embedded and base_url is None and (conversation_ids or second_ids or witness_ids):
         raise HarnessError(
             "--conversation-id given without --base-url",
@@ -105,9 +126,14 @@ def plan_run(
     return Job(replace(spec, **overrides), run_options(given, spec.settings))
 
 
-def embedded_target(emulator: Emulator, name: str = "embedded emulator") -> Target:
+def embedded_target(
+    emulator: Emulator, name: str = "embedded emulator", webhooks: WebhookSetup | None = None
+) -> Target:
+    """The embedded emulator as a target; its webhook is the suite's to register (where the
+    receiver listens: `webhooks`, by default loopback on any free port)."""
     first, second = emulator.state.describe()
     return Target(
+        webhooks=replace(webhooks or WebhookSetup(), managed=True),
         name=name,
         base_url=emulator.base_url,
         primary=Account(first["api_key"], DEFAULT_KEY_ENV, tuple(first["conversation_ids"])),
@@ -141,7 +167,7 @@ def open_target(spec: TargetSpec) -> Iterator[Target]:
             f"unknown fault {exc.name!r}", "run `agentphone-conformance faults` for the names"
         ) from None
     with emulator:
-        yield embedded_target(emulator, spec.name or "embedded emulator")
+        yield embedded_target(emulator, spec.name or "embedded emulator", spec.webhooks)
 
 
 def ensure_writable(directory: Path) -> None:

@@ -1,0 +1,32 @@
+"""A user's webhook trigger, as the README describes one: it makes a message arrive on
+$CONVERSATION_ID of $ACCOUNT and returns. Here through the emulator's control route, with
+the account's key from the environment (TRIGGER_BASE_URL, TRIGGER_KEY_PRIMARY/SECOND).
+TRIGGER_FAIL=1 makes it fail, as a broken trigger would."""
+
+from __future__ import annotations
+
+import os
+import sys
+import urllib.parse
+import urllib.request
+
+
+def main() -> int:
+    if os.environ.get("TRIGGER_FAIL"):
+        print("the SMS gateway said no", file=sys.stderr)
+        return 1
+    conversation = urllib.parse.quote(os.environ["CONVERSATION_ID"], safe="")
+    key = os.environ[f"TRIGGER_KEY_{os.environ['ACCOUNT'].upper()}"]
+    request = urllib.request.Request(
+        f"{os.environ['TRIGGER_BASE_URL']}/_emulator/conversations/{conversation}/messages",
+        data=b'{"body": "sent by the trigger"}',
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only
+    with opener.open(request, timeout=10) as answer:
+        return 0 if answer.status == 201 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
