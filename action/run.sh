@@ -18,6 +18,8 @@
 #   INPUT_PROFILE         --profile
 #   INPUT_REPORT_DIR      --report-dir (required: summary.md is read from there)
 #   INPUT_BASELINE        --baseline (a report.json or an accepted-failures file)
+#   INPUT_HAR             "true": --har REPORT_DIR/run.har
+#   INPUT_BADGE           "true": --badge REPORT_DIR/badge.svg
 #   GITHUB_STEP_SUMMARY   file summary.md is appended to (skipped when unset)
 #   GITHUB_OUTPUT         file the outputs exit-code and report-dir go to (skipped when unset)
 #
@@ -89,6 +91,14 @@ fi
 if [ -n "${INPUT_BASELINE:-}" ]; then
     args+=(--baseline "$INPUT_BASELINE")
 fi
+for flag in har badge; do
+    variable="INPUT_${flag^^}"
+    case "${!variable:-}" in
+        true) if [ "$flag" = har ]; then args+=(--har "$report_dir/run.har"); else args+=(--badge "$report_dir/badge.svg"); fi ;;
+        false | '') ;;
+        *) usage_error "the action's $flag input must be true or false, not '${!variable}'" ;;
+    esac
+done
 
 # A summary.md left by an earlier run must not stand in for this one's (a run that ends
 # in a usage error, or finds the target unusable, writes none).

@@ -46,6 +46,8 @@ INPUTS = {
     "profile": "ci",
     "report-dir": "reports/agentphone-conformance",
     "baseline": "",
+    "har": "true",
+    "badge": "true",
     "python-version": "3.11",
     "upload-artifact": "true",
     "artifact-name": "agentphone-conformance-reports",
@@ -555,7 +557,7 @@ def test_the_action_passes_on_the_emulator(workspace: Path) -> None:
     assert [s.returncode for s in run.ran] == [0, 0], run.ran
     assert run.outputs == {"exit-code": "0", "report-dir": "out/reports"}
     reports = workspace / "out" / "reports"
-    for name in ("junit.xml", "report.json", "summary.md", "report.html"):
+    for name in ("junit.xml", "report.json", "summary.md", "report.html", "run.har", "badge.svg"):
         assert (reports / name).is_file(), name
     summary = (reports / "summary.md").read_text(encoding="utf-8")
     assert summary.startswith("## ✅ conformant") and summary in run.summary
@@ -676,6 +678,8 @@ EMPTY_INPUTS = {
     "INPUT_SEED": "",
     "INPUT_PROFILE": "",
     "INPUT_BASELINE": "",
+    "INPUT_HAR": "",
+    "INPUT_BADGE": "",
 }
 
 
@@ -698,6 +702,8 @@ def test_the_script_passes_each_input_as_one_argument_and_keys_in_env(tmp_path: 
         "INPUT_PROFILE": "quick",
         "INPUT_REPORT_DIR": "reports dir/x",
         "INPUT_BASELINE": "accepted failures.json",
+        "INPUT_HAR": "true",
+        "INPUT_BADGE": "false",
     }
     run = run_script(tmp_path, inputs, exit="1", summary="## ❌ not conformant\n")
     assert run.argv == [
@@ -716,6 +722,8 @@ def test_the_script_passes_each_input_as_one_argument_and_keys_in_env(tmp_path: 
         "quick",
         "--baseline",
         "accepted failures.json",
+        "--har",
+        "reports dir/x/run.har",
     ]
     assert run.env["VENDOR_X_API_KEY"] == FAKE_KEY
     assert run.env["AGENTPHONE_SECOND_API_KEY"] == FAKE_KEY + "2"
@@ -731,8 +739,9 @@ def test_the_script_passes_each_input_as_one_argument_and_keys_in_env(tmp_path: 
         {"INPUT_API_KEY": FAKE_KEY, "INPUT_API_KEY_ENV": "not a name", "INPUT_REPORT_DIR": "r"},
         {"INPUT_API_KEY": FAKE_KEY, "INPUT_API_KEY_ENV": "", "INPUT_REPORT_DIR": "r"},
         {"INPUT_API_KEY": FAKE_KEY, "INPUT_REPORT_DIR": ""},
+        {"INPUT_HAR": "yes", "INPUT_REPORT_DIR": "r"},
     ],
-    ids=["bad-key-env", "empty-key-env", "no-report-dir"],
+    ids=["bad-key-env", "empty-key-env", "no-report-dir", "bad-har"],
 )
 def test_the_script_refuses_unusable_inputs_with_exit_2(
     tmp_path: Path, inputs: dict[str, str]
@@ -745,3 +754,93 @@ def test_the_script_refuses_unusable_inputs_with_exit_2(
     assert run.outputs["exit-code"] == "2"
     assert "error:" in run.logs and FAKE_KEY not in run.logs
     assert "stale" not in run.summary and "No summary.md was written" in run.summary
+
+
+# --- the nightly example's history job, run here ----------------------------------------------
+
+FAKE_GH = """#!/usr/bin/env python3
+# A stand-in for the GitHub CLI: `gh run list` prints the nights' run ids, newest first;
+# `gh run download ID --dir D` copies that night's artifact as gh lays it out (D/NAME/...).
+import shutil, sys
+from pathlib import Path
+nights = Path(sys.argv[0]).resolve().parent / "nights-stored"
+args = sys.argv[1:]
+with open(nights / "calls.log", "a") as log:
+    log.write(" ".join(args) + "\\n")
+if args[:2] == ["run", "list"]:
+    print("\\n".join(sorted((p.name for p in nights.iterdir() if p.is_dir()), reverse=True)))
+elif args[:2] == ["run", "download"]:
+    run_id, target = args[2], Path(args[args.index("--dir") + 1])
+    for artifact in (nights / run_id).iterdir():
+        shutil.copytree(artifact, target / artifact.name)
+else:
+    sys.exit(f"unexpected gh call: {args}")
+"""
+
+
+def test_the_nightly_history_job_draws_the_last_nights(tmp_path: Path) -> None:
+    """The history job's shell steps, in order, with a stand-in `gh` serving three nights'
+    artifacts (real runs of the emulator: a fault off, on, off): history.md reaches the job
+    summary and says which night broke the check and which fixed it."""
+    from conformance.core import GivenOptions, TargetSpec
+    from conformance.jobs import Job, execute, run_options
+
+    workflow = _load(CI / "nightly.yml")
+    job = workflow["jobs"]["history"]
+    assert job["needs"] == "nightly" and "cancelled()" in job["if"]
+    assert job["permissions"]["actions"] == "read"
+    bin_dir = tmp_path / "bin"
+    stored = bin_dir / "nights-stored"
+    stored.mkdir(parents=True)
+    for night, fault in enumerate(((), ("semantics-null-ignored",), ()), start=1):
+        given = GivenOptions(seed=night, checks=("META-NULL-CLEARS", "META-REPLACE"))
+        artifact = stored / f"{1000 + night}" / f"conformance-nightly-{night}"
+        result, _ = execute(Job(TargetSpec(faults=fault), run_options(given)), artifact)
+        assert result.exit_code == (1 if fault else 0)
+    (bin_dir / "gh").write_text(FAKE_GH, encoding="utf-8")
+    (bin_dir / "gh").chmod(0o755)
+    workspace, summary = tmp_path / "workspace", tmp_path / "summary.md"
+    workspace.mkdir()
+    summary.write_text("", encoding="utf-8")
+    env = {
+        **_environment(bin_dir, Path(sys.executable).parent),
+        **{k: str(v) for k, v in job["env"].items()},
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "GITHUB_REPOSITORY": "OWNER/conformance-nightly",
+    }
+    shell_steps = [
+        step for step in job["steps"] if "run" in step and "pip install" not in step["run"]
+    ]
+    assert [s["name"] for s in shell_steps] == [
+        "Download the last nights' reports",
+        "Draw the history",
+    ]
+    context = {"github.token": "a-token", "github.workflow": "conformance nightly"}
+    for step in shell_steps:
+        step_env = {k: _evaluate(str(v), context) for k, v in step.get("env", {}).items()}
+        done = subprocess.run(
+            [
+                "bash",
+                "--noprofile",
+                "--norc",
+                "-eo",
+                "pipefail",
+                "-c",
+                _evaluate(step["run"], context),
+            ],
+            cwd=workspace,
+            env={**env, **step_env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, (step["name"], done.stdout, done.stderr)
+    calls = (stored / "calls.log").read_text(encoding="utf-8").splitlines()
+    assert calls[0].startswith("run list") and "--limit 30" in calls[0]
+    assert sum(call.startswith("run download") for call in calls) == 3
+    text = summary.read_text(encoding="utf-8")
+    assert "`META-NULL-CLEARS` (required): failing since run 2" in text
+    assert "fixed in run 3" in text
+    assert (workspace / "history" / "history.html").is_file()
+    [upload] = [s for s in job["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")]
+    assert upload["with"]["path"] == "history"

@@ -255,6 +255,7 @@ PROBES: dict[str, Probe] = {
     "robust-500-unicode": _status("PATCH", body={"metadata": {"name": "Zoë 🎉"}}),
     "robust-500-large-values": _status("PATCH", body={"metadata": {"n": 2**40}}),
     "robust-500-unusual-keys": _status("PATCH", body={"metadata": {"a.b": 1, "$set": 2}}),
+    "robust-huge-not-found": lambda app: len(call(app, "GET", "/v1/conversations/conv_nope").body),
     "robust-slow": _slept,
     "http-405-without-allow": _header("Allow", _response("DELETE")),
     "http-unsupported-method-500": _status("DELETE"),

@@ -92,8 +92,9 @@ def suite(base_url: str, report_dir: Path, *extra: str) -> tuple[Any, float]:
 def test_a_hostile_target_costs_a_deadline_a_bounded_memory_and_one_clear_line(
     name: str, tmp_path: Path
 ) -> None:
+    har = tmp_path / "run.har"
     with HOSTILE[name]() as server:
-        done, seconds = suite(server.base_url, tmp_path / "reports")
+        done, seconds = suite(server.base_url, tmp_path / "reports", "--har", str(har))
         requests = list(server.requests)
     output = done.stdout + done.stderr
     assert done.returncode == 3, output  # cannot test: never blamed as a violation (1)
@@ -102,6 +103,9 @@ def test_a_hostile_target_costs_a_deadline_a_bounded_memory_and_one_clear_line(
     assert seconds < TIMEOUT + 15, seconds  # the answer's deadline, plus the start-up
     assert peak_child_rss_mb() < MAX_RSS_MB
     assert not leaks({"output": output, **written_files(tmp_path)}, KEY)
+    # the HAR holds what the target answered, each body cut at 64 KiB: bounded too
+    entries = json.loads(har.read_text(encoding="utf-8"))["log"]["entries"]
+    assert entries and har.stat().st_size < 1024 * 1024
     if name.startswith("redirect-off-host"):
         assert len(requests) == 1  # not followed: the key never goes to another origin
     if name == "redirect-same-host":  # followed, within the origin, to its 404
@@ -113,10 +117,20 @@ def test_a_target_that_refuses_and_echoes_the_key_leaks_it_nowhere(
     encoding: str, tmp_path: Path
 ) -> None:
     with HOSTILE[f"echo-{encoding}"]() as server:
-        done, _ = suite(server.base_url, tmp_path / "reports")
+        done, _ = suite(
+            server.base_url,
+            tmp_path / "reports",
+            "--har",
+            str(tmp_path / "run.har"),
+            "--badge",
+            str(tmp_path / "badge.svg"),
+        )
     output = done.stdout + done.stderr
     assert done.returncode == 3 and "was refused (401)" in output, output
-    assert not leaks({"output": output, **written_files(tmp_path)}, KEY)
+    files = written_files(tmp_path)
+    assert not leaks({"output": output, **files}, KEY)
+    assert "could not be tested" in files[str(tmp_path / "run.har")]  # what it answered
+    assert ">not testable</text>" in files[str(tmp_path / "badge.svg")]
 
 
 def echoing_emulator(app: App, encoding: str) -> Any:
@@ -167,6 +181,8 @@ def test_a_target_that_serves_and_echoes_the_key_is_caught_and_leaks_it_nowhere(
             "AUTH-NO-CREDENTIAL-ECHO",
             "--check",
             "META-PERSISTED",
+            "--har",
+            str(tmp_path / "reports" / "run.har"),
             env={"AGENTPHONE_API_KEY": key},
             timeout=120,
         )
@@ -174,7 +190,7 @@ def test_a_target_that_serves_and_echoes_the_key_is_caught_and_leaks_it_nowhere(
     assert done.returncode == 1, output  # the echo is a finding: AUTH-NO-CREDENTIAL-ECHO
     assert "AUTH-NO-CREDENTIAL-ECHO" in output and "Traceback" not in output
     files = written_files(tmp_path)
-    assert {Path(p).name for p in files} >= {"report.json", "summary.md", "report.html"}
+    assert {Path(p).name for p in files} >= {"report.json", "summary.md", "report.html", "run.har"}
     assert not leaks({"output": output, **files}, key)
     assert "[REDACTED]" in files[str(tmp_path / "reports" / "report.json")]
 
@@ -185,6 +201,8 @@ def test_our_own_bad_input_is_one_line_and_a_usage_error(tmp_path: Path) -> None
     for args, needle in (
         (("run", "--max-requests", "1"), "--max-requests 1 is too small"),
         (("run", "--report-dir", str(blocked / "reports")), "cannot write to"),
+        (("run", "--har", str(blocked / "run.har")), "cannot write to"),
+        (("run", "--badge", str(blocked / "badge.svg")), "cannot write to"),
         (("selftest", "--report-dir", str(blocked / "reports")), "cannot write to"),
         (("matrix", "--report-dir", str(blocked / "reports")), "cannot write to"),
         (("run", "--deadline", "0"), "--deadline must be at least 1"),

@@ -662,7 +662,9 @@ def test_clean_run_is_conformant(tmp_path: Path) -> None:
     suite = _assert_consistent(ET.parse(paths["junit"]).getroot(), result)
     assert _counts(suite) == {"tests": 3, "failures": 0, "errors": 0, "skipped": 0}
     html = paths["html"].read_text(encoding="utf-8")
-    assert '<header class="v-ok">' in html and "✅ conformant" in html
+    assert '<header class="v-ok">' in html
+    assert "</svg> conformant</h1>" in html and 'aria-label="ok"' in html  # a mark, no emoji
+    assert "<title>conformant - " in html and "✅" not in html
     assert load_report(paths["json"]).to_dict() == result.to_dict()
 
 

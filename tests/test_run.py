@@ -18,6 +18,7 @@ from conformance.emulator import FAULTS, Emulator, Request, Response, seeded_sta
 from conformance.emulator._state import State
 from conformance.engine import run
 from conformance.jobs import Job, embedded_target, execute, run_options
+from conformance.jobs._selftest import focus
 from conformance.model._results import Outcome
 from conformance.reports import load_report
 
@@ -81,8 +82,12 @@ def test_the_conformant_emulator_ends_as_it_started() -> None:
 
 @pytest.mark.parametrize("fault", FAULTS)
 def test_each_fault_is_caught_by_the_checks_it_names(fault: str) -> None:
+    """As the self-test runs it (its checks, and the scenario checks that show it to them),
+    on a seed of its own, and the emulator ends as it was seeded. `selftest --whole` runs each
+    through the whole suite (so do the baseline, edition and pytest-plugin tests for some)."""
+    given = GivenOptions(seed=11, strict=True, checks=focus(fault))
     with Emulator(faults=[fault]) as emulator:
-        result = run(embedded_target(emulator), resolve(GivenOptions(seed=11, strict=True)))
+        result = run(embedded_target(emulator), resolve(given))
         metadata_after = {cid: c.metadata for cid, c in emulator.state.conversations.items()}
     assert result.exit_code == 1
     missed = set(FAULTS[fault].trips) - _failed(result.checks)

@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from conformance.checks import REGISTRY
+from conformance.emulator import FAULTS
 from conformance.jobs import SelftestResult, SelftestRow, run_selftest
-from conformance.jobs._selftest import render_markdown
+from conformance.jobs._selftest import focus, render_markdown
 
 from .conftest import run_cli
 
@@ -59,3 +61,20 @@ def test_the_selftest_command_writes_its_reports_and_exits_by_the_verdict(tmp_pa
     assert [f["caught"] for f in data["faults"]] == [2, 2]
     unknown = run_cli("selftest", "--fault", "no-such-fault", "--report-dir", str(tmp_path))
     assert unknown.returncode == 2 and "unknown fault" in unknown.stderr
+
+
+def test_a_fault_runs_through_its_own_checks_unless_whole() -> None:
+    assert focus(NULL) == ("META-NULL-CLEARS",)
+    # ROBUST-NO-5XX judges every answer; ROUNDTRIP-METADATA sends the values that crash it
+    assert focus("robust-500-deep-nesting") == ("ROBUST-NO-5XX", "ROUNDTRIP-METADATA")
+    assert focus("") == ()  # the conformant emulator: always the whole suite
+    for name, fault in FAULTS.items():  # a fault's probes are scenario checks of the registry
+        assert all(REGISTRY[check].scenario is not None for check in fault.shown_by), name
+    focused = run_selftest(seeds=(3,), faults=(NULL,), editions=("current",))
+    whole = run_selftest(seeds=(3,), faults=(NULL,), editions=("current",), whole=True)
+    assert focused.ok and whole.ok
+    (_, focused_row), (_, whole_row) = focused.rows, whole.rows
+    assert focused_row.tripped == ("META-NULL-CLEARS",)
+    assert set(whole_row.tripped) > {"META-NULL-CLEARS"}  # what else the fault breaks
+    assert "Every fault ran through the whole suite." in render_markdown(whole)
+    assert "`--whole` shows" in render_markdown(focused)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import socket
 import sys
 import threading
@@ -17,7 +18,7 @@ import httpx
 import pytest
 
 from conformance.core import GivenOptions, Receiver, WebhookSetup, resolve, signature_of
-from conformance.core._receiver import MAX_DELIVERIES, MAX_DELIVERY_BYTES
+from conformance.core._receiver import MAX_DELIVERIES
 from conformance.emulator import Emulator
 from conformance.engine import run
 from conformance.jobs import embedded_target
@@ -26,6 +27,7 @@ from conformance.reports import load_report
 
 from .conftest import run_cli
 
+KEPT = 256 * 1024  # what the receivers of these tests keep of a body
 WEBHOOK_CHECKS = (
     "WEBHOOK-STATE-AFTER-PATCH",
     "WEBHOOK-SIGNED",
@@ -60,6 +62,26 @@ def test_a_default_run_judges_the_deliveries_it_caused() -> None:
     assert reasons["WEBHOOK-STATE-AFTER-PATCH"] == "3 deliveries judged"
     assert reasons["WEBHOOK-SIGNED"].endswith("deliveries judged")
     assert registered is None  # the run removed the webhook it registered
+
+
+@pytest.mark.parametrize(
+    ("max_bytes", "outcome"), [(8 * 1024 * 1024, Outcome.PASSED), (4096, Outcome.NOT_APPLICABLE)]
+)
+def test_large_deliveries_are_judged_whole_or_not_at_all(max_bytes: int, outcome: Outcome) -> None:
+    """A PATCH that merges grows the metadata to megabytes (ROUNDTRIP-METADATA's values pile
+    up), and every delivery carries it: judged whole when it fits --max-answer-bytes, else
+    not judged - never "no delivery came"."""
+    checks = ("ROUNDTRIP-METADATA", "WEBHOOK-STATE-AFTER-PATCH", "WEBHOOK-SIGNED")
+    given = GivenOptions(seed=4, checks=checks, max_answer_bytes=max_bytes)
+    with Emulator(faults=["semantics-merge-not-replace"]) as emulator:
+        result = run(embedded_target(emulator), resolve(given))
+    outcomes = {r.check.id: r.outcome for r in result.checks}
+    assert outcomes["ROUNDTRIP-METADATA"] is Outcome.FAILED  # the fault, caught where it lives
+    state = next(r for r in result.checks if r.check.id == "WEBHOOK-STATE-AFTER-PATCH")
+    assert state.outcome is outcome, state.reason
+    if outcome is Outcome.NOT_APPLICABLE:  # the answers to its GETs, or the deliveries
+        assert re.search(r"^not judged: .* larger than .*4096 bytes", state.reason or ""), state
+    assert outcomes["WEBHOOK-SIGNED"] in {outcome, Outcome.PASSED}  # never failed
 
 
 def test_a_read_only_run_skips_them_against_the_emulator() -> None:
@@ -120,6 +142,8 @@ def test_an_external_target_with_a_trigger_command(tmp_path: Path) -> None:
     report = load_report(tmp_path / "report.json")
     assert set(_outcomes(report).values()) == {Outcome.PASSED}
     assert webhook == registered  # the suite never touched the account's webhook
+    assert report.rerun is not None  # the same webhook setup; its secret stays in its variable
+    assert f"--webhook-secret-env {SECRET_ENV} --webhook-trigger" in report.rerun
     for name in ("report.json", "summary.md", "junit.xml", "report.html"):
         assert registered["secret"] not in (tmp_path / name).read_text(encoding="utf-8")
     assert registered["secret"] not in result.stdout + result.stderr
@@ -268,8 +292,8 @@ def test_the_receiver_records_and_verifies_a_signed_delivery() -> None:
 
 
 def test_the_receiver_reads_chunked_bodies_and_cuts_large_ones() -> None:
-    big = b"x" * (MAX_DELIVERY_BYTES + 10)
-    with Receiver() as receiver:
+    big = b"x" * (KEPT + 10)
+    with Receiver(max_bytes=KEPT) as receiver:
 
         def chunks() -> Any:
             yield b'{"a":'
@@ -285,8 +309,31 @@ def test_the_receiver_reads_chunked_bodies_and_cuts_large_ones() -> None:
         assert receiver.wait_for(lambda d: d.seq == 3, 0, 5) is not None
         chunked, cut, odd = receiver.since(0)
     assert chunked.payload == {"a": 1} and chunked.complete
-    assert not cut.complete and len(cut.body) == MAX_DELIVERY_BYTES and cut.payload is None
+    assert not cut.complete and len(cut.body) == KEPT and cut.payload is None
     assert odd.body == b""
+
+
+def test_a_delivery_larger_than_is_kept_is_still_judged_by_its_whole_body() -> None:
+    big = b'{"pad":"' + b"x" * (KEPT * 2) + b'"}'
+    timestamp = str(int(time.time()))
+    headers = {"X-Webhook-Timestamp": timestamp}
+    with Receiver(max_bytes=KEPT) as receiver:
+        receiver.secrets = ("whsec_1",)
+        _post(
+            receiver,
+            big,
+            {**headers, "X-Webhook-Signature": signature_of("whsec_1", timestamp, big)},
+        )
+        _post(
+            receiver,
+            big,
+            {**headers, "X-Webhook-Signature": signature_of("whsec_1", timestamp, big[:-1])},
+        )
+        assert receiver.wait_for(lambda d: d.seq == 2, 0, 10) is not None
+        signed, wrong = receiver.since(0)
+    assert not signed.complete and len(signed.body) == KEPT and signed.size == len(big)
+    assert signed.signed_by("whsec_1") is True and wrong.signed_by("whsec_1") is False
+    assert signed.signed_by("whsec_2") is None  # not a secret it was told: cannot be told
 
 
 def test_the_receiver_keeps_a_bounded_number_of_deliveries() -> None:

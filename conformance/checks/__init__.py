@@ -31,10 +31,11 @@ from ._context import (
     same_json,
 )
 from ._registry import REGISTRY, Check, Verdict
-from .generated import run_generated
+from .generated import EXPLORATION_JUDGES, run_generated
 
 __all__ = [
     "CONVERSATION_PATH",
+    "EXPLORATION_JUDGES",
     "FAMILY_ORDER",
     "LIST_PAGE",
     "LIST_PATH",

@@ -147,6 +147,9 @@ class RunContext:
     # conversation id -> the first value another client wrote there, as the run read it
     others: dict[str, Any] = field(default_factory=dict)
     webhooks: Webhooks | None = None  # when the webhook checks can run (see WebhookSetup)
+    # edge label -> (the PATCH answer, a GET right after) of an edge value a PATCH accepted,
+    # from ROBUST-EDGE-VALUES, for ROUNDTRIP-EDGE-VALUES to judge once (a replay sends anew)
+    accepted_edges: dict[str, tuple[Sent, Sent]] = field(default_factory=dict)
     rng: random.Random = field(init=False)
     _shape: tuple[Sent, Any] | None = field(default=None, init=False, repr=False)
 
@@ -298,10 +301,18 @@ class Context:
 
     def read(self, conversation_id: str, account: Account | None = None) -> Sent:
         """A GET with the right key whose answer is a JSON object (`.json_body`); aborts
-        with a finding if it is not."""
+        with a finding if it is not, and stops the check unjudged if the answer was larger
+        than the run reads (ROBUST-ANSWER-SIZE's finding, not this check's)."""
         sent = self.get(conversation_id, account=account)
+        if not sent.complete:
+            raise NotApplicable(
+                f"not judged: reading {conversation_id} back gave an answer larger than "
+                f"--max-answer-bytes ({self.run.options.max_answer_bytes} bytes), which "
+                "ROBUST-ANSWER-SIZE judges"
+            )
         if sent.status not in SUCCESS or not isinstance(sent.json_body, dict):
-            self.fail(f"reading the conversation back answered {sent.status}, not 200", sent)
+            what = "a body that is not a JSON object" if sent.status in SUCCESS else "not 200"
+            self.fail(f"reading the conversation back answered {sent.status}, {what}", sent)
             raise Abort
         return sent
 

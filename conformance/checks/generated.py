@@ -18,7 +18,10 @@ from ._context import CONVERSATION_PATH, Context, same_json
 from ._drive import drive
 from .semantics import _short
 
-__all__ = ["portable", "run_generated", "seed_invalid"]
+__all__ = ["EXPLORATION_JUDGES", "portable", "run_generated", "seed_invalid"]
+
+#: Scenario checks that positive generated traffic also judges (besides every response check).
+EXPLORATION_JUDGES = frozenset({"ROUNDTRIP-METADATA"})
 
 _DROPPED_HEADERS = {"user-agent", "x-schemathesis-testcaseid", "authorization"}
 

@@ -357,6 +357,8 @@ def others_untouched(ctx: Context) -> None:
             "no other conversation of the account to watch: give --witness-conversation-id, "
             "or test a target with a list of conversations"
         )
+    ctx.patch(ctx.writable_id, {"metadata": canary(ctx, "others-untouched")})  # a write of its
+    # own, so that the check alone (or after a run of refusals) has one to judge
     for conversation_id, original in others.items():
         sent = ctx.get(conversation_id)
         now = sent.json_body.get("metadata") if isinstance(sent.json_body, dict) else None

@@ -13,7 +13,7 @@ import json
 import time
 from typing import Any
 
-from ..core import Account, DeadlineReached, Delivery, schema_validator
+from ..core import MAX_DELIVERY_READ, Account, DeadlineReached, Delivery, schema_validator
 from ..model import Exchange
 from ._context import SUCCESS, Abort, Context, NotApplicable, Webhooks, same_json
 from ._registry import needs_second_account, needs_webhooks, needs_writes, scenario
@@ -48,9 +48,24 @@ def deliver(ctx: Context, conversation_id: str, account: Account | None = None) 
     seconds = hooks.wait  # and never past the run's --deadline
     if client.run_deadline is not None:
         seconds = max(0.0, min(seconds, client.run_deadline - time.monotonic()))
-    found = hooks.receiver.wait_for(
-        lambda d: d.conversation_id == conversation_id and _message_event(d), mark, seconds
-    )
+    earlier = _delivered(hooks.receiver.since(0)[:mark])
+
+    def answers(delivery: Delivery) -> bool:
+        """A delivery of this arrival's event: not a redelivery of an event seen before."""
+        if not delivery.complete:
+            return True  # too large to tell: it may be this one (not judged, below)
+        return (
+            delivery.conversation_id == conversation_id
+            and _message_event(delivery)
+            and not (_identities(delivery) & earlier)
+        )
+
+    found = hooks.receiver.wait_for(answers, mark, seconds)
+    if found is not None and not found.complete:
+        raise NotApplicable(
+            f"not judged: a delivery ({found.size} bytes) was larger than the receiver keeps "
+            f"({hooks.receiver.max_bytes} bytes); raise --max-answer-bytes to judge it"
+        )
     if found is not None:
         return found
     if client.deadline_passed():
@@ -65,6 +80,20 @@ def deliver(ctx: Context, conversation_id: str, account: Account | None = None) 
         f"{hooks.wait:g} s of a message arriving on it"
     )
     raise Abort
+
+
+def _identities(delivery: Delivery) -> set[str]:
+    """What names a delivery's event: its message's id, and what it delivers (a target may
+    deliver an event again, later; its X-Webhook-ID alone does not say so, a target that
+    reuses ids is WEBHOOK-ID-UNIQUE's to judge)."""
+    named = {f"event:{_event_key(delivery)}"}
+    if delivery.message_id:
+        named.add(f"message:{delivery.message_id}")
+    return named
+
+
+def _delivered(deliveries: list[Delivery]) -> set[str]:
+    return {name for delivery in deliveries for name in _identities(delivery)}
 
 
 def _message_event(delivery: Delivery) -> bool:
@@ -178,8 +207,15 @@ def _timestamp_problem(delivery: Delivery) -> str | None:
 def signed(ctx: Context) -> None:
     secret = _webhooks(ctx).secret
     deliveries = _ensure(ctx, 1)
-    ctx.detail = _judged(deliveries)
+    unread = {d.seq for d in deliveries if d.signed_by(secret) is None}
+    ctx.detail = _judged([d for d in deliveries if d.seq not in unread]) + (
+        f"; {len(unread)} larger than the receiver reads ({MAX_DELIVERY_READ} bytes): not judged"
+        if unread
+        else ""
+    )
     for delivery in deliveries:
+        if delivery.seq in unread:
+            continue  # the contract sets no size: its signature cannot be told, not blamed
         if delivery.header("X-Webhook-Signature") is None:
             ctx.fail(f"delivery {delivery.seq} has no X-Webhook-Signature", _show(ctx, delivery))
         elif not delivery.signed_by(secret):

@@ -151,6 +151,20 @@ def _console(width: int) -> Console:
     show_default=True,
     help="Where the reports go.",
 )
+@click.option(
+    "--har",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    help="Also write every exchange of the run as HAR 1.2 (redacted), for a browser's "
+    "network panel.",
+)
+@click.option(
+    "--badge",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    help="Also write the verdict as an SVG badge (conformant, N failing, inconclusive, "
+    "not testable).",
+)
 @tuning_options
 @click.option(
     "--baseline",
@@ -224,6 +238,16 @@ def diff_command(old: Path, new: Path, fmt: str | None, strict: bool | None) -> 
     help="Where matrix.md/.json/.html go; each run's reports go in targets/<name>/.",
 )
 @click.option(
+    "--har",
+    is_flag=True,
+    help="Also write each target's exchanges as HAR 1.2: targets/<name>/run.har.",
+)
+@click.option(
+    "--badges",
+    is_flag=True,
+    help="Also write each target's verdict as an SVG badge: targets/<name>/badge.svg.",
+)
+@click.option(
     "--jobs",
     type=click.IntRange(min=1),
     metavar="N",
@@ -237,6 +261,8 @@ def matrix_command(
     no_emulator: bool,
     report_dir: Path,
     jobs: int | None,
+    har: bool,
+    badges: bool,
     **tuning: Any,
 ) -> None:
     """Compatibility matrix: the suite against each target FILE (TOML, as for `run
@@ -255,6 +281,8 @@ def matrix_command(
         merge=merge,
         include_emulator=not no_emulator,
         jobs=jobs,
+        har=har,
+        badges=badges,
         progress=MatrixReporter(_err),
     )
     print_matrix(_console(160), matrix, written)
@@ -307,6 +335,12 @@ def matrix_command(
     metavar="NAME",
     help="Only these faults (repeatable); default: the whole catalogue.",
 )
+@click.option(
+    "--whole",
+    is_flag=True,
+    help="Run every fault through the whole suite (slower), not only through the checks it "
+    "names; shows what else each fault trips.",
+)
 def selftest(
     report_dir: Path,
     seed: int,
@@ -315,8 +349,12 @@ def selftest(
     edition: str,
     profile: str,
     faults: tuple[str, ...],
+    whole: bool,
 ) -> None:
-    """Prove the suite's teeth: every fault of the emulator must be caught, on every seed."""
+    """Prove the suite's teeth: every fault of the emulator must be caught, on every seed.
+
+    The conformant emulator goes through the whole suite; each fault through the checks it
+    names and the scenario checks that show it to them, unless --whole."""
     unknown = [f for f in faults if f not in FAULTS]
     if unknown:
         raise HarnessError(f"unknown fault {unknown[0]!r}", "run `agentphone-conformance faults`")
@@ -339,6 +377,7 @@ def selftest(
         editions=EDITIONS if edition == "both" else (edition,),
         on_row=show,
         jobs=jobs,
+        whole=whole,
     )
     written = write_selftest(result, report_dir)
     for tally in result.tallies():

@@ -15,7 +15,7 @@ from ._http import (
 )
 from ._json import same_json
 from ._options import OPTIONS, PROFILES, GivenOptions, Option, Profile, RunOptions, resolve
-from ._receiver import Delivery, Receiver, signature_of
+from ._receiver import MAX_DELIVERY_READ, Delivery, Receiver, signature_of
 from ._spec import load_spec, response_schema, schema_validator, spec_path
 from ._target import (
     Account,
@@ -27,6 +27,7 @@ from ._target import (
 )
 
 __all__ = [
+    "MAX_DELIVERY_READ",
     "OPTIONS",
     "PROFILES",
     "Account",

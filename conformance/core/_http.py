@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from ..model import Exchange, redact
+from ..model import Exchange, Journal, redact
 from ._fetch import ACCEPT_ENCODING, Answer, DeadlinePassed, read_answer
 from ._json import same_json
 
@@ -84,6 +84,10 @@ def curl_command(
     return command
 
 
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def _text(data: bytes) -> str:
     text = data[:MAX_RECORDED_BODY].decode("utf-8", errors="replace")
     if len(data) > MAX_RECORDED_BODY:
@@ -123,6 +127,7 @@ class Client:
         run_deadline: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
         transport: httpx.BaseTransport | None = None,
+        journal: Journal | None = None,
     ) -> None:
         """`timeout`: seconds for a whole answer. `run_deadline`: a `time.monotonic()`
         reading after which no request but a reserved one (a restore) is sent."""
@@ -142,6 +147,7 @@ class Client:
         self._sleep = sleep
         self._lock = threading.Lock()
         self._transport = transport
+        self.journal = journal  # every exchange, for --har (None: none kept)
         self._http = self._open()
         self._worker = _worker()
 
@@ -251,7 +257,12 @@ class Client:
         edge: bool = False,
     ) -> Sent:
         method = request.method
-        answer, elapsed = self._send_with_backoff(request, reserved)
+        started = _now()
+        try:
+            answer, elapsed = self._send_with_backoff(request, reserved)
+        except TargetUnreachable as exc:
+            self._journal_failure(started, request, content, sent_headers, str(exc))
+            raise
         response = answer.response
         body = response.content
         presented = tuple(p for p in _credentials(authorization) if p)
@@ -273,9 +284,37 @@ class Client:
         except (ValueError, RecursionError):
             decoded = None
         result = Sent(response, exchange, presented, path_template, decoded, answer.complete, edge)
+        if self.journal is not None:
+            sent_with = {k: redact(v, self.secrets) for k, v in response.request.headers.items()}
+            self.journal.add(started, exchange, response.http_version, None, sent_with)
         for observer in self.observers if observed else ():
             observer(result)
         return result
+
+    def _journal_failure(
+        self,
+        started: str,
+        request: httpx.Request,
+        content: bytes | None,
+        headers: Mapping[str, str],
+        error: str,
+    ) -> None:
+        """A request whose answer never came, in the journal as one (status None)."""
+        if self.journal is None:
+            return
+        url = str(request.url)
+        exchange = Exchange(
+            method=request.method,
+            url=redact(url, self.secrets),
+            request_headers={k: redact(v, self.secrets) for k, v in headers.items()},
+            request_body=redact(_text(content), self.secrets) if content is not None else None,
+            status=None,
+            response_headers={},
+            response_body=None,
+            elapsed_ms=0.0,
+            curl=curl_command(request.method, url, dict(headers), content, self.secrets),
+        )
+        self.journal.add(started, exchange, "HTTP/1.1", error=redact(error, self.secrets))
 
     def _send_with_backoff(self, request: httpx.Request, reserved: bool) -> tuple[Answer, float]:
         hops = 0

@@ -62,6 +62,7 @@ _WEBHOOK_ROUTES = {
 CONTROL_PREFIX = "/_emulator/"
 _ARRIVAL_PATH = re.compile(r"^/_emulator/conversations/(?P<id>[^/]+)/messages$")
 DEFAULT_ARRIVAL = "Hello from the emulator"
+_DUMP_BYTES = 9 * 1024 * 1024  # robust-huge-not-found: past the suite's 8 MiB default
 
 
 @dataclass(frozen=True)
@@ -285,6 +286,10 @@ class App:
             return self._validation_failed(errors)
         conversation = self._lookup(account, conversation_id, self.on(F.AUTH_CROSS_TENANT_READ))
         if conversation is None:
+            if self.on(F.ROBUST_HUGE_NOT_FOUND) and conversation_id not in self.state.conversations:
+                return self._json(
+                    404, {"detail": "Conversation not found", "debug": "x" * _DUMP_BYTES}
+                )
             return self._json(404, {"detail": "Conversation not found"})
         return self._json(200, self._render(conversation.to_json(message_limit)))
 

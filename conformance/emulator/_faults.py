@@ -35,18 +35,26 @@ class Fault:
     description: str
     trips: tuple[str, ...]
     editions: tuple[str, ...] = EDITIONS  # the editions in which it changes anything
+    # Scenario checks whose own requests show it to `trips` when those judge every answer
+    # (SHAPE-*, ROBUST-NO-5XX, ...): a focused self-test run runs them too.
+    shown_by: tuple[str, ...] = ()
 
 
 FAULTS: dict[str, Fault] = {}
 
 
 def _fault(
-    name: str, family: str, description: str, *trips: str, editions: tuple[str, ...] = EDITIONS
+    name: str,
+    family: str,
+    description: str,
+    *trips: str,
+    editions: tuple[str, ...] = EDITIONS,
+    shown_by: tuple[str, ...] = (),
 ) -> str:
     assert family in FAMILIES, family
     assert name not in FAULTS, name
     assert set(editions) <= set(EDITIONS), editions
-    FAULTS[name] = Fault(name, family, description, trips, editions)
+    FAULTS[name] = Fault(name, family, description, trips, editions, shown_by)
     return name
 
 
@@ -124,12 +132,14 @@ AUTH_ECHOES_CREDENTIAL = _fault(
     "auth",
     "the 401 body repeats the presented credential",
     "AUTH-NO-CREDENTIAL-ECHO",
+    shown_by=("AUTH-UNKNOWN-KEY-REJECTED",),
 )
 AUTH_NO_WWW_AUTHENTICATE = _fault(
     "auth-no-www-authenticate",
     "auth",
     "401 answers carry no WWW-Authenticate header",
     "AUTH-WWW-AUTHENTICATE",
+    shown_by=("AUTH-MISSING-REJECTED",),
 )
 
 # --- validation ---------------------------------------------------------------------------
@@ -150,6 +160,7 @@ VALIDATION_ERROR_SHAPE = _fault(
     "validation",
     '422 bodies are {"error": ...} instead of FastAPI\'s {"detail": [{loc, msg, type}]}',
     "VALIDATION-ERROR-SHAPE",
+    shown_by=("VALIDATION-REJECTS-INVALID",),
 )
 VALIDATION_500_ON_MALFORMED_JSON = _fault(
     "validation-500-on-malformed-json",
@@ -169,6 +180,7 @@ VALIDATION_REJECTS_VALID = _fault(
     "validation",
     "metadata keys containing '.' or '$' are refused with 422, as a document store would",
     "VALIDATION-ACCEPTS-VALID",
+    shown_by=("ROUNDTRIP-METADATA",),
 )
 VALIDATION_QUERY_UNCHECKED = _fault(
     "validation-query-unchecked",
@@ -383,24 +395,28 @@ ROBUST_DEEP_NESTING = _fault(
     "robustness",
     "metadata nested more than 4 levels deep crashes the handler: 500",
     "ROBUST-NO-5XX",
+    shown_by=("ROUNDTRIP-METADATA",),
 )
 ROBUST_UNICODE = _fault(
     "robust-500-unicode",
     "robustness",
     "metadata with characters outside ASCII crashes the handler: 500",
     "ROBUST-NO-5XX",
+    shown_by=("ROUNDTRIP-METADATA",),
 )
 ROBUST_LARGE_VALUES = _fault(
     "robust-500-large-values",
     "robustness",
     "metadata strings over 200 characters or integers beyond 32 bits crash the handler: 500",
     "ROBUST-NO-5XX",
+    shown_by=("ROUNDTRIP-METADATA",),
 )
 ROBUST_UNUSUAL_KEYS = _fault(
     "robust-500-unusual-keys",
     "robustness",
     "metadata keys containing '.', '$' or spaces, or empty keys, crash the handler: 500",
     "ROBUST-NO-5XX",
+    shown_by=("ROUNDTRIP-METADATA",),
 )
 ROBUST_500_HUGE_INTEGERS = _fault(
     "robust-500-huge-integers",
@@ -421,6 +437,13 @@ ROBUST_EDGE_VALUES_MANGLED = _fault(
     "integers beyond 2^53 come back rounded to the nearest double, and -0.0 comes back as 0",
     "ROUNDTRIP-EDGE-VALUES",
 )
+ROBUST_HUGE_NOT_FOUND = _fault(
+    "robust-huge-not-found",
+    "robustness",
+    "a GET of an unknown conversation answers 404 with a 9 MiB debug dump in its body",
+    "ROBUST-ANSWER-SIZE",
+    shown_by=("NOTFOUND-UNKNOWN-ID",),
+)
 ROBUST_SLOW = _fault(
     "robust-slow",
     "robustness",
@@ -434,6 +457,7 @@ HTTP_405_WITHOUT_ALLOW = _fault(
     "http",
     "405 answers carry no Allow header",
     "HTTP-ALLOW-ON-405",
+    shown_by=("HTTP-UNSUPPORTED-METHOD",),
 )
 HTTP_UNSUPPORTED_METHOD_500 = _fault(
     "http-unsupported-method-500",

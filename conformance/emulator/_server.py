@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -111,6 +112,13 @@ class _Server(ThreadingHTTPServer):
         self.app = app
         self.log_requests = log_requests
         super().__init__(address, _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up (it read enough of an answer, or gave up) is no error;
+        anything else is printed, as the stdlib does."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 class Emulator:

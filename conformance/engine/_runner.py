@@ -16,6 +16,7 @@ from schemathesis import GenerationMode
 
 from .. import __version__
 from ..checks import (
+    EXPLORATION_JUDGES,
     MAX_FINDINGS_KEPT,
     REGISTRY,
     Abort,
@@ -49,6 +50,7 @@ from ..model import (
     Edition,
     EditionJudged,
     Finding,
+    Journal,
     Outcome,
     RestoreRecord,
     RunResult,
@@ -68,6 +70,28 @@ _LIVE = (
     "not write, but cannot see one it overwrote before reading it: test a dedicated "
     "conversation"
 )
+
+
+def _sections(journal: Journal | None) -> Callable[[str], None]:
+    """Tells the journal (if any) which part of the run sends from now on."""
+
+    def begin(name: str) -> None:
+        if journal is not None:
+            at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            journal.begin(name, at)
+
+    return begin
+
+
+def _announcing(progress: Progress | None, section: Callable[[str], None]) -> Progress:
+    """The run's progress, which also names each step's section in the journal."""
+
+    def step(what: str, done: int, total: int) -> None:
+        section("generated" if what == "generated requests" else what)
+        if progress:
+            progress(what, done, total)
+
+    return step
 
 
 def _announcer(progress: Progress | None) -> Callable[[str], None]:
@@ -186,7 +210,9 @@ def run(
     options: RunOptions,
     progress: Progress | None = None,
     transport: Any = None,
+    journal: Journal | None = None,
 ) -> RunResult:
+    """One run against `target`. `journal`: where every exchange goes, for a HAR."""
     selected = [c for c in REGISTRY.values() if not options.checks or c.id in options.checks]
     smallest = smallest_budget(target, sum(1 for c in selected if c.scenario is not None))
     if options.max_requests < smallest:
@@ -206,8 +232,10 @@ def run(
         max_answer_bytes=options.max_answer_bytes,
         run_deadline=None if options.deadline is None else clock + options.deadline,
         transport=transport,
+        journal=journal,
     )
     context = RunContext(target=target, client=client, options=options)
+    section = _sections(journal)
     writers = OtherWriters(context)
     observer = _Observer(context, selected)
     client.observers.append(observer)
@@ -216,6 +244,7 @@ def run(
     restored: list[RestoreRecord] = []
     edition = EditionJudged(Edition.CURRENT, "not judged: the target could not be read")
     try:
+        section("snapshot")
         snapshot = context.snapshot = take_snapshot(context)
         writers.watch(snapshot)
         for sign in live_use(snapshot, datetime.now(UTC)):
@@ -227,16 +256,23 @@ def run(
         observer.edition_judged()
         scenarios = [c for c in selected if c.scenario is not None]
         scenarios.sort(key=lambda check: check.at_end)  # stable: registry order otherwise
-        with webhook_session(context, _announcer(progress)):
-            _run_scenarios(context, scenarios, progress, done, writers)
+        section("webhooks")
+        wanted = any(check.info.family == "webhook" for check in scenarios)
+        with webhook_session(context, _announcer(progress), wanted):
+            _run_scenarios(context, scenarios, _announcing(progress, section), done, writers)
             if not (done.interrupted or client.deadline_passed() or writers.count):
+                section("replays")
                 done.confirmed = replay_all(context, _failures(done, observer))
+            section("webhooks")
     except KeyboardInterrupt:
         done.interrupted = True  # during the snapshot or the generated requests
     finally:
         if snapshot is not None:
+            section("restore")
             restored = restore(context, snapshot, writers.ours)
         client.close()
+        if journal is not None and client.secrets != target.secrets:
+            journal.scrub(set(client.secrets) - set(target.secrets))  # learnt during the run
     results = _complete(context, selected, done, observer)
     return RunResult(
         tool_version=__version__,
@@ -305,6 +341,9 @@ def _run_scenarios(
 def _explore(context: RunContext, done: _Scenarios) -> TargetUnreachable | None:
     """Generated positive requests for both operations; why the target stopped answering,
     if it did."""
+    chosen = [REGISTRY[check_id] for check_id in context.options.checks]
+    if chosen and not any(c.response or c.id in EXPLORATION_JUDGES for c in chosen):
+        return None  # only checks chosen (--check) that would not judge the traffic
     methods = ["GET"] if context.read_only else ["GET", "PATCH"]
     explorer = Context(context)
     try:

@@ -35,23 +35,25 @@ class TriggerFailed(HarnessError):
 
 
 @contextlib.contextmanager
-def webhook_session(run: RunContext, announce: Announce) -> Iterator[None]:
+def webhook_session(run: RunContext, announce: Announce, wanted: bool = True) -> Iterator[None]:
     """Receiver listening and `run.webhooks` set while the body runs, when the target's
-    webhook setup allows; otherwise the webhook checks find `run.webhooks` None and say how
-    to enable them."""
+    webhook setup allows and a check of the run wants it (`wanted`); otherwise the webhook
+    checks find `run.webhooks` None and say how to enable them."""
     setup = run.target.webhooks
-    if not setup.enabled or (setup.managed and run.read_only):
+    if not wanted or not setup.enabled or (setup.managed and run.read_only):
         yield  # (read-only: registering a webhook and making messages arrive are writes)
         return
-    with _listening(setup) as receiver:
+    with _listening(setup, run.options.max_answer_bytes) as receiver:
         if setup.managed:
             with _registered(run, receiver) as secret:
                 if secret:
+                    receiver.secrets = (secret,)
                     run.webhooks = Webhooks(
                         receiver, secret, _emulator_arrival(run), _MANAGED_WAIT, foreign=True
                     )
                 yield
         else:
+            receiver.secrets = (setup.secret,) if setup.secret else ()
             run.webhooks = Webhooks(
                 receiver,
                 setup.secret,
@@ -67,9 +69,9 @@ def webhook_session(run: RunContext, announce: Announce) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _listening(setup: WebhookSetup) -> Iterator[Receiver]:
+def _listening(setup: WebhookSetup, max_bytes: int) -> Iterator[Receiver]:
     host, _, port = setup.listen.rpartition(":")
-    receiver = Receiver(host.strip("[]"), int(port), setup.public_url)
+    receiver = Receiver(host.strip("[]"), int(port), setup.public_url, max_bytes)
     try:
         receiver.start()
     except OSError as error:

@@ -4,6 +4,7 @@ baseline, the self-test, and the compatibility matrix (`jobs.matrix`)."""
 from __future__ import annotations
 
 from ._baseline import load_baseline, load_run_report
+from ._history import HistoryPlan, find_reports, history_job, load_history
 from ._run import (
     Job,
     embedded_target,
@@ -16,13 +17,17 @@ from ._run import (
 from ._selftest import SelftestResult, SelftestRow, run_selftest, write_selftest
 
 __all__ = [
+    "HistoryPlan",
     "Job",
     "SelftestResult",
     "SelftestRow",
     "embedded_target",
     "ensure_writable",
     "execute",
+    "find_reports",
+    "history_job",
     "load_baseline",
+    "load_history",
     "load_run_report",
     "open_target",
     "plan_run",

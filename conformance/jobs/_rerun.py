@@ -7,7 +7,7 @@ import shlex
 from typing import TYPE_CHECKING
 
 from ..core import OPTIONS, TargetSpec
-from ..core._target import DEFAULT_KEY_ENV, DEFAULT_SECOND_KEY_ENV
+from ..core._target import DEFAULT_KEY_ENV, DEFAULT_SECOND_KEY_ENV, WebhookSetup
 
 if TYPE_CHECKING:
     from ._run import Job
@@ -15,6 +15,19 @@ if TYPE_CHECKING:
 __all__ = ["rerun_command"]
 
 PROGRAM = "agentphone-conformance run"
+
+
+def _webhook_args(setup: WebhookSetup) -> list[str]:
+    """The webhook options that differ from the defaults (the secret stays in its variable)."""
+    default = WebhookSetup()
+    given = [
+        ("--webhook-listen", setup.listen if setup.listen != default.listen else None),
+        ("--webhook-public-url", setup.public_url),
+        ("--webhook-secret-env", setup.secret_env),
+        ("--webhook-trigger", setup.trigger),
+        ("--webhook-wait", None if setup.wait is None else f"{setup.wait:g}"),
+    ]
+    return [a for flag, value in given if value is not None for a in (flag, value)]
 
 
 def _target_args(spec: TargetSpec) -> list[str]:
@@ -25,7 +38,7 @@ def _target_args(spec: TargetSpec) -> list[str]:
         args += [a for fault in spec.faults for a in ("--emulator-fault", fault)]
         if spec.emulator_edition != "current":
             args += ["--emulator-edition", spec.emulator_edition]
-        return args
+        return args + _webhook_args(spec.webhooks)
     assert spec.base_url is not None
     args += ["--base-url", spec.base_url]
     if spec.key_env != DEFAULT_KEY_ENV:
@@ -35,7 +48,7 @@ def _target_args(spec: TargetSpec) -> list[str]:
     args += [a for cid in spec.second_conversation_ids for a in ("--second-conversation-id", cid)]
     if spec.second_conversation_ids and spec.second_key_env != DEFAULT_SECOND_KEY_ENV:
         args += ["--second-api-key-env", spec.second_key_env]
-    return args
+    return args + _webhook_args(spec.webhooks)
 
 
 def _option_args(job: Job, checks: tuple[str, ...]) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -9,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..checks import REGISTRY
-from ..core import GivenOptions, HarnessError, RunOptions, resolve
+from ..core import ExitCode, GivenOptions, HarnessError, RunOptions, resolve
 from ..core._target import (
     DEFAULT_KEY_ENV,
     DEFAULT_SECOND_KEY_ENV,
@@ -22,7 +23,9 @@ from ..core._target import (
 )
 from ..emulator import Emulator, UnknownFaultError
 from ..engine import Progress, run
-from ..model import Baseline, RunResult, compare
+from ..model import Baseline, Journal, RunResult, compare
+from ..reports._badge import write_badge
+from ..reports._har import har_about, write_har
 from ._rerun import rerun_command
 
 __all__ = [
@@ -42,6 +45,8 @@ class Job:
 
     spec: TargetSpec
     options: RunOptions
+    har: Path | None = None  # where every exchange goes, as HAR 1.2
+    badge: Path | None = None  # where the verdict goes, as an SVG badge
 
 
 def run_options(*layers: GivenOptions) -> RunOptions:
@@ -73,6 +78,8 @@ def plan_run(
     webhook_secret_env: str | None = None,
     webhook_trigger: str | None = None,
     webhook_wait: float | None = None,
+    har: Path | None = None,
+    badge: Path | None = None,
 ) -> Job:
     """The `run` command's job (from the CLI or the pytest plugin): options given on the
     command line override the target file's."""
@@ -123,7 +130,7 @@ def plan_run(
             "--conversation-id given without --base-url",
             "the embedded emulator brings its own conversations: add --base-url",
         )
-    return Job(replace(spec, **overrides), run_options(given, spec.settings))
+    return Job(replace(spec, **overrides), run_options(given, spec.settings), har, badge)
 
 
 def embedded_target(
@@ -196,16 +203,23 @@ def execute(
     the reports carry the comparison with it (`compare(baseline, result)` gives it back)."""
     from ..reports import write_reports
 
-    if report_dir is not None:
-        ensure_writable(report_dir)  # before the first request, not after the run
+    for directory in (report_dir, *(f.parent for f in (job.har, job.badge) if f is not None)):
+        if directory is not None:
+            ensure_writable(directory)  # before the first request, not after the run
+    journal = Journal() if job.har is not None else None
     with open_target(job.spec) as target:
-        result = run(target, job.options, progress)
+        try:
+            result = run(target, job.options, progress, journal=journal)
+        except HarnessError as error:  # the target could not be tested: say so there too
+            if error.code is ExitCode.TARGET_UNUSABLE:
+                _untestable(job, journal, target, error)
+            raise
         result.rerun, result.rerun_all = rerun_command(job), rerun_command(job, checks=())
-        written: dict[str, Path] = {}
+        written = _extras(job, journal, result, target)
         if report_dir is not None:
             comparison = compare(baseline, result) if baseline is not None else None
             try:
-                written = write_reports(
+                written |= write_reports(
                     result, report_dir, secrets=list(target.secrets), comparison=comparison
                 )
             except OSError as exc:
@@ -214,3 +228,32 @@ def execute(
                     "pick a writable --report-dir",
                 ) from None
     return result, written
+
+
+def _extras(
+    job: Job, journal: Journal | None, result: RunResult, target: Target
+) -> dict[str, Path]:
+    """The HAR and the badge, where the job asked for them."""
+    written: dict[str, Path] = {}
+    try:
+        if job.har is not None and journal is not None:
+            about, titles = har_about(result)
+            written["har"] = write_har(journal, job.har, about, titles, target.secrets)
+        if job.badge is not None:
+            written["badge"] = write_badge(result, job.badge)
+    except OSError as exc:
+        raise HarnessError(
+            f"cannot write {exc.filename} ({exc.strerror})", "pick a writable --har / --badge"
+        ) from None
+    return written
+
+
+def _untestable(job: Job, journal: Journal | None, target: Target, error: HarnessError) -> None:
+    """A target that could not be tested still gets its badge ("not testable") and its HAR
+    (what it answered is what a person wants to see)."""
+    with contextlib.suppress(OSError):
+        if job.badge is not None:
+            write_badge(None, job.badge)
+        if job.har is not None and journal is not None:
+            about = f"{target.name} ({target.base_url}) could not be tested: {error.message}"
+            write_har(journal, job.har, about, secrets=target.secrets)

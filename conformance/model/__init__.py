@@ -1,4 +1,5 @@
-"""Plain data: what a run produced, how two runs compare, the matrix of several targets.
+"""Plain data: what a run produced, how two runs compare, the matrix of several targets,
+the history of many runs.
 
 Imports nothing of the suite outside this folder: every other layer reads these objects.
 """
@@ -15,6 +16,20 @@ from ._comparison import (
     compare,
     run_date,
 )
+from ._history import (
+    EMBEDDED_URL,
+    HISTORY_FORMAT,
+    CheckLine,
+    History,
+    HistoryRun,
+    Skipped,
+    Stretch,
+    Timeline,
+    build_history,
+    lighten,
+    target_key,
+)
+from ._journal import MAX_JOURNAL_BYTES, MAX_JOURNAL_ENTRIES, Journal, JournalEntry
 from ._matrix import MATRIX_FORMAT, Column, Matrix, Problem, Row, Status
 from ._redaction import REDACTED, redact, scrub_result, secret_list
 from ._results import (
@@ -36,7 +51,11 @@ from ._results import (
 
 __all__ = [
     "COMPARISON_FORMAT",
+    "EMBEDDED_URL",
+    "HISTORY_FORMAT",
     "MATRIX_FORMAT",
+    "MAX_JOURNAL_BYTES",
+    "MAX_JOURNAL_ENTRIES",
     "REDACTED",
     "REPORT_FORMAT",
     "AcceptedFailure",
@@ -44,6 +63,7 @@ __all__ = [
     "Change",
     "CheckChange",
     "CheckInfo",
+    "CheckLine",
     "CheckResult",
     "Column",
     "Comparison",
@@ -52,6 +72,10 @@ __all__ = [
     "EditionJudged",
     "Exchange",
     "Finding",
+    "History",
+    "HistoryRun",
+    "Journal",
+    "JournalEntry",
     "Level",
     "Matrix",
     "Outcome",
@@ -60,11 +84,17 @@ __all__ = [
     "Row",
     "RunResult",
     "RunSettings",
+    "Skipped",
     "Status",
+    "Stretch",
     "TargetInfo",
+    "Timeline",
+    "build_history",
     "compare",
+    "lighten",
     "redact",
     "run_date",
     "scrub_result",
     "secret_list",
+    "target_key",
 ]

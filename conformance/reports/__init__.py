@@ -24,6 +24,16 @@ from ._json import load_report, parse_report, render_json, report_schema, write_
 from ._junit import render_junit, write_junit
 from ._markdown import render_changes_markdown, render_summary_markdown, write_markdown
 from ._write import COMPARISON_FILE, REPORT_FILES, write_reports
+from .history import (
+    HISTORY_FILES,
+    history_schema,
+    history_to_dict,
+    history_verdict,
+    render_history_html,
+    render_history_json,
+    render_history_markdown,
+    write_history,
+)
 from .matrix import (
     MATRIX_FILES,
     column_verdict,
@@ -41,6 +51,7 @@ from .matrix import (
 
 __all__ = [
     "COMPARISON_FILE",
+    "HISTORY_FILES",
     "MATRIX_FILES",
     "REDACTED",
     "REPORT_FILES",
@@ -48,6 +59,9 @@ __all__ = [
     "column_verdict",
     "comparison_schema",
     "comparison_verdict",
+    "history_schema",
+    "history_to_dict",
+    "history_verdict",
     "load_report",
     "matrix_schema",
     "matrix_to_dict",
@@ -56,6 +70,9 @@ __all__ = [
     "render_changes_markdown",
     "render_comparison_json",
     "render_comparison_text",
+    "render_history_html",
+    "render_history_json",
+    "render_history_markdown",
     "render_html",
     "render_json",
     "render_junit",
@@ -66,6 +83,7 @@ __all__ = [
     "report_schema",
     "verdict",
     "write_comparison_json",
+    "write_history",
     "write_html",
     "write_json",
     "write_junit",

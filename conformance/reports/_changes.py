@@ -57,7 +57,9 @@ def comparison_verdict(comparison: Comparison) -> Headline:
     """The gate with a baseline in one line ("1 regression (2 fixed)"; say "since the
     baseline" around it); failing iff the comparison's exit code is not 0."""
     if comparison.interrupted:
-        return Headline("⏹", "interrupted before every check ran: not compared", "inconclusive")
+        return Headline(
+            "⏹", "interrupted before every check ran: not compared", "inconclusive", "interrupted"
+        )
     counts = [
         (len(comparison.fixed), "fixed"),
         (len(comparison.still_failing), "still failing (accepted)"),
@@ -75,6 +77,7 @@ def comparison_verdict(comparison: Comparison) -> Headline:
             "💥",
             f"no regressions, but inconclusive: checks errored or a restore failed{suffix}",
             "inconclusive",
+            "errored",
         )
     return Headline("✅", f"no regressions{suffix}", "ok")
 

@@ -31,7 +31,8 @@ __all__ = [
 
 TOOL_NAME: Final = "agentphone-conformance"
 
-#: The six ways a check can end, as reports show them: (label, emoji), by `kind()`.
+#: The ways a check can end, as reports show them: (label, emoji), by `kind()`. The emoji
+#: are for markdown and terminals; the HTML pages draw `_marks.mark(key)` instead.
 KINDS: Final[dict[str, tuple[str, str]]] = {
     "passed": ("passed", "✅"),
     "failed-required": ("failed (required)", "❌"),
@@ -89,11 +90,16 @@ def advisory_warnings(result: RunResult) -> list[CheckResult]:
 
 @dataclass(frozen=True)
 class Headline:
-    """A report's one-line verdict: a mark, a sentence, and the status it stands for."""
+    """A report's one-line verdict: a mark, a sentence, and the status it stands for.
+
+    `str()` gives the emoji and the sentence, for markdown and terminals; the HTML pages
+    draw `mark` (a key of `_marks.MARKS`; the status's own mark if empty) instead, since an
+    emoji needs a font a browser may lack."""
 
     emoji: str
     headline: str  # "conformant", "3 required checks failed", ...
     status: str  # "ok" | "fail" | "inconclusive": agrees with the exit code's sign
+    mark: str = ""  # "interrupted", "errored", ...: finer than the status
 
     def __str__(self) -> str:
         return f"{self.emoji} {self.headline}"
@@ -108,7 +114,12 @@ def verdict(result: RunResult) -> Headline:
     gate = result.gate_failures
     errors = result.count(Outcome.ERROR)
     if result.interrupted:
-        return Headline("⏹", "interrupted before every check ran (restores done)", "inconclusive")
+        return Headline(
+            "⏹",
+            "interrupted before every check ran (restores done)",
+            "inconclusive",
+            "interrupted",
+        )
     if gate:
         required = sum(1 for r in gate if r.check.level is Level.REQUIRED)
         advisory = len(gate) - required
@@ -130,6 +141,7 @@ def verdict(result: RunResult) -> Headline:
             f"inconclusive: {plural(len(result.restore_failed), 'conversation')} could not be "
             "restored: put back by hand",
             "inconclusive",
+            "errored",
         )
     if errors:
         return Headline(
@@ -137,6 +149,7 @@ def verdict(result: RunResult) -> Headline:
             f"inconclusive: {plural(errors, 'check')} errored (harness or network, "
             "not the target's fault)",
             "inconclusive",
+            "errored",
         )
     if result.other_writers:
         return Headline(
@@ -144,6 +157,7 @@ def verdict(result: RunResult) -> Headline:
             f"inconclusive: another client wrote {', '.join(result.other_writers)} during the "
             "run (not the target's fault; its value was left in place)",
             "inconclusive",
+            "other-writers",
         )
     if result.deadline_reached:
         skipped = result.count(Outcome.SKIPPED)
@@ -152,11 +166,12 @@ def verdict(result: RunResult) -> Headline:
             f"inconclusive: the run's --deadline passed with {plural(skipped, 'check')} "
             "not run (nothing failed before it)",
             "inconclusive",
+            "deadline",
         )
     warnings = len(advisory_warnings(result))
     suffix = f" ({plural(warnings, 'advisory warning')})" if warnings else ""
     if not result.count(Outcome.PASSED) and not warnings:
-        return Headline("❔", "no violations, but no check ran to completion", "ok")
+        return Headline("❔", "no violations, but no check ran to completion", "ok", "nothing-ran")
     return Headline("✅", f"conformant{suffix}", "ok")
 
 

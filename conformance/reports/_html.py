@@ -36,6 +36,7 @@ from ._common import (
     verdict,
 )
 from ._html_style import CSS, page
+from ._marks import headline_html, mark
 from ._output import write_text
 
 __all__ = ["render_html", "write_html"]
@@ -57,7 +58,8 @@ def _anchor(result: CheckResult) -> str:
 
 def _chip(key: str, text: str | None = None) -> str:
     label = KINDS[key][0]
-    return f'<span class="chip k-{key}">{_e(text if text is not None else label)}</span>'
+    shown = _e(text if text is not None else label)
+    return f'<span class="chip k-{key}">{mark(key)} {shown}</span>'
 
 
 def _pre(text: str | None, what: str) -> str:
@@ -131,12 +133,15 @@ def _grid(result: RunResult) -> str:
     families: dict[str, list[CheckResult]] = {}
     for r in result.checks:
         families.setdefault(r.check.family, []).append(r)
-    legend = "".join(f'<span class="k-{k}">{_e(label)}</span>' for k, (label, _) in KINDS.items())
+    legend = "".join(
+        f'<span class="k-{k}">{mark(k)} {_e(label)}</span>' for k, (label, _) in KINDS.items()
+    )
     rows = []
     for family, checks in families.items():
         tiles = "".join(
             f'<a class="tile k-{kind(r)}" href="#{_anchor(r)}" '
-            f'title="{_e(r.check.id)}: {_e(KINDS[kind(r)][0])}">{_e(r.check.id)}</a>'
+            f'title="{_e(r.check.id)}: {_e(KINDS[kind(r)][0])}">{mark(kind(r))} '
+            f"{_e(r.check.id)}</a>"
             for r in checks
         )
         rows.append(
@@ -188,7 +193,7 @@ def _restore(result: RunResult) -> str:
         restored = ", ".join(
             f"<code>{_e(r.conversation_id)}</code>" for r in result.restore if r.restored
         )
-        parts.append(f"<p>✅ Restored: {restored}.</p>")
+        parts.append(f"<p>{mark('ok')} Restored: {restored}.</p>")
     parts.append("</section>")
     return "\n".join(parts)
 
@@ -222,13 +227,15 @@ def _header(result: RunResult) -> str:
         if (n := sum(1 for r in result.checks if kind(r) == key))
     )
     alert = ""
+    headline = verdict(result)
     if result.restore_failed:
         alert = (
-            f'<div class="alert">⚠ {len(result.restore_failed)} conversation(s) were NOT '
+            f'<div class="alert">{mark("warning")} {len(result.restore_failed)} '
+            "conversation(s) were NOT "
             'restored: <a href="#restore">restore them by hand</a>.</div>'
         )
     return (
-        f'<header class="v-{verdict(result).status}"><div><h1>{_e(verdict(result))}</h1>'
+        f'<header class="v-{headline.status}"><div><h1>{headline_html(headline)}</h1>'
         f'<dl class="meta">{items}</dl><div class="counts">{counts}</div>{alert}</div></header>'
     )
 
@@ -252,7 +259,7 @@ def render_html(result: RunResult) -> str:
     if result.notes:
         notes = "".join(f"<li>{_e(n)}</li>" for n in result.notes)
         sections.append(f'<section id="notes"><h2>Notes</h2><ul>{notes}</ul></section>')
-    title = f"{verdict(result)} - {TOOL_NAME} - {result.target.name}"
+    title = f"{verdict(result).headline} - {TOOL_NAME} - {result.target.name}"
     main = "\n".join(sections)
     footer = (
         f"{_e(TOOL_NAME)} {_e(result.tool_version)} · seed {_e(result.settings.seed)} ·\n"

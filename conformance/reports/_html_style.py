@@ -7,7 +7,8 @@ from typing import Final
 
 __all__ = ["COLOURS", "CSS"]
 
-#: Background colour per kind (see _common.KINDS).
+#: Colour per kind (see _common.KINDS), and of a matrix cell whose check did not run and of
+#: an unusable target: the background of chips, tiles and cells, and the colour of marks.
 COLOURS: Final[dict[str, str]] = {
     "passed": "#1a7f37",
     "failed-required": "#cf222e",
@@ -16,6 +17,8 @@ COLOURS: Final[dict[str, str]] = {
     "not-implemented": "#6e7781",
     "skipped": "#0969da",
     "error": "#8250df",
+    "absent": "#afb8c1",
+    "unusable": "#57606a",
 }
 
 _KIND_RULES = "\n".join(f".k-{name} {{ --k: {colour}; }}" for name, colour in COLOURS.items())
@@ -49,18 +52,16 @@ dl.meta div.wide { grid-column: span 2; }
 dl.meta dt { color: var(--muted); white-space: nowrap; }
 dl.meta dd { margin: 0; font-weight: 600; overflow-wrap: anywhere; }
 .counts { display: flex; flex-wrap: wrap; gap: 8px; }
-.chip { display: inline-block; padding: 2px 10px; border-radius: 12px; color: #fff;
+.chip { display: inline-block; padding: 2px 10px 2px 5px; border-radius: 12px; color: #fff;
   background: var(--k); font-weight: 600; font-size: 13px; white-space: nowrap; }
 .alert { border: 2px solid #cf222e; background: #ffebe9; border-radius: 6px;
   padding: 12px 16px; margin: 20px 0 0; font-weight: 600; }
 .legend { display: flex; flex-wrap: wrap; gap: 16px; margin: 0 0 12px; color: var(--muted); }
-.legend span::before { content: ""; display: inline-block; width: 12px; height: 12px;
-  border-radius: 3px; background: var(--k); margin-right: 6px; vertical-align: -1px; }
 .family { display: grid; grid-template-columns: 160px 1fr; gap: 12px; align-items: start;
   padding: 6px 0; border-top: 1px solid var(--soft); }
 .family > div:first-child { font-weight: 600; overflow-wrap: anywhere; padding-top: 3px; }
 .tiles { display: flex; flex-wrap: wrap; gap: 6px; }
-.tile { display: inline-block; padding: 3px 8px; border-radius: 4px; background: var(--k);
+.tile { display: inline-block; padding: 3px 8px 3px 5px; border-radius: 4px; background: var(--k);
   color: #fff; font: 600 12px/1.4 var(--mono); text-decoration: none; }
 .tile:hover, .tile:focus { outline: 2px solid var(--fg); outline-offset: 1px; }
 table { border-collapse: collapse; width: 100%; }

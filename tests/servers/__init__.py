@@ -16,6 +16,20 @@ for account 1 then account 2), ``app.state.metadata_snapshot()``
 ``app.state.seeded_metadata`` (that snapshot taken at creation) and
 ``app.state.edition`` (``"seed"`` or ``"current"``). :func:`base_app` finds the base
 app under any stack of wrappers.
+
+Webhooks: :mod:`.current_app` and :mod:`.envelope_app` also have the vendor's webhook
+surface (``POST``/``GET``/``DELETE /v1/webhooks``, a new secret on every registration)
+and a test-support route of their own, ``POST /testing/inbound`` with
+``{"conversation": id, "text": ...}`` and the account's key, that makes a message arrive
+and queues a signed ``agent.message`` delivery to the account's webhook, if it has one
+(:mod:`._webhooks`; ``trigger.py`` calls that route as a user's ``--webhook-trigger``
+would). They differ where the contract is silent: current_app leaves out a null
+``conversationState``, sends chunked bodies with lower-case header names after a random
+delay and a ``conversation.updated`` event after every PATCH; envelope_app sends
+``conversationState: null``, members of its own, and every delivery twice (same
+``X-Webhook-ID``, same bytes, signed afresh). Deliveries come from one background thread
+per app, started by the first delivery and stopped by ``app.state.close()``, which
+:func:`serve` calls when the server stops.
 """
 
 from __future__ import annotations

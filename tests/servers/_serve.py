@@ -1,4 +1,7 @@
-"""Run an ASGI app with uvicorn on a free loopback port, in a background thread."""
+"""Run an ASGI app with uvicorn on a free loopback port, in a background thread.
+
+When the server has stopped, the base app's ``state.close()`` (if it has one) ends its
+background work: the webhook dispatcher's thread."""
 
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
+
+from .wrappers import base_app
 
 HOST = "127.0.0.1"
 
@@ -55,6 +60,9 @@ def serve(
             thread.join(shutdown_timeout)
         if thread.is_alive():  # pragma: no cover - uvicorn would not stop
             raise RuntimeError("uvicorn did not shut down in time")
+        close = getattr(getattr(base_app(app), "state", None), "close", None)
+        if callable(close):
+            close()
 
 
 def _wait_until_listening(server: uvicorn.Server, thread: threading.Thread, timeout: float) -> int:

@@ -8,6 +8,12 @@ through an account's conversations, most recently active first.
 
 The data sits in an in-memory SQLite database behind a small repository that the
 routes receive through dependency injection. Errors are FastAPI's defaults.
+
+Webhooks (``/v1/webhooks``, see :mod:`._webhooks`): an ``agent.message`` delivery for
+each message that arrives (``POST /testing/inbound``, this server's own test-support
+route), without ``conversationState`` when the metadata is null, and a
+``conversation.updated`` delivery after every successful PATCH. Deliveries go out in
+chunks, with lower-case header names, each after a random delay of up to 50 ms.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import json
 import math
 import sqlite3
 import threading
+import uuid
 import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -29,6 +36,14 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic.alias_generators import to_camel
+
+from ._webhooks import (
+    DeliveryStyle,
+    Dispatcher,
+    Registrations,
+    WebhookRequest,
+    now_rfc3339,
+)
 
 PATCH_MESSAGE_LIMIT = 50
 PREVIEW_LENGTH = 120
@@ -298,6 +313,48 @@ class ConversationRepository:
                     (changes.group_name, conversation_id),
                 )
             return self._load(db, account_id, conversation_id, message_limit)
+
+    def arrive(
+        self, account_id: str, conversation_id: str, text: str, history: int
+    ) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]] | None:
+        """A message arriving from the participant: stored, and the conversation's activity
+        moved. (the message, the conversation as it now is, its `history` latest messages)"""
+        with self.transaction() as db:
+            row = db.execute(
+                "SELECT * FROM conversations WHERE id = ? AND account_id = ?",
+                (conversation_id, account_id),
+            ).fetchone()
+            if row is None:
+                return None
+            message = {
+                "id": f"msg_{uuid.uuid4().hex[:12]}",
+                "conversation_id": conversation_id,
+                "body": text,
+                "from_number": row["participant"],
+                "to_number": row["phone_number"],
+                "direction": "inbound",
+                "received_at": now_rfc3339(),
+                "channel": row["channel"],
+                "sender_identifier": row["participant"],
+                "status": "received",
+            }
+            columns = ", ".join(message)
+            marks = ", ".join(f":{name}" for name in message)
+            db.execute(f"INSERT INTO messages ({columns}) VALUES ({marks})", message)
+            db.execute(
+                "UPDATE conversations SET last_message_at = ? WHERE id = ?",
+                (message["received_at"], conversation_id),
+            )
+            latest = db.execute(
+                """
+                SELECT * FROM (
+                    SELECT * FROM messages WHERE conversation_id = ?
+                     ORDER BY received_at DESC LIMIT ?
+                ) ORDER BY received_at
+                """,
+                (conversation_id, history),
+            ).fetchall()
+            return message, self._conversation_fields(row), [dict(m) for m in latest]
 
     def insert(self, table: str, rows: Iterable[dict[str, Any]]) -> None:
         with self.transaction() as db:
@@ -642,6 +699,56 @@ def authenticated_account(
 
 AccountId = Annotated[str, Depends(authenticated_account)]
 
+
+class Webhooks:
+    """The app's webhook registrations and the thread that delivers to them."""
+
+    def __init__(self, with_values: bool = False) -> None:
+        self.registrations = Registrations()
+        self.dispatcher = Dispatcher(
+            DeliveryStyle(chunked=True, lower_case_headers=True, max_delay=0.05)
+        )
+        self.with_values = with_values  # conversation.updated carries previous/current values
+
+    def conversation_updated(
+        self,
+        account_id: str,
+        patch: ConversationPatch,
+        before: dict[str, Any] | None,
+        after: dict[str, Any],
+    ) -> None:
+        """Queue a conversation.updated delivery (after every successful PATCH), naming the
+        fields the PATCH set, or with their previous and current values."""
+        registration = self.registrations.get(account_id)
+        if registration is None:
+            return
+        fields = sorted(
+            name for name in patch.model_fields_set if name != "group_name" or after["is_group"]
+        )
+        changes: Any = [to_camel(name) for name in fields]
+        if self.with_values and before is not None:
+            changes = {
+                to_camel(name): {"previous": before[name], "current": after[name]}
+                for name in fields
+            }
+        self.dispatcher.enqueue(
+            registration,
+            {
+                "event": "conversation.updated",
+                "timestamp": now_rfc3339(),
+                "conversationId": after["id"],
+                "changes": changes,
+            },
+        )
+
+
+def get_webhooks(request: Request) -> Webhooks:
+    hooks: Webhooks = request.app.state.webhooks
+    return hooks
+
+
+Hooks = Annotated[Webhooks, Depends(get_webhooks)]
+
 router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
 
 
@@ -680,12 +787,98 @@ def update_conversation(
     conversation_id: str,
     account_id: AccountId,
     repository: Repository,
+    hooks: Hooks,
     patch: Annotated[ConversationPatch, Body(default_factory=ConversationPatch)],
 ) -> dict[str, Any]:
+    before = repository.get(account_id, conversation_id, 1) if hooks.with_values else None
     conversation = repository.update(account_id, conversation_id, patch, PATCH_MESSAGE_LIMIT)
     if conversation is None:
         raise _not_found(conversation_id)
+    hooks.conversation_updated(account_id, patch, before, conversation)
     return conversation
+
+
+# -------------------------------------------------------------------------- webhooks
+
+
+webhooks_router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+
+
+@webhooks_router.post("", status_code=status.HTTP_201_CREATED)
+def register_webhook(account_id: AccountId, hooks: Hooks, body: WebhookRequest) -> dict[str, Any]:
+    return hooks.registrations.register(account_id, body).as_json()
+
+
+@webhooks_router.get("")
+def get_webhook(account_id: AccountId, hooks: Hooks) -> dict[str, Any] | None:
+    registration = hooks.registrations.get(account_id)
+    return None if registration is None else registration.as_json()
+
+
+@webhooks_router.delete("", status_code=status.HTTP_204_NO_CONTENT)
+def delete_webhook(account_id: AccountId, hooks: Hooks) -> None:
+    if hooks.registrations.remove(account_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="No webhook is registered")
+
+
+class InboundMessage(BaseModel):
+    """This server's test-support request: a message from the participant."""
+
+    conversation: str
+    text: str = "Hello from the test bench"
+
+
+testing_router = APIRouter(prefix="/testing", include_in_schema=False)
+
+
+@testing_router.post("/inbound", status_code=status.HTTP_201_CREATED)
+def inbound_message(
+    account_id: AccountId, repository: Repository, hooks: Hooks, body: InboundMessage
+) -> dict[str, Any]:
+    """Make a message arrive on one of the account's conversations, as a phone would."""
+    registration = hooks.registrations.get(account_id)
+    history = registration.context_limit if registration is not None else 0
+    arrived = repository.arrive(account_id, body.conversation, body.text, history)
+    if arrived is None:
+        raise _not_found(body.conversation)
+    message, conversation, latest = arrived
+    if registration is not None:
+        hooks.dispatcher.enqueue(registration, _agent_message(message, conversation, latest))
+    return {"messageId": message["id"], "webhook": registration is not None}
+
+
+def _agent_message(
+    message: dict[str, Any], conversation: dict[str, Any], latest: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The agent.message payload; null metadata is left out (read as null)."""
+    channel = conversation["channel"] or "sms"
+    payload: dict[str, Any] = {
+        "event": "agent.message",
+        "channel": channel,
+        "timestamp": now_rfc3339(),
+        "agentId": conversation["agent_id"],
+        "data": {
+            "conversationId": conversation["id"],
+            "messageId": message["id"],
+            "from": message["from_number"],
+            "to": message["to_number"],
+            "message": message["body"],
+            "direction": message["direction"],
+            "receivedAt": message["received_at"],
+        },
+    }
+    if conversation["metadata"] is not None:
+        payload["conversationState"] = conversation["metadata"]
+    payload["recentHistory"] = [
+        {
+            "content": m["body"],
+            "direction": m["direction"],
+            "channel": m["channel"] or channel,
+            "at": m["received_at"],
+        }
+        for m in latest
+    ]
+    return payload
 
 
 def _encodable(error: dict[str, Any]) -> dict[str, Any]:
@@ -708,8 +901,11 @@ async def validation_exception_handler(
     )
 
 
-def create_app(**options: Any) -> FastAPI:
+def create_app(*, changes_with_values: bool = False, **options: Any) -> FastAPI:
     """A fresh current-edition app over a freshly seeded in-memory database.
+
+    ``changes_with_values``: the ``conversation.updated`` deliveries carry each changed
+    field's previous and current value rather than its name.
 
     ``app.state.accounts`` lists ``(api_key, [conversation ids])`` per account and
     ``app.state.metadata_snapshot()`` returns ``{conversation_id: metadata}``.
@@ -721,10 +917,14 @@ def create_app(**options: Any) -> FastAPI:
 
     app = FastAPI(title="AgentPhone Conversations API", version="2025.03")
     app.include_router(router)
+    app.include_router(webhooks_router)
+    app.include_router(testing_router)
     app.add_exception_handler(RequestValidationError, validation_exception_handler)
     app.state.repository = repository
     app.state.edition = "current"
     app.state.accounts = repository.conversation_ids_by_key()
     app.state.metadata_snapshot = repository.metadata_by_conversation
     app.state.seeded_metadata = repository.metadata_by_conversation()
+    app.state.webhooks = hooks = Webhooks(changes_with_values)
+    app.state.close = hooks.dispatcher.close
     return app

@@ -11,6 +11,13 @@ default ``422 {"detail": [...]}`` body, as the reference page documents.
 Domain objects are dataclasses held by an in-memory service; handlers are async.
 An optional per-key rate limit (``create_app(rate_limit=(requests, seconds))``) shows
 how the app itself answers 429.
+
+Webhooks (``/v1/webhooks``, see :mod:`._webhooks`): an ``agent.message`` delivery for
+each message that arrives (``POST /testing/inbound``, this server's own test-support
+route), with ``conversationState: null`` when the metadata is null and members of its
+own beside the documented ones. It delivers at least once: every delivery is sent
+again once acknowledged, with the same ``X-Webhook-ID`` and the same bytes, signed
+afresh (``create_app(redeliver_after=seconds)`` sets the pause between the two).
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import copy
 import json
 import math
 import time
+import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -32,6 +40,15 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ._webhooks import (
+    DeliveryStyle,
+    Dispatcher,
+    Registration,
+    Registrations,
+    WebhookRequest,
+    now_rfc3339,
+)
 
 # ---------------------------------------------------------------------------- errors
 
@@ -371,6 +388,24 @@ class ConversationService:
             data=items, hasMore=offset + len(window) < len(mine), total=len(mine)
         )
 
+    def arrive(self, account_id: str, conversation_id: str, text: str) -> Conversation:
+        """A message arriving from the participant; the conversation it arrived on."""
+        conversation = self._owned(account_id, conversation_id)
+        conversation.messages.append(
+            Message(
+                id=f"msg_{uuid.uuid4().hex[:12]}",
+                body=text,
+                from_number=conversation.participant,
+                to_number=conversation.phone_number,
+                direction="inbound",
+                received_at=datetime.now(UTC),
+                channel=conversation.channel,
+                sender_identifier=conversation.participant,
+                status="received",
+            )
+        )
+        return conversation
+
     def metadata_snapshot(self) -> dict[str, dict[str, Any] | None]:
         return {cid: copy.deepcopy(c.metadata) for cid, c in self.conversations.items()}
 
@@ -561,11 +596,133 @@ async def update_conversation(
     return service.update(account, conversation_id, body)
 
 
-def create_app(*, rate_limit: tuple[int, float] | None = None) -> FastAPI:
+# -------------------------------------------------------------------------- webhooks
+
+API_VERSION = "2025-04-01"
+
+
+class Webhooks:
+    """The app's webhook registrations and the thread that delivers to them."""
+
+    def __init__(self, redeliver_after: float) -> None:
+        self.registrations = Registrations()
+        self.dispatcher = Dispatcher(DeliveryStyle(attempts=4, backoff=0.05))
+        self.redeliver_after = redeliver_after
+
+    def message_arrived(self, account_id: str, conversation: Conversation) -> bool:
+        """Queue the agent.message delivery of the conversation's latest message, if the
+        account has a webhook."""
+        registration = self.registrations.get(account_id)
+        if registration is None:
+            return False
+        payload = _agent_message(account_id, conversation, registration)
+        self.dispatcher.enqueue(
+            registration, payload, copies=2, redeliver_after=self.redeliver_after, compact=False
+        )
+        return True
+
+
+def _when(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _agent_message(
+    account_id: str, conversation: Conversation, registration: Registration
+) -> dict[str, Any]:
+    """The payload, as the conversation is now; the history is what came before the message."""
+    message, *earlier = sorted(conversation.messages, key=lambda m: m.received_at, reverse=True)
+    channel = conversation.channel or message.channel or "sms"
+    history = list(reversed(earlier[: registration.context_limit]))
+    return {
+        "event": "agent.message",
+        "apiVersion": API_VERSION,
+        "accountId": account_id,
+        "channel": channel,
+        "timestamp": now_rfc3339(),
+        "agentId": conversation.agent_id,
+        "data": {
+            "conversationId": conversation.id,
+            "messageId": message.id,
+            "from": message.from_number,
+            "to": message.to_number,
+            "message": message.body,
+            "direction": message.direction,
+            "receivedAt": _when(message.received_at),
+            "mediaUrls": list(message.media_urls),
+        },
+        "conversationState": copy.deepcopy(conversation.metadata),
+        "recentHistory": [
+            {
+                "messageId": m.id,
+                "content": m.body,
+                "direction": m.direction,
+                "channel": m.channel or channel,
+                "at": _when(m.received_at),
+            }
+            for m in history
+        ],
+    }
+
+
+async def get_webhooks(request: Request) -> Webhooks:
+    hooks: Webhooks = request.app.state.webhooks
+    return hooks
+
+
+Hooks = Annotated[Webhooks, Depends(get_webhooks)]
+
+
+@router.post("/webhooks")
+async def register_webhook(account: Account, hooks: Hooks, body: WebhookRequest) -> dict[str, Any]:
+    return hooks.registrations.register(account, body).as_json()
+
+
+@router.get("/webhooks")
+async def get_webhook(account: Account, hooks: Hooks) -> dict[str, Any] | None:
+    registration = hooks.registrations.get(account)
+    return None if registration is None else registration.as_json()
+
+
+@router.delete("/webhooks")
+async def delete_webhook(account: Account, hooks: Hooks) -> dict[str, Any]:
+    registration = hooks.registrations.remove(account)
+    if registration is None:
+        raise ApiError(404, "No webhook is registered for this account.")
+    return {"id": registration.id, "deleted": True}
+
+
+class Inbound(BaseModel):
+    """This server's test-support request: a message from the participant."""
+
+    conversation: str
+    text: str = "A message from the test bench."
+
+
+testing = APIRouter(prefix="/testing", include_in_schema=False)
+
+
+@testing.post("/inbound", status_code=201)
+async def inbound(
+    service: Service, account: Account, hooks: Hooks, body: Inbound
+) -> dict[str, Any]:
+    """Make a message arrive on one of the account's conversations, as a phone would."""
+    conversation = service.arrive(account, body.conversation, body.text)
+    queued = hooks.message_arrived(account, conversation)
+    return {
+        "conversation": conversation.id,
+        "messageCount": len(conversation.messages),
+        "queued": queued,
+    }
+
+
+def create_app(
+    *, rate_limit: tuple[int, float] | None = None, redeliver_after: float = 0.0
+) -> FastAPI:
     """A fresh app with a freshly seeded service.
 
     ``rate_limit=(n, seconds)`` makes the app answer 429 (with ``Retry-After``) past
-    ``n`` requests per API key within ``seconds``.
+    ``n`` requests per API key within ``seconds``. ``redeliver_after``: the seconds between
+    a webhook delivery's acknowledgement and its second copy.
     ``app.state.accounts`` lists ``(api_key, [conversation ids])`` per account and
     ``app.state.metadata_snapshot()`` returns ``{conversation_id: metadata}``.
     """
@@ -581,7 +738,10 @@ def create_app(*, rate_limit: tuple[int, float] | None = None) -> FastAPI:
         },
     )
     app.include_router(router)
+    app.include_router(testing)
     app.state.service = service
+    app.state.webhooks = hooks = Webhooks(redeliver_after)
+    app.state.close = hooks.dispatcher.close
     app.state.edition = "current"
     app.state.accounts = [
         (key, [c.id for c in service.conversations.values() if c.account_id == account])

@@ -275,6 +275,21 @@ def _secrets(targets: Sequence[MatrixTarget]) -> list[str]:
     return [s for s in found if s]
 
 
+def _with_extras(plan: MatrixPlan, report_dir: Path, har: bool, badges: bool) -> MatrixPlan:
+    """Each target's run.har and badge.svg beside its reports, when asked for."""
+
+    def extras(target: MatrixTarget) -> MatrixTarget:
+        directory = report_dir / "targets" / target.slug
+        job = replace(
+            target.job,
+            har=directory / "run.har" if har else None,
+            badge=directory / "badge.svg" if badges else None,
+        )
+        return replace(target, job=job)
+
+    return replace(plan, targets=tuple(extras(t) for t in plan.targets))
+
+
 def matrix_job(
     files: Sequence[Path],
     given: GivenOptions,
@@ -284,13 +299,17 @@ def matrix_job(
     include_emulator: bool = True,
     jobs: int | None = None,
     progress: MatrixProgress | None = None,
+    har: bool = False,
+    badges: bool = False,
 ) -> tuple[Matrix, dict[str, Path]]:
     """The `matrix` command: run (or merge), then write matrix.md, .json and .html into
-    `report_dir` (each run's reports under targets/<slug>/)."""
+    `report_dir` (each run's reports under targets/<slug>/, with run.har and badge.svg
+    there when asked)."""
     if jobs is not None and jobs < 1:
         raise HarnessError("--jobs must be at least 1", "give --jobs 1 to run one at a time")
     if merge:
         unused = [name for name in given.given() if name != "strict"]
+        unused += [name for name, on in (("har", har), ("badges", badges)) if on]
         if unused or jobs is not None:
             flag = "--" + (unused[0] if unused else "jobs").replace("_", "-")
             raise HarnessError(
@@ -299,7 +318,7 @@ def matrix_job(
         matrix = merge_reports(files, strict=bool(given.strict))
         secrets_: list[str] = []
     else:
-        plan = plan_targets(files, given, include_emulator)
+        plan = _with_extras(plan_targets(files, given, include_emulator), report_dir, har, badges)
         ensure_writable(report_dir)  # before any target runs
         matrix = run_matrix(plan, report_dir, jobs or DEFAULT_JOBS, progress)
         secrets_ = _secrets(plan.targets)

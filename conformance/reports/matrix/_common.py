@@ -43,7 +43,8 @@ MATRIX_FILES: Final = {"markdown": "matrix.md", "json": "matrix.json", "html": "
 ABSENT: Final = "absent"
 
 #: Every cell kind: (label, emoji, short label for a grid cell). KINDS, plus "absent": the
-#: check did not run for that target (an unusable target, an older suite, --check).
+#: check did not run for that target (an unusable target, an older suite, --check). The
+#: emoji are for matrix.md; matrix.html draws `_marks.mark(key)` instead.
 CELL_KINDS: Final[dict[str, tuple[str, str, str]]] = {
     **{
         key: (label, emoji, short)
@@ -92,7 +93,10 @@ def matrix_verdict(matrix: Matrix) -> Headline:
     if matrix.interrupted:
         ran = sum(1 for c in matrix.columns if c.result and not c.result.interrupted)
         return Headline(
-            "⏹", f"interrupted: {ran} of {plural(total, 'target')} ran to the end", "inconclusive"
+            "⏹",
+            f"interrupted: {ran} of {plural(total, 'target')} ran to the end",
+            "inconclusive",
+            "interrupted",
         )
     if failing:
         return Headline(

@@ -26,6 +26,7 @@ from .._common import (
     truncate_bytes,
 )
 from .._html_style import CSS, page
+from .._marks import headline_html, mark
 from .._output import write_text
 from ._common import (
     CELL_KINDS,
@@ -51,8 +52,6 @@ _STATUS_KIND: Final = {
 }
 
 _MATRIX_CSS: Final = """
-.k-absent { --k: #afb8c1; }
-.k-unusable { --k: #57606a; }
 .scroll { overflow-x: auto; padding-bottom: 4px; }
 table.matrix { width: auto; border-collapse: separate; border-spacing: 3px; margin: 0 -3px; }
 table.matrix th, table.matrix td { border: 0; padding: 0; background: none; }
@@ -80,8 +79,6 @@ td.cell > a:hover, td.cell > a:focus { outline: 2px solid var(--fg); outline-off
 td.cell.k-absent { background: repeating-linear-gradient(135deg, #eaeef2 0 5px, #f6f8fa 5px 10px)
   !important; }
 td.cell.k-absent > a, td.cell.k-absent > span { color: var(--muted); }
-.legend span.k-absent::before { background: repeating-linear-gradient(135deg, #afb8c1 0 2px,
-  #eaeef2 2px 4px); }
 table.matrix tfoot th, table.matrix tfoot td { padding: 3px 4px; font-size: 12.5px; }
 table.matrix tfoot tr:first-child th, table.matrix tfoot tr:first-child td {
   border-top: 1px solid var(--line); padding-top: 8px; }
@@ -104,8 +101,6 @@ details.target > summary .label { font-weight: normal; font-size: 13px; margin-l
 .problem { border: 1px solid var(--line); border-left: 6px solid var(--k); border-radius: 6px;
   padding: 10px 14px; margin: 8px 0; }
 :target { scroll-margin-top: 90px; }
-.swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px;
-  background: var(--k); margin-right: 6px; vertical-align: -1px; }
 """
 
 
@@ -117,12 +112,14 @@ def _cell_id(column: Column, check_id: str) -> str:
     return f"c-{column.slug}-{quote(check_id, safe='')}"
 
 
-def _chip(key: str, text: str) -> str:
-    return f'<span class="chip k-{key}">{_e(text)}</span>'
+def _chip(key: str, text: str, mark_key: str | None = None) -> str:
+    """A chip in the colour of `key`, with the mark of `mark_key` (`key`'s if None)."""
+    return f'<span class="chip k-{key}">{mark(mark_key or key)} {_e(text)}</span>'
 
 
 def _status_chip(column: Column, text: str | None = None) -> str:
-    return _chip(_STATUS_KIND[column.status], text or column.status.value)
+    status = column.status
+    return _chip(_STATUS_KIND[status], text or status.value, status.value)
 
 
 def _header(matrix: Matrix) -> str:
@@ -142,12 +139,12 @@ def _header(matrix: Matrix) -> str:
     ]
     items = "".join(f"<div><dt>{_e(k)}</dt><dd>{_e(v)}</dd></div>" for k, v in meta)
     counts = "".join(
-        _chip(_STATUS_KIND[status], f"{n} {status.value}")
+        _chip(_STATUS_KIND[status], f"{n} {status.value}", status.value)
         for status in Status
         if (n := matrix.count(status))
     )
     return (
-        f'<header class="v-{overall.status}"><div><h1>{_e(overall)}</h1>'
+        f'<header class="v-{overall.status}"><div><h1>{headline_html(overall)}</h1>'
         f'<dl class="meta">{items}</dl><div class="counts">{counts}</div></div></header>'
     )
 
@@ -169,7 +166,7 @@ def _targets(matrix: Matrix, out_dir: Path | None) -> str:
         link = _report_link(column, out_dir)
         report = f'<a href="{_e(link)}">report.html</a>' if link else ""
         edition = (
-            f'<span class="label">edition judged: {_e(edition_line(column.result))}</span>'
+            f'<br><span class="label">edition judged: {_e(edition_line(column.result))}</span>'
             if column.result is not None
             else ""
         )
@@ -193,12 +190,13 @@ def _cell(column: Column, cell: CheckResult | None, check_id: str) -> str:
     reason = cell.reason if cell is not None else (str(column.problem) if column.problem else "")
     title = f"{check_id} on {column.name}: {label}" + (f" - {reason}" if reason else "")
     attrs = f'title="{_e(title[:400])}"'
+    shown = f"{mark(key)} {_e(short)}"
     if cell is not None and cell.outcome in (Outcome.FAILED, Outcome.ERROR):
-        inner = f'<a href="#{_cell_id(column, check_id)}" {attrs}>{_e(short)}</a>'
+        inner = f'<a href="#{_cell_id(column, check_id)}" {attrs}>{shown}</a>'
     elif column.problem is not None:
-        inner = f'<a href="#t-{column.slug}" {attrs}>{_e(short)}</a>'
+        inner = f'<a href="#t-{column.slug}" {attrs}>{shown}</a>'
     else:
-        inner = f"<span {attrs}>{_e(short)}</span>"
+        inner = f"<span {attrs}>{shown}</span>"
     return f'<td class="cell k-{key}">{inner}</td>'
 
 
@@ -234,11 +232,10 @@ def _grid(matrix: Matrix) -> str:
             else f'<td class="{"zero" if not t[key] else ""}">{t[key]}</td>'
             for t in totals
         )
-        foot.append(
-            f'<tr><th colspan="2"><span class="k-{key} swatch"></span>{_e(label)}</th>{tds}</tr>'
-        )
+        foot.append(f'<tr><th colspan="2">{mark(key)} {_e(label)}</th>{tds}</tr>')
     legend = "".join(
-        f'<span class="k-{key}">{_e(label)}</span>' for key, (label, _, _) in CELL_KINDS.items()
+        f'<span class="k-{key}">{mark(key)} {_e(label)}</span>'
+        for key, (label, _, _) in CELL_KINDS.items()
     )
     return (
         f'<div class="legend">{legend}</div>\n<div class="scroll"><table class="matrix">'
@@ -324,7 +321,7 @@ def render_matrix_html(matrix: Matrix, out_dir: Path | None = None) -> str:
         f'<section id="grid"><h2>Matrix</h2>\n{_grid(matrix)}\n</section>',
         _details(matrix, out_dir),
     ]
-    title = f"{matrix_verdict(matrix)} - {TOOL_NAME} compatibility matrix"
+    title = f"{matrix_verdict(matrix).headline} - {TOOL_NAME} compatibility matrix"
     main = "\n".join(s for s in sections if s)
     footer = (
         f"{_e(TOOL_NAME)} {_e(matrix.tool_version)} · compatibility matrix · every target's\n"
