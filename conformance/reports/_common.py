@@ -3,9 +3,12 @@ how long text is cut short."""
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final
+from urllib.parse import quote
 
 from ..model import CheckResult, Confirmation, Exchange, Level, Outcome, RunResult
 
@@ -22,6 +25,8 @@ __all__ = [
     "one_line",
     "plural",
     "printable",
+    "relative_link",
+    "relative_path",
     "replayed",
     "request_line",
     "rerun_check",
@@ -225,3 +230,25 @@ def request_line(exchange: Exchange) -> str:
     """`PATCH https://... -> 422` (or `-> no answer`)."""
     status = "no answer" if exchange.status is None else str(exchange.status)
     return f"{exchange.method} {exchange.url} -> {status}"
+
+
+def relative_path(path: Path, out_dir: Path | None) -> str:
+    """`path` relative to a report's directory where possible, with forward slashes (for
+    the paths a JSON report names)."""
+    if out_dir is not None:
+        try:
+            return Path(os.path.relpath(path.resolve(), out_dir.resolve())).as_posix()
+        except ValueError:  # another drive (Windows)
+            pass
+    return path.as_posix()
+
+
+def relative_link(target: Path | None, out_dir: Path | None) -> str | None:
+    """A relative URL from `out_dir` to `target`, if both are known and the file exists."""
+    if target is None or out_dir is None or not target.is_file():
+        return None
+    try:
+        relative = os.path.relpath(target.resolve(), out_dir.resolve())
+    except ValueError:  # another drive (Windows): no relative path exists
+        return None
+    return quote(Path(relative).as_posix(), safe="/")

@@ -338,32 +338,39 @@ class ConversationRepository:
                 "sender_identifier": row["participant"],
                 "status": "received",
             }
-            columns = ", ".join(message)
-            marks = ", ".join(f":{name}" for name in message)
-            db.execute(f"INSERT INTO messages ({columns}) VALUES ({marks})", message)
+            self._insert(db, "messages", message)
             db.execute(
                 "UPDATE conversations SET last_message_at = ? WHERE id = ?",
                 (message["received_at"], conversation_id),
             )
-            latest = db.execute(
-                """
-                SELECT * FROM (
-                    SELECT * FROM messages WHERE conversation_id = ?
-                     ORDER BY received_at DESC LIMIT ?
-                ) ORDER BY received_at
-                """,
-                (conversation_id, history),
-            ).fetchall()
+            latest = self._latest(db, conversation_id, history)
             return message, self._conversation_fields(row), [dict(m) for m in latest]
 
     def insert(self, table: str, rows: Iterable[dict[str, Any]]) -> None:
         with self.transaction() as db:
             for row in rows:
-                columns = ", ".join(row)
-                marks = ", ".join(f":{name}" for name in row)
-                db.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", row)
+                self._insert(db, table, row)
 
     # -- helpers
+
+    @staticmethod
+    def _insert(db: sqlite3.Connection, table: str, row: dict[str, Any]) -> None:
+        columns = ", ".join(row)
+        marks = ", ".join(f":{name}" for name in row)
+        db.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", row)
+
+    @staticmethod
+    def _latest(db: sqlite3.Connection, conversation_id: str, count: int) -> list[sqlite3.Row]:
+        """The conversation's most recent `count` messages, oldest first."""
+        return db.execute(
+            """
+            SELECT * FROM (
+                SELECT * FROM messages WHERE conversation_id = ?
+                 ORDER BY received_at DESC LIMIT ?
+            ) ORDER BY received_at
+            """,
+            (conversation_id, count),
+        ).fetchall()
 
     def _load(
         self, db: sqlite3.Connection, account_id: str, conversation_id: str, message_limit: int
@@ -378,16 +385,7 @@ class ConversationRepository:
         conversation["message_count"] = db.execute(
             "SELECT COUNT(*) FROM messages WHERE conversation_id = ?", (conversation_id,)
         ).fetchone()[0]
-        # The most recent `message_limit` messages, oldest first.
-        messages = db.execute(
-            """
-            SELECT * FROM (
-                SELECT * FROM messages WHERE conversation_id = ?
-                 ORDER BY received_at DESC LIMIT ?
-            ) ORDER BY received_at
-            """,
-            (conversation_id, message_limit),
-        ).fetchall()
+        messages = self._latest(db, conversation_id, message_limit)
         conversation["messages"] = [self._message(db, m) for m in messages]
         return conversation
 

@@ -20,11 +20,10 @@ from typing import Final
 from urllib.parse import quote
 
 from ...model import CheckLine, CheckResult, History, HistoryRun, Outcome, Timeline
-from .._common import KINDS, TOOL_NAME, edition_line, plural, printable
+from .._common import KINDS, TOOL_NAME, edition_line, plural, printable, relative_link
 from .._html_style import COLOURS, CSS, page
 from .._marks import headline_html, mark
 from .._output import write_text
-from ..matrix._common import relative_link
 from ._common import (
     CELL_KINDS,
     cell_kind,

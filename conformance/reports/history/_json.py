@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from ...model import HISTORY_FORMAT, CheckLine, History, HistoryRun, Timeline
 from ...schemas import schema
-from .._common import TOOL_NAME
+from .._common import TOOL_NAME, relative_path
 from .._output import write_text
 from ._common import (
     cell_kind,
@@ -30,16 +29,6 @@ def history_schema() -> dict[str, Any]:
     return schema("history")
 
 
-def _path(path: Path, out_dir: Path | None) -> str:
-    """`path` relative to the history's directory where possible, with forward slashes."""
-    if out_dir is not None:
-        try:
-            return Path(os.path.relpath(path.resolve(), out_dir.resolve())).as_posix()
-        except ValueError:  # another drive (Windows)
-            pass
-    return path.as_posix()
-
-
 def _run(run: HistoryRun, out_dir: Path | None) -> dict[str, Any]:
     result = run.result
     headline = run_verdict(run)
@@ -57,8 +46,8 @@ def _run(run: HistoryRun, out_dir: Path | None) -> dict[str, Any]:
         "status": headline.status,
         "verdict": headline.headline,
         "counts": run_counts(run),
-        "report_json": _path(run.source, out_dir),
-        "report_html": _path(run.html, out_dir) if run.html is not None else None,
+        "report_json": relative_path(run.source, out_dir),
+        "report_html": relative_path(run.html, out_dir) if run.html is not None else None,
     }
 
 
@@ -129,7 +118,9 @@ def history_to_dict(history: History, out_dir: Path | None = None) -> dict[str, 
         "last": history.last,
         "runs": history.runs,
         "verdict": {"status": overall.status, "headline": overall.headline},
-        "skipped": [{"path": _path(s.path, out_dir), "reason": s.reason} for s in history.skipped],
+        "skipped": [
+            {"path": relative_path(s.path, out_dir), "reason": s.reason} for s in history.skipped
+        ],
         "targets": [_target(t, out_dir) for t in history.timelines],
     }
 

@@ -3,12 +3,9 @@ where a target's own reports are, and scrubbing secrets out of a whole matrix.""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import replace
-from pathlib import Path
 from typing import Final
-from urllib.parse import quote
 
 from ...model import (
     CheckResult,
@@ -33,7 +30,6 @@ __all__ = [
     "column_verdict",
     "first_finding",
     "matrix_verdict",
-    "relative_link",
     "scrub_matrix",
 ]
 
@@ -123,17 +119,6 @@ def first_finding(cell: CheckResult | None) -> Finding | None:
     if cell is None or not cell.findings:
         return None
     return next((f for f in cell.findings if f.exchange is not None), cell.findings[0])
-
-
-def relative_link(target: Path | None, out_dir: Path | None) -> str | None:
-    """A relative URL from `out_dir` to `target`, if both are known and the file exists."""
-    if target is None or out_dir is None or not target.is_file():
-        return None
-    try:
-        relative = os.path.relpath(target.resolve(), out_dir.resolve())
-    except ValueError:  # another drive (Windows): no relative path exists
-        return None
-    return quote(Path(relative).as_posix(), safe="/")
 
 
 def scrub_matrix(matrix: Matrix, secrets: Iterable[str]) -> Matrix:

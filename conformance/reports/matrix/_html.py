@@ -22,6 +22,7 @@ from .._common import (
     edition_line,
     format_duration,
     printable,
+    relative_link,
     request_line,
     truncate_bytes,
 )
@@ -36,7 +37,6 @@ from ._common import (
     failing_checks,
     first_finding,
     matrix_verdict,
-    relative_link,
     scrub_matrix,
 )
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from ...model import MATRIX_FORMAT, CheckResult, Column, Matrix, Outcome
 from ...schemas import schema
-from .._common import TOOL_NAME
+from .._common import TOOL_NAME, relative_path
 from .._output import write_text
 from ._common import cell_kind, column_verdict, first_finding, matrix_verdict, scrub_matrix
 
@@ -20,16 +19,6 @@ __all__ = ["matrix_schema", "matrix_to_dict", "render_matrix_json", "write_matri
 def matrix_schema() -> dict[str, Any]:
     """The JSON Schema (Draft 2020-12) of matrix.json: a fresh copy, free to mutate."""
     return schema("matrix")
-
-
-def _path(path: Path, out_dir: Path | None) -> str:
-    """`path` relative to the matrix's directory where possible, with forward slashes."""
-    if out_dir is not None:
-        try:
-            return Path(os.path.relpath(path.resolve(), out_dir.resolve())).as_posix()
-        except ValueError:  # another drive (Windows)
-            pass
-    return path.as_posix()
 
 
 def _target(column: Column, out_dir: Path | None) -> dict[str, Any]:
@@ -61,7 +50,7 @@ def _target(column: Column, out_dir: Path | None) -> dict[str, Any]:
         "verdict": column_verdict(column).headline,
         "problem": {"message": problem.message, "hint": problem.hint} if problem else None,
         "run": run,
-        "reports": {k: _path(p, out_dir) for k, p in column.reports.items()},
+        "reports": {k: relative_path(p, out_dir) for k, p in column.reports.items()},
     }
 
 
