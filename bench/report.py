@@ -42,11 +42,12 @@ def _main_table(result: BenchResult) -> list[str]:
         "",
         f"Seed {s.seed}; schemathesis `--max-examples {s.examples}`, "
         f"ours `--profile {s.profile}` ({s.generated_examples} generated "
-        f"examples per operation); both `--max-response-time "
-        f"{s.max_response_time:g}` and a {s.request_timeout:g} s request time-out; "
-        f"{s.timeout:g} s per tool run. Each run has its own freshly started in-process "
-        "emulator with the target's fault. Wall time = the tool's subprocess, interpreter "
-        "start-up included.",
+        f"examples per operation and mode, and its deterministic probes); both "
+        f"`--max-response-time {s.max_response_time:g}` and a {s.request_timeout:g} s request "
+        f"time-out; {s.timeout:g} s per tool run. Each run has its own freshly started "
+        "in-process emulator with the target's fault; for ours, account 1's webhook points at "
+        "its receiver, registered by the bench as a user would, and `bench/trigger.py` makes "
+        "messages arrive. Wall time = the tool's subprocess, interpreter start-up included.",
         "",
         "| target | st caught | st false alarm | st restored | st wall s | st requests "
         "| ours caught | ours false alarm | ours restored | ours wall s | ours requests "

@@ -19,7 +19,8 @@ TOOLS: Final[tuple[Tool, Tool]] = ("schemathesis", "ours")
 CONFORMANT: Final = "conformant"  # the target without a fault
 
 DEFAULT_SEED: Final = 20240115
-DEFAULT_EXAMPLES: Final = 12  # = the quick profile's generated examples per operation
+DEFAULT_EXAMPLES: Final = 12  # schemathesis --max-examples: more than our quick profile draws
+DEFAULT_PROFILE: Final = "quick"  # ours: the CI gate's profile
 DEFAULT_TIMEOUT: Final = 120.0  # seconds, per tool invocation
 DEFAULT_MAX_RESPONSE_TIME: Final = 1.0  # seconds; the same limit for both tools
 REQUEST_TIMEOUT: Final = 10.0  # seconds; per request, the same for both tools
@@ -30,7 +31,7 @@ REPO: Final = Path(__file__).resolve().parents[1]
 class Settings:
     seed: int
     examples: int  # schemathesis --max-examples
-    profile: str  # our --profile, derived from `examples`
+    profile: str  # our --profile
     timeout: float  # seconds per tool invocation
     max_response_time: float
     targets: tuple[str, ...]  # CONFORMANT, then fault names
@@ -64,16 +65,6 @@ class Settings:
         }
 
 
-def profile_for(examples: int) -> str:
-    """Our profile for a schemathesis examples budget: the smallest profile that generates at
-    least `examples` cases per operation (quick: 12, ci: 25, thorough: 100)."""
-    ordered = sorted(PROFILES.values(), key=lambda p: p.generated_examples)
-    for profile in ordered:
-        if profile.generated_examples >= examples:
-            return profile.name
-    return ordered[-1].name
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
@@ -91,8 +82,15 @@ def _parser() -> argparse.ArgumentParser:
         "--examples",
         type=int,
         default=DEFAULT_EXAMPLES,
-        help="schemathesis --max-examples; our profile is the smallest whose generated "
-        f"examples per operation are at least this (default {DEFAULT_EXAMPLES}: quick)",
+        help=f"schemathesis --max-examples (default {DEFAULT_EXAMPLES})",
+    )
+    parser.add_argument(
+        "--profile",
+        choices=sorted(PROFILES),
+        default=DEFAULT_PROFILE,
+        help=f"our --profile (default {DEFAULT_PROFILE}: "
+        f"{PROFILES[DEFAULT_PROFILE].generated_examples} generated cases per operation and "
+        "mode, and every deterministic probe)",
     )
     parser.add_argument(
         "--timeout",
@@ -137,7 +135,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
     return Settings(
         seed=args.seed,
         examples=args.examples,
-        profile=profile_for(args.examples),
+        profile=args.profile,
         timeout=args.timeout,
         max_response_time=args.max_response_time,
         targets=(CONFORMANT, *dict.fromkeys(faults)),

@@ -6,20 +6,26 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shlex
 import shutil
+import socket
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 from conformance.checks import same_json
 from conformance.emulator import FAULTS, Emulator, State, seeded_state
 
-from . import schemathesis_cli
+from . import schemathesis_cli, trigger
 from .process import BIN, Completed, clean_env, read_json, run_logged
 from .rows import ToolRun
 from .settings import CONFORMANT, Settings, Tool
 
 _OURS = BIN / "agentphone-conformance"
+_TRIGGER = Path(trigger.__file__).resolve()
 _LOOPBACK_URL = "http://127.0.0.1:"
 
 
@@ -60,10 +66,18 @@ def run_tool(tool: Tool, target: str, settings: Settings, raw: Path) -> ToolRun:
             completed = schemathesis_cli.run(invocation, raw, timeout=settings.timeout)
             shown = invocation.command(raw, redacted=True)
         else:
-            shown = _ours_command(settings, seeded, raw)
-            keys = {"AGENTPHONE_API_KEY": seeded.key_1, "AGENTPHONE_SECOND_API_KEY": seeded.key_2}
+            port, secret = _register_webhook(seeded)
+            shown = _ours_command(settings, seeded, raw, port)
+            env = {
+                "AGENTPHONE_API_KEY": seeded.key_1,
+                "AGENTPHONE_SECOND_API_KEY": seeded.key_2,
+                "AGENTPHONE_WEBHOOK_SECRET": secret,
+                "TRIGGER_BASE_URL": seeded.base_url,  # for bench/trigger.py
+                "TRIGGER_KEY_PRIMARY": seeded.key_1,
+                "TRIGGER_KEY_SECOND": seeded.key_2,
+            }
             completed = run_logged(
-                shown, log=raw / "output.log", timeout=settings.timeout, env=clean_env(keys)
+                shown, log=raw / "output.log", timeout=settings.timeout, env=clean_env(env)
             )
         unrestored, other_changes = compare_with_seed(emulator.state)
 
@@ -88,9 +102,27 @@ def _schemathesis(settings: Settings, seeded: _Seeded) -> schemathesis_cli.Invoc
     )
 
 
-def _ours_command(settings: Settings, seeded: _Seeded, raw: Path) -> list[str]:
+def _register_webhook(seeded: _Seeded) -> tuple[int, str]:
+    """Point account 1's webhook at a free loopback port, as a user enabling the webhook
+    checks does (the suite never registers one on a target it did not start): the port its
+    receiver is to listen on, and the secret the registration answered."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with httpx.Client(base_url=seeded.base_url, trust_env=False, timeout=10) as user:
+        answer = user.post(
+            "/v1/webhooks",
+            headers={"Authorization": f"Bearer {seeded.key_1}"},
+            json={"url": f"http://127.0.0.1:{port}/agentphone"},
+        )
+    answer.raise_for_status()
+    return port, answer.json()["secret"]
+
+
+def _ours_command(settings: Settings, seeded: _Seeded, raw: Path, port: int) -> list[str]:
     """Our suite against the bench's emulator: both of account 1's conversations (as the
-    embedded target would), account 2's for the cross-tenant checks; keys in the env."""
+    embedded target would), account 2's for the cross-tenant checks; keys and the webhook's
+    secret in the env, its receiver on `port`, `bench/trigger.py` to make messages arrive."""
     command = [str(_OURS), "run", "--base-url", seeded.base_url]
     for conversation_id in seeded.conversations_1:
         command += ["--conversation-id", conversation_id]
@@ -107,13 +139,20 @@ def _ours_command(settings: Settings, seeded: _Seeded, raw: Path) -> list[str]:
         "--timeout",
         f"{settings.request_timeout:g}",
         "--strict",  # advisory checks (response time, 405 + Allow, ...) gate too
+        "--webhook-secret-env",
+        "AGENTPHONE_WEBHOOK_SECRET",
+        "--webhook-listen",
+        f"127.0.0.1:{port}",
+        "--webhook-trigger",
+        f"{shlex.quote(sys.executable)} {shlex.quote(str(_TRIGGER))}",
         "--report-dir",
         str(raw),
     ]
 
 
 def compare_with_seed(state: State) -> tuple[list[str], list[str]]:
-    """(ids whose metadata is not the seeded one, other differences from the seed)."""
+    """(ids whose metadata is not the seeded one, other differences from the seed). Messages
+    the webhook trigger made arrive are the user's doing, not the tool's: left out."""
     seed = seeded_state()
     unrestored: list[str] = []
     other: list[str] = []
@@ -123,6 +162,7 @@ def compare_with_seed(state: State) -> tuple[list[str], list[str]]:
             unrestored.append(conversation_id)
             other.append(f"{conversation_id} is gone")
             continue
+        now = dataclasses.replace(now, messages=[m for m in now.messages if m.body != trigger.BODY])
         if not same_json(now.metadata, original.metadata):
             unrestored.append(conversation_id)
         if dataclasses.replace(now, metadata=None) != dataclasses.replace(original, metadata=None):

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,7 +31,7 @@ BUSY, BARE, OTHER, QUIET = list(SEED.conversations)
 
 
 def run_cli(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 120
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
     """`python -m conformance ARGS` in a fresh process, with no AGENTPHONE_* variable of
     this machine's leaking in (only those in `env`)."""
@@ -41,6 +42,7 @@ def run_cli(
         text=True,
         timeout=timeout,
         env={**environ, **(env or {})},
+        cwd=cwd,
         check=False,
     )
 

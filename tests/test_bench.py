@@ -16,8 +16,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHIM = REPO / "bench" / "bench.py"
-# One fault both tools catch (every answer breaks the schema) and one only ours can see.
-FAULTS = ("shape-missing-required-field", "semantics-merge-not-replace")
+# One fault both tools catch (every answer breaks the schema), one only ours can see, and
+# one only ours can see because the bench points a webhook at its receiver, as a user would.
+FAULTS = ("shape-missing-required-field", "semantics-merge-not-replace", "webhook-state-stale")
 
 
 def _bench(
@@ -42,8 +43,8 @@ def _bench(
     )
 
 
-@pytest.mark.timeout(120)
-def test_bench_on_two_faults_writes_markdown_and_json(tmp_path: Path) -> None:
+@pytest.mark.timeout(240)
+def test_bench_on_three_faults_writes_markdown_and_json(tmp_path: Path) -> None:
     out = tmp_path / "out"
     done = _bench(
         tmp_path,
@@ -94,12 +95,21 @@ def test_bench_on_two_faults_writes_markdown_and_json(tmp_path: Path) -> None:
     assert merge["schemathesis"]["caught"] is False  # no generic check can see a merge
     assert merge["ours"]["caught"] is True
     assert all(row["runs"]["ours"]["restored"] for row in result["rows"])
+    stale = rows["webhook-state-stale"]["runs"]
+    assert stale["ours"]["caught"] is True
+    assert stale["ours"]["expected_failed"] == ["WEBHOOK-STATE-AFTER-PATCH"]
+    assert "--webhook-trigger" in stale["ours"]["command"]
+    assert not stale["ours"]["other_changes"]  # the trigger's messages are not the tool's
+    assert "AGENTPHONE_WEBHOOK_SECRET" in stale["ours"]["command"]  # named, never the value
 
     totals = result["totals"]
-    assert totals["faults"] == 2
-    assert totals["ours"]["faults_caught"] == 2
+    assert totals["faults"] == 3
+    assert totals["ours"]["faults_caught"] == 3
     assert totals["schemathesis"]["faults_caught"] == 1
-    assert totals["schemathesis"]["faults_missed"] == ["semantics-merge-not-replace"]
+    assert totals["schemathesis"]["faults_missed"] == [
+        "semantics-merge-not-replace",
+        "webhook-state-stale",
+    ]
     assert totals["ours"]["false_alarms"] == totals["schemathesis"]["false_alarms"] == 0
     assert totals["median_ratio"] is not None
     machine = result["machine"]
@@ -116,7 +126,7 @@ def test_bench_on_two_faults_writes_markdown_and_json(tmp_path: Path) -> None:
     assert main_rows[0].count("|") == 13  # 12 columns
     for heading in ("## Totals", "## Machine", "Median of the per-target ratios", "Python "):
         assert heading in markdown
-    assert "faults caught (of 2) | 1 | 2 |" in markdown
+    assert "faults caught (of 3) | 1 | 3 |" in markdown
     # Each run's raw output is kept.
     for target in rows:
         for tool in ("schemathesis", "ours"):
@@ -132,3 +142,27 @@ def test_bench_refuses_an_unknown_fault(tmp_path: Path, shim: bool) -> None:
     assert done.returncode == 2
     assert "unknown fault(s): no-such-fault" in done.stderr
     assert not (tmp_path / "bench.md").exists()
+
+
+@pytest.mark.timeout(120)
+def test_the_quick_run_benchmark_times_a_default_run(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.quick", "--runs", "1", "--out", str(out)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=100,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    result = json.loads((out / "quick.json").read_text(encoding="utf-8"))
+    (run,) = result["runs"]
+    assert run["exit_code"] == 0 and run["duration_s"] > 0 and run["wall_s"] > run["duration_s"]
+    assert 0 < run["requests"] <= run["budget"] == 400
+    summary = result["summary"]
+    assert summary["all_conformant"] and summary["all_within_budget"]
+    assert summary["goal_met"] is (summary["median_duration_s"] < 2.0)
+    assert "Goal (median run under 2 s" in (out / "quick.md").read_text(encoding="utf-8")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 import re
@@ -10,9 +11,15 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from schemathesis.core.failures import FailureGroup
+from schemathesis.core.transport import Response
 
-from conformance.checks import REGISTRY, RunContext, Verdict, same_json
+from conformance.checks import REGISTRY, RunContext, Verdict, responses, same_json
 from conformance.checks._context import CONVERSATION_PATH, absent_id_like
+from conformance.checks._schemathesis import as_schemathesis
+from conformance.checks.edges import identical
 from conformance.checks.generated import portable
 from conformance.checks.semantics import differing_fields
 from conformance.core import GivenOptions, resolve
@@ -159,10 +166,57 @@ def test_response_checks_say_when_they_do_not_apply(check_id: str, sent: Sent) -
         ({"z": None}, {}, False),
         ([1, 2], [2, 1], False),
         ("1", 1, False),
+        # string members are compared in the loop, without a call: still strict
+        ({"s": "1"}, {"s": 1}, False),
+        ({"s": 1}, {"s": "1"}, False),
+        ({"s": "x", "n": {"t": "y"}}, {"n": {"t": "y"}, "s": "x"}, True),
+        ({"s": "x", "n": {"t": "y"}}, {"n": {"t": "z"}, "s": "x"}, False),
+        ({"s": "x"}, {"s": None}, False),
     ],
 )
 def test_json_equality_is_strict_about_types_not_key_order(a: Any, b: Any, same: bool) -> None:
     assert same_json(a, b) is same
+
+
+def _reference_same_json(a: Any, b: Any) -> bool:
+    """same_json as first written, with no fast path: the property below holds the fast one
+    to it."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_reference_same_json(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(
+            _reference_same_json(x, y) for x, y in zip(a, b, strict=True)
+        )
+    return type(a) is type(b) and a == b
+
+
+_json_leaves = (
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 3)
+    | st.sampled_from([0.0, 1.0, -0.0])
+    | st.text(max_size=2)
+)
+_json_values = st.recursive(
+    _json_leaves,
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=2), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@given(_json_values, _json_values)
+def test_same_json_agrees_with_its_reference(a: Any, b: Any) -> None:
+    assert same_json(a, b) is _reference_same_json(a, b)
+    assert same_json(a, a) is True
+    assert identical(a, copy.deepcopy(a)) is True
+    if identical(a, b):
+        assert same_json(a, b)  # stricter, never looser
 
 
 def test_differing_fields_ignores_metadata_volatile_fields_and_truncated_messages() -> None:
@@ -206,3 +260,45 @@ def test_absent_ids_look_like_real_ones(example: str, pattern: str) -> None:
 )
 def test_generated_positive_bodies_are_kept_only_when_portable(value: Any, kept: bool) -> None:
     assert portable(value) is kept
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        _sent(200, SEED_BODY),
+        _sent(200, {**SEED_BODY, "messageCount": "1"}),
+        _sent(200, SEED_BODY, content_type="text/html"),
+        _sent(409, {"detail": "x"}),
+        _sent(200, raw=b"{not json"),
+        _sent(422, {"detail": "x"}, method="PATCH", request_body={"metadata": 1}),
+    ],
+    ids=["valid", "wrong type", "content type", "status", "not json", "patch"],
+)
+def test_an_answer_reaches_schemathesis_as_its_own_conversion_would_hand_it(sent: Sent) -> None:
+    """`as_schemathesis` skips schemathesis's re-preparing of the request: the same checks
+    must find the same failures, and see the same request."""
+    operation = schema_for(Edition.CURRENT)[CONVERSATION_PATH][sent.exchange.method]
+
+    def failures(response: Any) -> list[tuple[type, str]]:
+        case = operation.Case(path_parameters={"conversation_id": CID})
+        try:
+            case.validate_response(response, checks=responses._SHAPE_CHECKS)
+        except FailureGroup as group:
+            return [(type(f), f.title) for f in group.exceptions]
+        return []
+
+    ours, theirs = as_schemathesis(sent.response), Response.from_httpx(sent.response, True)
+    assert failures(ours) == failures(theirs)
+    assert (ours.request.method, ours.request.url, ours.request.body) == (
+        theirs.request.method,
+        theirs.request.url,
+        theirs.request.body,
+    )
+    assert {k.lower(): v for k, v in ours.request.headers.items()} == {
+        k.lower(): v for k, v in theirs.request.headers.items()
+    }
+    assert (ours.status_code, ours.headers, ours.content) == (
+        theirs.status_code,
+        theirs.headers,
+        theirs.content,
+    )

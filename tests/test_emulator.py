@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 
 from conformance.core._spec import validate_response_body
 from conformance.emulator import App, seeded_state
+from conformance.emulator._app import _depth, _depth_and_strings
+from conformance.emulator._state import copy_json
 
 from .conftest import BARE, BUSY, KEY_1, KEY_2, OTHER, QUIET, call, conversation
 
@@ -228,6 +230,8 @@ UNPARSEABLE = {
     "nan": b'{"metadata": {"x": NaN}}',
     "infinity": b'{"metadata": {"x": -Infinity}}',
     "lone surrogate": b'{"metadata": {"x": "\\ud800"}}',
+    "lone low surrogate in a key": b'{"metadata": {"\\uDC00": 1}}',
+    "lone surrogate spelt in capitals": b'{"metadata": {"x": ["\\uD83D"]}}',
     "absurd nesting": b'{"metadata": ' + b"[" * 300 + b"]" * 300 + b"}",
     "deeper than the parser": b"[" * 100_000 + b"]" * 100_000,
 }
@@ -241,6 +245,26 @@ def test_bodies_that_cannot_be_stored_are_a_422_json_invalid(app: App, raw: byte
     assert response.json()["detail"][0]["type"] == "json_invalid"
     _valid(PATCH, 422, response.json())
     assert app.state == before
+
+
+def test_a_surrogate_pair_escaped_in_json_is_one_character_and_kept(app: App) -> None:
+    raw = b'{"metadata": {"clef": "\\ud834\\udd1e"}}'  # U+1D11E, spelt as JSON escapes
+    response = call(app, "PATCH", f"/v1/conversations/{BUSY}", raw=raw)
+    assert response.status == 200
+    assert response.json()["metadata"] == {"clef": "\U0001d11e"}
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=3),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(), children),
+    max_leaves=12,
+)
+
+
+@given(_json)
+def test_the_nesting_limit_measures_depth_as_the_full_walk_does(value: Any) -> None:
+    assert _depth(value) == _depth_and_strings(value)[0]
+    assert copy_json(value) == value
 
 
 def test_a_body_that_is_not_even_text_is_fastapis_400(app: App) -> None:

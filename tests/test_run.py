@@ -67,6 +67,24 @@ def test_a_fresh_run_against_the_embedded_emulator_exits_0_with_reports(tmp_path
     assert report.restore and all(r.restored for r in report.restore)
 
 
+def test_a_run_leaves_nothing_of_hypothesis_in_the_working_directory(tmp_path: Path) -> None:
+    """Hypothesis's caches go to the user's cache directory (or where
+    HYPOTHESIS_STORAGE_DIRECTORY says), never into the checkout the suite runs in."""
+    checkout, cache, chosen = tmp_path / "checkout", tmp_path / "cache", tmp_path / "chosen"
+    checkout.mkdir()
+    args = ("run", "--check", "ROUNDTRIP-METADATA", "--seed", "3", "--report-dir", "../r")
+    result = run_cli(*args, cwd=checkout, env={"XDG_CACHE_HOME": str(cache)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert list(checkout.iterdir()) == []
+    assert any((cache / "agentphone-conformance" / "hypothesis").iterdir())
+
+    env = {"XDG_CACHE_HOME": str(tmp_path / "unused"), "HYPOTHESIS_STORAGE_DIRECTORY": str(chosen)}
+    result = run_cli(*args, cwd=checkout, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert list(checkout.iterdir()) == []
+    assert not (tmp_path / "unused").exists()
+
+
 def test_the_conformant_emulator_ends_as_it_started() -> None:
     with Emulator() as emulator:
         result = run(embedded_target(emulator), resolve(GivenOptions(seed=3)))

@@ -35,7 +35,7 @@ WEBHOOK_CHECKS = (
     "WEBHOOK-ACCOUNT-ISOLATION",
     "WEBHOOK-PAYLOAD-SHAPE",
 )
-TRIGGER = f"{sys.executable} {Path(__file__).with_name('webhook_trigger.py')}"
+TRIGGER = f"{sys.executable} {Path(__file__).parents[1] / 'bench' / 'trigger.py'}"
 SECRET_ENV = "VENDOR_WEBHOOK_SECRET"
 
 

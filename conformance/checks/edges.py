@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from ..core import Sent
 from ..model import Level
 from ._context import SUCCESS, Context, same_json
 from ._registry import needs_writes, scenario
@@ -49,8 +50,8 @@ EDGES: tuple[Edge, ...] = (
     Edge("a string of a million characters", {"long": "z" * 1_000_000}),
     Edge("nesting 200 levels deep", _nested(200)),
     Edge(
-        "a document of 20,000 members (about 1 MB)",
-        {f"k{i:05d}": "v" * 40 for i in range(20_000)},
+        "a document of 5,000 members (about 1 MB)",
+        {f"k{i:04d}": "v" * 200 for i in range(5_000)},
     ),
     Edge(
         "-0 and -0.0",
@@ -72,14 +73,36 @@ def identical(a: Any, b: Any) -> bool:
     if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool):
         return type(a) is type(b) and a == b
     if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(identical(a[k], b[k]) for k in a)
+        if a.keys() != b.keys():
+            return False
+        for key, x in a.items():
+            y = b[key]
+            if type(x) is str:  # most members: compared here, no call
+                if type(y) is not str or x != y:
+                    return False
+            elif not identical(x, y):
+                return False
+        return True
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(identical(x, y) for x, y in zip(a, b, strict=True))
     return same_json(a, b)
 
 
-def _stored(ctx: Context) -> Any:
-    return ctx.read(ctx.writable_id).json_body.get("metadata")
+def _stored(ctx: Context, read: Sent | None = None) -> Any:
+    """The stored metadata: as `read` showed it if that GET is usable, else read now."""
+    shown = read if _usable(read) else ctx.read(ctx.writable_id)
+    assert shown is not None
+    return shown.json_body.get("metadata")
+
+
+def _usable(read: Sent | None) -> bool:
+    """Is this GET a whole JSON object that shows the stored metadata?"""
+    return (
+        read is not None
+        and read.complete
+        and read.status in SUCCESS
+        and isinstance(read.json_body, dict)
+    )
 
 
 @scenario(
@@ -92,11 +115,14 @@ def _stored(ctx: Context) -> Any:
 )
 @needs_writes
 def edge_values(ctx: Context) -> None:
+    read: Sent | None = None  # the latest GET of the conversation, if it is still current
     for edge in EDGES:
-        before = _stored(ctx)
+        before = _stored(ctx, read)
         sent = ctx.patch(ctx.writable_id, **edge.request(), edge=True)
+        read = None
         if sent.status in SUCCESS:  # kept: how exactly is ROUNDTRIP-EDGE-VALUES's question,
-            ctx.run.accepted_edges[edge.label] = (sent, ctx.get(ctx.writable_id))  # judged there
+            read = ctx.get(ctx.writable_id)  # judged there
+            ctx.run.accepted_edges[edge.label] = (sent, read)
             continue
         if sent.status >= 500:
             ctx.fail(f"{edge.label} crashed the server ({sent.status})", sent)
@@ -129,8 +155,7 @@ def edge_round_trip(ctx: Context) -> None:
         if sent.status not in SUCCESS or not isinstance(sent.json_body, dict):
             continue  # refused: ROBUST-EDGE-VALUES judges how
         read = earlier[1] if earlier else None
-        usable = read is not None and read.complete and isinstance(read.json_body, dict)
-        later = read if read is not None and usable else ctx.read(ctx.writable_id)
+        later = read if read is not None and _usable(read) else ctx.read(ctx.writable_id)
         for where, shown in (("the answer", sent), ("a later GET", later)):
             got = shown.json_body.get("metadata")
             if not identical(got, edge.metadata):

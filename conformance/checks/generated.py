@@ -9,6 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+# Loaded at start-up rather than on a run's clock: schemathesis imports its case builder (which
+# sets hypothesis up as it loads) when a first strategy is built, and the three transports when
+# a first case is sent.
+import schemathesis.generation.hypothesis.builder
+import schemathesis.transport.asgi
+import schemathesis.transport.requests
+import schemathesis.transport.wsgi  # noqa: F401
 from schemathesis import GenerationMode
 from schemathesis import checks as st_checks
 from schemathesis.core.failures import FailureGroup
@@ -16,6 +23,7 @@ from schemathesis.core.failures import FailureGroup
 from ..core import Sent
 from ._context import CONVERSATION_PATH, Context, same_json
 from ._drive import drive
+from ._schemathesis import as_schemathesis
 from .semantics import _short
 
 __all__ = ["EXPLORATION_JUDGES", "portable", "run_generated", "seed_invalid"]
@@ -136,7 +144,7 @@ def _negative_failures(case: Any, sent: Sent, auth: dict[str, str]) -> list[Any]
     """What schemathesis's `negative_data_rejection` finds in the answer to a negative case."""
     try:
         case.validate_response(
-            sent.response, checks=[st_checks.negative_data_rejection], headers=auth
+            as_schemathesis(sent.response), checks=[st_checks.negative_data_rejection], headers=auth
         )
     except FailureGroup as group:
         return list(group.exceptions)

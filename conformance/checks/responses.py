@@ -17,6 +17,7 @@ from ..core import schema_validator
 from ..model import Edition, Level, redact
 from ._context import CONVERSATION_PATH, LIST_PATH, RunContext
 from ._registry import Verdict, on_every_response
+from ._schemathesis import as_schemathesis
 from .sources import DOCS, FASTAPI, RFC9110_5XX, RFC9110_401, RFC9110_405, SEED
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ def _judge_shape(run: RunContext, sent: Sent) -> dict[str, list[str]]:
         case = operation.Case()
     problems: dict[str, list[str]] = {}
     try:
-        case.validate_response(sent.response, checks=_SHAPE_CHECKS)
+        case.validate_response(as_schemathesis(sent.response), checks=_SHAPE_CHECKS)
     except FailureGroup as group:
         for failure in group.exceptions:
             check_id = _FAILURE_TO_CHECK.get(type(failure), "SHAPE-SCHEMA")

@@ -32,6 +32,7 @@ from ..jobs import (
 )
 from ..jobs.matrix import matrix_job
 from ..model import compare
+from ._cache import use_cache_directory
 from ._comparison import emit_comparison, print_comparison
 from ._matrix import MatrixReporter, print_matrix
 from ._options import PROFILE, given_options, tuning_options
@@ -529,6 +530,7 @@ def _stop_on(signum: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     run: Callable[..., Any] = cli.main
+    use_cache_directory()  # nothing of hypothesis's in the working directory
     _stop_on(signal.SIGTERM)  # a CI job cancelled: unwind, restore, exit
     try:
         run(args=argv, prog_name="agentphone-conformance")

@@ -161,7 +161,7 @@ class Client:
             timeout=self.timeout,
             follow_redirects=False,
             transport=self._transport,
-            verify=_tls_context(),
+            verify=_tls_context() if self.base_url.lower().startswith("https:") else _no_tls(),
             headers={"User-Agent": "agentphone-conformance", "Accept-Encoding": ACCEPT_ENCODING},
         )
 
@@ -226,7 +226,7 @@ class Client:
     def wrote(self, metadata: Any) -> bool:
         """Is this a metadata value some PATCH of this run carried? (Then a conversation
         that holds it holds it because of the run.)"""
-        return any(same_json(metadata, value) for value in self.written)
+        return any(same_json(metadata, value) for value in reversed(self.written))  # latest first
 
     def resend(self, sent: Sent) -> Sent:
         """The same request once more (a failure's replay), not shown to the observers."""
@@ -393,6 +393,12 @@ def _tls_context() -> ssl.SSLContext:
     """httpx's own default (certifi, or SSL_CERT_FILE / SSL_CERT_DIR), loaded once per
     process rather than once per client: loading it costs a sixth of a second."""
     return httpx.create_ssl_context()
+
+
+def _no_tls() -> ssl.SSLContext:
+    """For a plain-HTTP target, which never speaks TLS (a redirect never leaves its origin):
+    a context that trusts no certificate, so it costs nothing to make and could verify none."""
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
 
 def _asks_to_wait(response: httpx.Response) -> bool:

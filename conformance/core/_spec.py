@@ -55,12 +55,15 @@ def spec_path() -> Path:
     return package.parent / "openapi" / SPEC_FILENAME
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, where PyYAML has it
+
+
 @functools.cache
 def _raw_spec() -> dict[str, Any]:
     """The parsed document, shared: never hand this object out."""
     path = spec_path()
     with path.open(encoding="utf-8") as f:
-        document = yaml.safe_load(f)
+        document = yaml.load(f, Loader=_LOADER)
     if not isinstance(document, dict):
         raise ValueError(f"{path}: expected an OpenAPI document (a mapping) at the top level")
     return document

@@ -34,6 +34,7 @@ from ._state import (
     Conversation,
     Message,
     State,
+    copy_json,
     seeded_state,
 )
 from ._webhooks import (
@@ -134,6 +135,24 @@ def _depth_and_strings(value: Any) -> tuple[int, list[str]]:
     return deepest, strings
 
 
+def _depth(value: Any) -> int:
+    """Nesting depth of a JSON value: `_depth_and_strings` without collecting the strings."""
+    if not isinstance(value, dict | list):
+        return 1
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth + 1 if item else depth)  # its members one level down
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return deepest
+
+
+# A surrogate escape (\ud800 to \udfff) in JSON text: the only way decoded text can hold a
+# lone surrogate, since the body itself decoded as UTF-8.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
 def _walk(value: Any) -> list[Any]:
     """Every value inside a JSON value (itself included), iteratively."""
     found, stack = [], [value]
@@ -153,6 +172,33 @@ def _numbers(value: Any) -> list[int | float]:
 
 def _keys(value: Any) -> list[str]:
     return [k for item in _walk(value) if isinstance(item, dict) for k in item]
+
+
+# The faults `_stored` and `_crash_on_awkward_metadata` look for: without them, neither walks
+# the metadata (a megabyte document costs nothing more than its parsing).
+_STORING = frozenset(
+    {
+        F.STORAGE_NULL_MEMBERS_DROPPED,
+        F.STORAGE_EMPTY_KEYS_DROPPED,
+        F.STORAGE_KEYS_CASE_INSENSITIVE,
+        F.STORAGE_BOOLEANS_AS_NUMBERS,
+        F.STORAGE_NUMERIC_STRINGS,
+        F.STORAGE_LONG_STRINGS_TRUNCATED,
+        F.STORAGE_SINGLE_PRECISION,
+        F.STORAGE_UNICODE_NORMALIZED,
+        F.STORAGE_STRINGS_TRIMMED,
+        F.ROBUST_EDGE_VALUES_MANGLED,
+    }
+)
+_CRASHING = frozenset(
+    {
+        F.ROBUST_DEEP_NESTING,
+        F.ROBUST_UNICODE,
+        F.ROBUST_LARGE_VALUES,
+        F.ROBUST_UNUSUAL_KEYS,
+        F.ROBUST_500_HUGE_INTEGERS,
+    }
+)
 
 
 class App:
@@ -267,7 +313,8 @@ class App:
         summaries = [self._render(c.summary_json()) for c in page]
         if self.on(F.SEMANTICS_LIST_STALE):
             for summary in summaries:
-                summary["metadata"] = self._before_last.get(summary["id"], summary["metadata"])
+                if summary["id"] in self._before_last:
+                    summary["metadata"] = copy_json(self._before_last[summary["id"]])
         return self._json(
             200,
             {
@@ -343,7 +390,7 @@ class App:
         owner = self.state.conversations[conversation_id].account
         for other in self.state.conversations.values():
             if other.account == owner and other.id != conversation_id:
-                other.metadata = copy.deepcopy(metadata)
+                other.metadata = copy_json(metadata)
 
     # --- webhooks -----------------------------------------------------------------------
     def _webhook_route(self, request: Request, path: str) -> Response:
@@ -471,7 +518,7 @@ class App:
         with_state = not self.on(F.WEBHOOK_STATE_ABSENT)
         queued = [
             self.webhooks.message_arrived(
-                account.name, conversation, message, copy.deepcopy(state), with_state
+                account.name, conversation, message, copy_json(state), with_state
             )
             for account in receivers
         ]
@@ -552,11 +599,11 @@ class App:
             ) from None
         try:
             value = json.loads(text, parse_constant=_reject_constant)
-            depth, strings = _depth_and_strings(value)
-            if depth > MAX_NESTING:
+            if _depth(value) > MAX_NESTING:
                 raise ValueError(f"nesting deeper than {MAX_NESTING} levels")
-            for string in strings:
-                string.encode("utf-8")  # a lone surrogate cannot be stored or answered
+            if _SURROGATE_ESCAPE.search(text):
+                for string in _depth_and_strings(value)[1]:
+                    string.encode("utf-8")  # a lone surrogate cannot be stored or answered
         except (ValueError, RecursionError) as exc:
             if self.on(F.VALIDATION_500_ON_MALFORMED_JSON):
                 raise _Reply(self._crash()) from exc
@@ -701,13 +748,15 @@ class App:
     def _apply(self, conversation: Conversation, body: dict[str, Any]) -> None:
         """Replace, clear with null, leave untouched when omitted."""
         self._first_patch(conversation)
-        self._before_last[conversation.id] = copy.deepcopy(conversation.metadata)
+        # Stored metadata is only ever replaced, never changed in place: keeping the value
+        # itself is keeping a copy. The body is the request's own, decoded for it alone.
+        self._before_last[conversation.id] = conversation.metadata
         if "metadata" in body:
-            new = self._stored(copy.deepcopy(body["metadata"]))
+            new = self._stored(body["metadata"])
             if self.on(F.SEMANTICS_WRITES_NEIGHBOURS) and isinstance(new, dict):
                 for other in self.state.conversations_of(self._owner(conversation)):
                     if other.id != conversation.id:
-                        other.metadata = copy.deepcopy(new)
+                        other.metadata = copy_json(new)
             if new is None:
                 if not self.on(F.SEMANTICS_NULL_IGNORED):
                     conversation.metadata = None
@@ -746,6 +795,8 @@ class App:
 
     def _stored(self, value: Any) -> Any:
         """`value` as the storage faults keep it (unchanged without them)."""
+        if not self.faults & _STORING:
+            return value
         if isinstance(value, dict):
             kept: dict[str, Any] = {}
             folded: dict[str, str] = {}  # lower-cased key -> the key kept for it
@@ -788,6 +839,8 @@ class App:
         return text
 
     def _crash_on_awkward_metadata(self, metadata: Any) -> None:
+        if not self.faults & _CRASHING:
+            return
         depth, strings = _depth_and_strings(metadata)
         keys = _keys(metadata)
         crashes = (

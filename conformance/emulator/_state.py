@@ -6,7 +6,6 @@ conversation ids and API keys without asking the emulator first.
 
 from __future__ import annotations
 
-import copy
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +18,7 @@ __all__ = [
     "Message",
     "Reaction",
     "State",
+    "copy_json",
     "seeded_state",
 ]
 
@@ -37,6 +37,16 @@ _NAMESPACE = uuid.UUID("5b0e9a4c-3f1d-4e8b-9c2a-6d7f8e9a0b1c")
 def _stable_id(prefix: str, name: str) -> str:
     """A realistic-looking id that is the same on every start."""
     return f"{prefix}_{uuid.uuid5(_NAMESPACE, name).hex[:24]}"
+
+
+def copy_json(value: Any) -> Any:
+    """A deep copy of a JSON value (objects, arrays, scalars): several times faster than
+    `copy.deepcopy`, which matters for the megabyte documents the edge probes send."""
+    if isinstance(value, dict):
+        return {key: copy_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [copy_json(item) for item in value]
+    return value
 
 
 @dataclass
@@ -126,7 +136,7 @@ class Conversation:
             "createdAt": self.created_at,
             "messages": [message.to_json() for message in recent],
             "agentId": self.agent_id,
-            "metadata": copy.deepcopy(self.metadata),
+            "metadata": copy_json(self.metadata),
             # Later vendor additions.
             "isGroup": self.is_group,
             "groupId": None,

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import schemathesis
+import schemathesis.specs.openapi.schemas  # loaded at start-up, not on a run's clock
 from schemathesis import GenerationMode
 
 from .. import __version__

@@ -42,7 +42,7 @@ class OtherWriters:
     def ours(self, metadata: Any) -> bool:
         """Did this value come from the run (or was it there before it)?"""
         return self.run.client.wrote(metadata) or any(
-            same_json(metadata, known) for known in self.answered
+            same_json(metadata, known) for known in reversed(self.answered)
         )
 
     def __call__(self, sent: Sent) -> None:

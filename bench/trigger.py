@@ -1,14 +1,18 @@
-"""A user's webhook trigger, as the README describes one: it makes a message arrive on
-$CONVERSATION_ID of $ACCOUNT and returns. Here through the emulator's control route, with
-the account's key from the environment (TRIGGER_BASE_URL, TRIGGER_KEY_PRIMARY/SECOND).
-TRIGGER_FAIL=1 makes it fail, as a broken trigger would."""
+"""A webhook trigger, as a user of the suite writes one (README, "Webhooks"): it makes a
+message arrive on $CONVERSATION_ID of $ACCOUNT (primary or second) and returns. Here through
+the emulator's control route at TRIGGER_BASE_URL, with the account's key from
+TRIGGER_KEY_PRIMARY or TRIGGER_KEY_SECOND. TRIGGER_FAIL=1 makes it fail, as a broken
+trigger would. The benchmark's runs use it, and so do the tests."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import urllib.parse
 import urllib.request
+
+BODY = "a message the webhook trigger made arrive"  # the benchmark tells these apart by it
 
 
 def main() -> int:
@@ -19,7 +23,7 @@ def main() -> int:
     key = os.environ[f"TRIGGER_KEY_{os.environ['ACCOUNT'].upper()}"]
     request = urllib.request.Request(
         f"{os.environ['TRIGGER_BASE_URL']}/_emulator/conversations/{conversation}/messages",
-        data=b'{"body": "sent by the trigger"}',
+        data=json.dumps({"body": BODY}).encode(),
         headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
         method="POST",
     )
