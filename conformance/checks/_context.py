@@ -152,6 +152,9 @@ class RunContext:
     accepted_edges: dict[str, tuple[Sent, Sent]] = field(default_factory=dict)
     rng: random.Random = field(init=False)
     _shape: tuple[Sent, Any] | None = field(default=None, init=False, repr=False)
+    # what schemathesis found in an answer, by what it looks at (operation, path, status,
+    # content type, body): the same answer again is not judged again
+    shape_verdicts: dict[tuple[Any, ...], Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.options.seed)

@@ -6,6 +6,7 @@ format checking); the rest are ours.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -72,8 +73,32 @@ def shape_problems(run: RunContext, sent: Sent) -> dict[str, list[str]] | None:
         return None  # a target without a list of conversations: a neighbour, not the contract
     if not sent.complete:
         return None  # cut at --max-answer-bytes: ROBUST-ANSWER-SIZE's finding, not a shape
-    problems: dict[str, list[str]] = run.cached(sent, lambda s: _judge_shape(run, s))
+    problems: dict[str, list[str]] = run.cached(sent, lambda s: _judged_once(run, s))
     return problems
+
+
+_SHAPE_VERDICTS_KEPT = 4096  # answers told apart; past it the memory starts again
+
+
+def _judged_once(run: RunContext, sent: Sent) -> dict[str, list[str]]:
+    """`_judge_shape`, once per distinct answer: its verdict depends only on the operation,
+    the path, the status, the content type and the body (many answers of a run repeat one:
+    the same 401, the same conversation read again)."""
+    response = sent.response
+    key = (
+        sent.exchange.method,
+        sent.path_template,
+        response.request.url.raw_path,
+        response.status_code,
+        tuple(response.headers.get_list("content-type")),
+        hashlib.sha256(response.content).digest(),
+    )
+    verdict = run.shape_verdicts.get(key)
+    if verdict is None:
+        if len(run.shape_verdicts) >= _SHAPE_VERDICTS_KEPT:
+            run.shape_verdicts.clear()
+        verdict = run.shape_verdicts[key] = _judge_shape(run, sent)
+    return verdict
 
 
 def _shape(check_id: str, run: RunContext, sent: Sent) -> Verdict | str:

@@ -71,6 +71,9 @@ class Target:
     emulator_edition: str | None = None  # the edition the embedded emulator serves
     witness_ids: tuple[str, ...] = ()  # the primary account's conversations it only reads
     webhooks: WebhookSetup = field(default_factory=WebhookSetup)
+    # How the client reaches it without the network (an httpx transport): the embedded
+    # emulator's own, in this process. None: over HTTP, at base_url.
+    transport: Any = field(default=None, compare=False, repr=False)
 
     @property
     def secrets(self) -> dict[str, str]:

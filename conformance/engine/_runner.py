@@ -232,7 +232,7 @@ def run(
         timeout=options.timeout,
         max_answer_bytes=options.max_answer_bytes,
         run_deadline=None if options.deadline is None else clock + options.deadline,
-        transport=transport,
+        transport=transport if transport is not None else target.transport,
         journal=journal,
     )
     context = RunContext(target=target, client=client, options=options)

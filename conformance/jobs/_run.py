@@ -173,8 +173,9 @@ def open_target(spec: TargetSpec) -> Iterator[Target]:
         raise HarnessError(
             f"unknown fault {exc.name!r}", "run `agentphone-conformance faults` for the names"
         ) from None
-    with emulator:
-        yield embedded_target(emulator, spec.name or "embedded emulator", spec.webhooks)
+    with emulator:  # served on loopback too, but the run calls it in-process
+        target = embedded_target(emulator, spec.name or "embedded emulator", spec.webhooks)
+        yield replace(target, transport=emulator.transport())
 
 
 def ensure_writable(directory: Path) -> None:
