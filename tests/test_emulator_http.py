@@ -161,3 +161,44 @@ def test_the_emulator_command_serves_until_interrupted() -> None:
             process.kill()
     assert process.returncode == 0
     assert "stopped." in out and "Traceback" not in err
+
+
+# (method, path, headers, body): each answered alike over a socket and in-process.
+SAME_EITHER_WAY: list[tuple[str, str, dict[str, str], bytes | None]] = [
+    ("GET", f"/v1/conversations/{BUSY}?message_limit=2", {}, None),
+    ("GET", "/v1/conversations?limit=1&offset=1", {}, None),
+    ("GET", "/v1/conversations/conv%2F..%2Fx", {}, None),  # one path segment, never a route
+    ("GET", f"/v1/conversations/{BUSY}?message_limit=abc", {}, None),
+    ("PATCH", f"/v1/conversations/{BUSY}", {}, b'{"metadata": {"k": "v"}}'),
+    ("PATCH", f"/v1/conversations/{BUSY}", {}, b'{"metadata": 1}'),
+    ("PATCH", f"/v1/conversations/{BUSY}", {"Content-Type": "text/plain"}, b"x"),
+    ("PATCH", f"/v1/conversations/{BUSY}", {"Authorization": "Bearer nope"}, b"{}"),
+    ("DELETE", f"/v1/conversations/{BUSY}", {}, None),
+    ("HEAD", f"/v1/conversations/{BUSY}", {}, None),
+    ("BREW", f"/v1/conversations/{BUSY}", {}, None),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "headers", "body"), SAME_EITHER_WAY)
+def test_the_in_process_transport_answers_as_the_server_does(
+    method: str, path: str, headers: dict[str, str], body: bytes | None
+) -> None:
+    """`Emulator.transport()` (how a run reaches the embedded emulator) and the HTTP server
+    hand the same request to the app alike and answer alike: status, headers, body, and the
+    state it leaves."""
+    sent = {"Authorization": f"Bearer {KEY_1}", "Content-Type": "application/json", **headers}
+    answers, states = [], []
+    for in_process in (False, True):
+        with Emulator() as emulator:
+            transport = emulator.transport() if in_process else None
+            with httpx.Client(base_url=emulator.base_url, transport=transport) as client:
+                answer = client.request(method, path, headers=sent, content=body)
+            answers.append(answer)
+            states.append(emulator.state.conversations[BUSY].metadata)
+    socket_answer, direct = answers
+    assert direct.status_code == socket_answer.status_code
+    assert direct.content == socket_answer.content
+    kept = ("content-type", "content-length", "allow", "www-authenticate", "retry-after")
+    for name in kept:
+        assert direct.headers.get(name) == socket_answer.headers.get(name), name
+    assert states[0] == states[1]
