@@ -22,15 +22,16 @@ FAULTS = ("shape-missing-required-field", "semantics-merge-not-replace", "webhoo
 
 
 def _bench(
-    tmp_path: Path, *args: str, timeout: float = 90, shim: bool = False
+    tmp_path: Path, *args: str, timeout: float = 90, shim: bool = False, module: str = "bench"
 ) -> subprocess.CompletedProcess[str]:
-    """`python -m bench ARGS` with the repository root on PYTHONPATH, or (`shim`) `python
-    bench/bench.py ARGS` as it is; in a scratch folder, so nothing lands in the repository."""
+    """`python -m bench ARGS` (or another `module`) with the repository root on PYTHONPATH,
+    or (`shim`) `python bench/bench.py ARGS` as it is; in a scratch folder, so nothing lands
+    in the repository."""
     env = dict(os.environ)
     if shim:
         command = [str(SHIM)]
     else:
-        command = ["-m", "bench"]
+        command = ["-m", module]
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
     return subprocess.run(
         [sys.executable, *command, *args],
@@ -147,16 +148,7 @@ def test_bench_refuses_an_unknown_fault(tmp_path: Path, shim: bool) -> None:
 @pytest.mark.timeout(120)
 def test_the_quick_run_benchmark_times_a_default_run(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.quick", "--runs", "1", "--out", str(out)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=100,
-        check=False,
-    )
+    done = _bench(tmp_path, "--runs", "1", "--out", str(out), module="bench.quick")
     assert done.returncode == 0, done.stderr[-4000:]
     result = json.loads((out / "quick.json").read_text(encoding="utf-8"))
     (run,) = result["runs"]
