@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from ..core import Sent
 from ..model import Level
@@ -91,11 +91,10 @@ def identical(a: Any, b: Any) -> bool:
 def _stored(ctx: Context, read: Sent | None = None) -> Any:
     """The stored metadata: as `read` showed it if that GET is usable, else read now."""
     shown = read if _usable(read) else ctx.read(ctx.writable_id)
-    assert shown is not None
     return shown.json_body.get("metadata")
 
 
-def _usable(read: Sent | None) -> bool:
+def _usable(read: Sent | None) -> TypeGuard[Sent]:
     """Is this GET a whole JSON object that shows the stored metadata?"""
     return (
         read is not None
@@ -155,7 +154,7 @@ def edge_round_trip(ctx: Context) -> None:
         if sent.status not in SUCCESS or not isinstance(sent.json_body, dict):
             continue  # refused: ROBUST-EDGE-VALUES judges how
         read = earlier[1] if earlier else None
-        later = read if read is not None and _usable(read) else ctx.read(ctx.writable_id)
+        later = read if _usable(read) else ctx.read(ctx.writable_id)
         for where, shown in (("the answer", sent), ("a later GET", later)):
             got = shown.json_body.get("metadata")
             if not identical(got, edge.metadata):

@@ -74,6 +74,12 @@ class Request:
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes = b""
 
+    @classmethod
+    def sent(cls, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Request:
+        """A request as it came: its target (path and query, as sent: undecoded) split."""
+        path, _, query = target.partition("?")
+        return cls(method=method, path=path, query=query, headers=headers, body=body)
+
     def header(self, name: str) -> str | None:
         wanted = name.lower()
         return next((v for k, v in self.headers.items() if k.lower() == wanted), None)
