@@ -51,3 +51,11 @@ def test_the_quick_start_is_two_commands() -> None:
         "python -m pip install -e . && python -m conformance run",
         "python -m pip install -e '.[test]' && python -m pytest -n auto",
     ]
+
+
+def test_every_dimension_of_the_storage_model_is_in_the_readme() -> None:
+    from conformance.checks._storage import DOCUMENTS
+
+    for document in DOCUMENTS:
+        for d in document.dimensions:
+            assert f"| {document.group} | {d.name} | {d.latitude.value} | {d.layers} |" in README

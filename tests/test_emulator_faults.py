@@ -248,6 +248,51 @@ PROBES: dict[str, Probe] = {
     "storage-long-strings-truncated": _stored({"s": "x" * 5000}),
     "storage-null-members-dropped": _stored({"gone": None}),
     "storage-empty-keys-dropped": _stored({"": 1}),
+    "storage-markup-escaped": _stored({"s": "<b>x</b> & y"}),
+    "storage-dates-reformatted": _stored({"s": "2024-01-15T09:30:00Z"}),
+    "storage-keys-camelized": _stored({"order_id": 1}),
+    "storage-json-strings-parsed": _stored({"s": '{"a": 1}'}),
+    "storage-controls-stripped": _stored({"s": "a\x07b"}),
+    "storage-members-capped": _stored({f"k{i}": i for i in range(41)}),
+    "storage-arrays-deduplicated": _stored({"s": ["a", "a"]}),
+    "storage-empty-strings-null": _stored({"s": ""}),
+    "storage-astral-replaced": _stored({"s": "\U0001f600"}),
+    "semantics-nested-merge": _patched_then_read(
+        {"metadata": {"n": {"a": 1}}}, {"metadata": {"n": {"b": 2}}}
+    ),
+    "semantics-oldest-messages": lambda app: call(app, "GET", ONE, query="message_limit=1").json()[
+        "messages"
+    ],
+    "semantics-count-limited": lambda app: call(app, "GET", ONE, query="message_limit=1").json()[
+        "messageCount"
+    ],
+    "semantics-list-offset-ignored": lambda app: call(
+        app, "GET", "/v1/conversations", query="limit=1&offset=1"
+    ).json()["data"],
+    "semantics-group-name-anywhere": _patch_answer({"group_name": "x"}, "groupName"),
+    "auth-list-cross-tenant": lambda app: len(call(app, "GET", "/v1/conversations").json()["data"]),
+    "validation-charset-refused": _status(
+        "PATCH",
+        raw=b'{"metadata": {}}',
+        headers={"Content-Type": "application/json; charset=utf-8"},
+    ),
+    "validation-json-string-metadata": _status("PATCH", body={"metadata": '{"a": 1}'}),
+    "semantics-list-null-as-empty": lambda app: [
+        s["metadata"] for s in call(app, "GET", "/v1/conversations").json()["data"]
+    ],
+    "semantics-ids-case-insensitive": _status("GET", f"/v1/conversations/{BUSY.upper()}"),
+    "semantics-last-message-at-stale": _get_answer(BUSY, "lastMessageAt"),
+    "storage-top-level-capped": _stored({f"k{i:03d}": i for i in range(65)}),
+    "robust-id-injection": _status("GET", "/v1/conversations/conv_x'"),
+    "http-etag-stale": _header("ETag", _response("GET")),
+    "auth-scheme-case-sensitive": _status(
+        "GET", key=None, headers={"Authorization": f"bearer {KEY_1}"}
+    ),
+    "security-foreign-distinguishable": _status("GET", f"/v1/conversations/{OTHER}"),
+    "security-lookup-before-auth": _status("GET", "/v1/conversations/conv_nope", key=None),
+    "security-validates-before-auth": _status("PATCH", body={"metadata": 3}, key=None),
+    "security-mass-assignment": _patch_answer({"metadata": {}, "agentId": "x"}, "agentId"),
+    "security-internals-leaked": lambda app: call(app, "GET", "/v1/conversations/conv_x").body,
     "robust-500-huge-integers": _status("PATCH", body={"metadata": {"n": 2**64 + 1}}),
     "robust-refused-still-writes": _large_refused,
     "robust-edge-values-mangled": _stored({"n": 2**64 + 1, "z": -0.0}),
@@ -313,11 +358,11 @@ def test_all_faults_at_once_compose_without_breaking_the_handler() -> None:
         202,
         202,
         202,
-        202,
+        404,
         500,
         200,
         200,
-    ]  # "a.b" refused as 400, 3 accepted
+    ]  # "a.b" refused as 400, 3 accepted, the unknown id looked up before anything
 
 
 def test_fault_names_are_validated_and_comma_lists_accepted() -> None:

@@ -23,6 +23,7 @@ import shlex
 import socket
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -31,11 +32,13 @@ import pytest
 from conformance.core import Account, GivenOptions, Receiver, Target, WebhookSetup
 from conformance.engine import run
 from conformance.jobs import run_options
-from conformance.model import Edition, Outcome, RunResult
+from conformance.model import Edition, Level, Outcome, RunResult
 
 from .servers import SERVERS, base_app, current_app, envelope_app, serve
+from .servers._node import node_server
 
-BASE = ("seed-fastapi", "current-sqlite", "envelope-errors")
+NODE = "node-js"  # tests/servers/node: another stack, JavaScript's own JSON
+BASE = ("seed-fastapi", "current-sqlite", "envelope-errors", NODE)
 DEPLOYED = tuple(name for name in SERVERS if name not in BASE)
 SEEDS = range(1, 1 + int(os.environ.get("SERVER_SEEDS", "10")))
 FEW_SEEDS = range(1, 3)
@@ -45,28 +48,53 @@ TRIGGER_SCRIPT = Path(__file__).parent / "servers" / "trigger.py"
 TRIGGER = f"{shlex.quote(sys.executable)} {shlex.quote(str(TRIGGER_SCRIPT))}"
 
 
+def _target(name: str, base_url: str, state: Any) -> Target:
+    (key_1, ids_1), (key_2, ids_2) = state.accounts
+    return Target(
+        name,
+        base_url,
+        Account(key_1, "AGENTPHONE_API_KEY", tuple(ids_1)),
+        Account(key_2, "AGENTPHONE_SECOND_API_KEY", tuple(ids_2)),
+    )
+
+
 def run_against(name: str, seed: int, **given: Any) -> tuple[RunResult, Any]:
+    if name == NODE:
+        with node_server() as node:
+            target = _target(name, node.base_url, node.state)
+            result = run(target, run_options(GivenOptions(seed=seed, **given)))
+            left = node.state.metadata_snapshot()  # read while the server still runs
+        ended = SimpleNamespace(
+            accounts=node.state.accounts,
+            edition=node.state.edition,
+            seeded_metadata=node.state.seeded_metadata,
+            metadata_snapshot=lambda: left,
+        )
+        return result, ended
     app = SERVERS[name]()
     state = base_app(app).state
-    (key_1, ids_1), (key_2, ids_2) = state.accounts
     with serve(app) as server:
-        target = Target(
-            name,
-            server.base_url,
-            Account(key_1, "AGENTPHONE_API_KEY", tuple(ids_1)),
-            Account(key_2, "AGENTPHONE_SECOND_API_KEY", tuple(ids_2)),
+        result = run(
+            _target(name, server.base_url, state), run_options(GivenOptions(seed=seed, **given))
         )
-        result = run(target, run_options(GivenOptions(seed=seed, **given)))
     hooks = getattr(state, "webhooks", None)  # no webhook registered: nothing delivered
     assert hooks is None or (hooks.dispatcher.sent, hooks.dispatcher.running) == (0, False)
     return result, state
 
 
+# Advisory findings a conformant server may earn: RFC 8259 leaves integers beyond 2^53 and
+# the sign of -0 to each implementation (JavaScript rounds the one and drops the other;
+# PostgreSQL's numeric drops the sign), and the suite reports that without gating on it.
+LATITUDE = {"node-js": {"ROUNDTRIP-EDGE-VALUES"}, "current-jsonb": {"ROUNDTRIP-EDGE-VALUES"}}
+
+
 def assert_clean(result: RunResult, state: Any) -> None:
+    allowed = LATITUDE.get(result.target.name, set())
     trouble = [
         (r.check.id, r.outcome.value, r.reason)
         for r in result.checks
         if r.outcome in (Outcome.FAILED, Outcome.ERROR)
+        and not (r.check.id in allowed and r.check.level is Level.ADVISORY)
     ]
     assert not trouble, f"seed {result.settings.seed}: {trouble}"
     assert result.exit_code == 0

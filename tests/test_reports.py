@@ -253,7 +253,7 @@ def test_report_json_validates_and_round_trips(tmp_path: Path) -> None:
 # Members added to format 1 since its first release: a report written before them still loads
 # (a baseline from an older run), so they are the only ones that may be absent.
 ADDED_SINCE_FORMAT_1 = {
-    "report": {"edition", "deadline_reached", "other_writers", "rerun", "rerun_all"},
+    "report": {"edition", "deadline_reached", "other_writers", "rerun", "rerun_all", "limits"},
     "target": {"emulator_edition"},
     "settings": {"edition", "deadline", "max_answer_bytes"},
     "check_info": {"edition"},

@@ -8,6 +8,7 @@ from . import (  # noqa: F401
     hygiene,
     responses,
     roundtrip,
+    security,
     semantics,
     validation,
     webhooks,
@@ -59,7 +60,16 @@ __all__ = [
 ]
 
 # Reports and runs go family by family, in the order a reader asks the questions.
-FAMILY_ORDER = ("shape", "semantics", "validation", "auth", "robustness", "http", "webhook")
+FAMILY_ORDER = (
+    "shape",
+    "semantics",
+    "validation",
+    "auth",
+    "security",
+    "robustness",
+    "http",
+    "webhook",
+)
 _ordered = sorted(REGISTRY.values(), key=lambda check: FAMILY_ORDER.index(check.info.family))
 REGISTRY.clear()
 REGISTRY.update((check.id, check) for check in _ordered)

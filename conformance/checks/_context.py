@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core import Account, Client, Profile, Receiver, RunOptions, Sent, Target, same_json
-from ..model import Edition, Exchange, Finding
+from ..model import Edition, Exchange, Finding, Limit
 
 __all__ = [
     "LIST_PAGE",
@@ -51,6 +51,7 @@ LIST_PAGE = {"limit": "100", "offset": "0"}  # the one page the suite reads of t
 # SHAPE-STATUS-DOCUMENTED's question, so one wrong status does not fail every check.
 SUCCESS = frozenset(range(200, 300))
 MAX_FINDINGS_KEPT = 5
+SIZE = "metadata size"  # the limit every server has, found by bisection (ROBUST-EDGE-VALUES)
 _UNSET: Any = object()
 
 
@@ -150,6 +151,8 @@ class RunContext:
     # edge label -> (the PATCH answer, a GET right after) of an edge value a PATCH accepted,
     # from ROBUST-EDGE-VALUES, for ROUNDTRIP-EDGE-VALUES to judge once (a replay sends anew)
     accepted_edges: dict[str, tuple[Sent, Sent]] = field(default_factory=dict)
+    limits: dict[str, Limit] = field(default_factory=dict)  # what -> the limit found
+    largest_accepted: int = 0  # bytes of the largest PATCH body the target accepted
     rng: random.Random = field(init=False)
     _shape: tuple[Sent, Any] | None = field(default=None, init=False, repr=False)
     # what schemathesis found in an answer, by what it looks at (operation, path, status,
@@ -182,6 +185,21 @@ class RunContext:
         if self._shape is None or self._shape[0] is not sent:
             self._shape = (sent, compute(sent))
         return self._shape[1]
+
+    def found_limit(self, limit: Limit, size: int = 0, precise: bool = False) -> None:
+        """Record a limit of the target (a replay that finds it again changes nothing).
+        `size`: the refused body's bytes. A refusal of a body larger than any the target
+        accepted cannot be told from a size limit: it is recorded as one. `precise`: found by
+        bisection, so it replaces a cruder one."""
+        if size > self.largest_accepted and limit.what != SIZE:
+            limit = Limit(SIZE, f"a body of {size:,} bytes ({limit.refused})", limit.status)
+        if precise or limit.what not in self.limits:
+            self.limits[limit.what] = limit
+
+    def accepted(self, size: int) -> None:
+        """A PATCH body of `size` bytes was accepted (a refusal of a smaller one is no size
+        limit)."""
+        self.largest_accepted = max(self.largest_accepted, size)
 
     def unknown_id(self) -> str:
         """An id no real conversation has, shaped like the real ones (a server that checks

@@ -5,12 +5,13 @@ request, and no way into another account's conversations.
 from __future__ import annotations
 
 from ..core import Account, key_variants
-from ._context import SUCCESS, Context, same_json
+from ..model import Level
+from ._context import LIST_PAGE, LIST_PATH, SUCCESS, Context, same_json
 from ._registry import needs_second_account, needs_writes, scenario
 from .semantics import _short, canary
 from .sources import DOCS, RFC9110_401, SEED
 
-__all__: list[str] = []
+__all__ = ["FOREIGN_REFUSED", "REFUSED", "unknown_key"]
 
 REFUSED = {401, 403}
 # Another account's conversation may be hidden (404) or refused (401/403): either is safe.
@@ -29,7 +30,7 @@ def _probe(ctx: Context, authorization: str | None, label: str, *, refused: set[
         ctx.expect_status(sent, refused, f"PATCH with {label}")
 
 
-def _unknown_key(ctx: Context) -> str:
+def unknown_key(ctx: Context) -> str:
     return f"ape_conformance_unknown_{ctx.rng.getrandbits(96):024x}"
 
 
@@ -69,9 +70,24 @@ def malformed_rejected(ctx: Context) -> None:
     source=SEED,
 )
 def unknown_key_rejected(ctx: Context) -> None:
-    _probe(ctx, f"Bearer {_unknown_key(ctx)}", "an unknown key", refused=REFUSED)
+    _probe(ctx, f"Bearer {unknown_key(ctx)}", "an unknown key", refused=REFUSED)
     for label, variant, _shell in key_variants(ctx.target.primary):
         _probe(ctx, f"Bearer {variant}", label, refused=REFUSED)
+
+
+@scenario(
+    "AUTH-SCHEME-ANY-CASE",
+    family="auth",
+    level=Level.ADVISORY,
+    requirement="A valid key under the Bearer scheme in another letter case (bearer, BEARER) "
+    "is accepted: an authentication scheme is case-insensitive.",
+    source="RFC 9110 section 11.1 (the scheme is a case-insensitive token); RFC 6750",
+)
+def scheme_any_case(ctx: Context) -> None:
+    key = ctx.target.primary.api_key
+    for scheme in ("bearer", "BEARER"):
+        sent = ctx.get(ctx.writable_id, authorization=f"{scheme} {key}")
+        ctx.expect_status(sent, SUCCESS, f"GET with the valid key under the scheme {scheme!r}")
 
 
 @scenario(
@@ -92,7 +108,7 @@ def refused_changes_nothing(ctx: Context) -> None:
     kept = ctx.read(ctx.writable_id).json_body.get("metadata")
     for label, header in (
         ("no Authorization header", None),
-        ("an unknown key", f"Bearer {_unknown_key(ctx)}"),
+        ("an unknown key", f"Bearer {unknown_key(ctx)}"),
         ("an empty bearer token", "Bearer"),
     ):
         refused = ctx.patch(
@@ -119,7 +135,8 @@ def _theirs(ctx: Context) -> tuple[Account, Account]:
 @scenario(
     "AUTH-CROSS-TENANT-READ",
     family="auth",
-    requirement="One account's key cannot read another account's conversation (404, or 401/403).",
+    requirement="One account's key cannot read another account's conversation (404, or "
+    "401/403), nor find it in its list of conversations.",
     source=f"{DOCS} (keys are per account); 404 so that existence is not leaked",
 )
 @needs_second_account
@@ -130,6 +147,26 @@ def cross_tenant_read(ctx: Context) -> None:
     for conversation_id in theirs.conversation_ids:
         sent = ctx.get(conversation_id, account=ours)
         ctx.expect_status(sent, FOREIGN_REFUSED, "our key reading the second account's")
+    for reader, owner in ((ours, theirs), (theirs, ours)):
+        if reader.key_env not in ctx.run.snapshot.listed:
+            continue  # no list of conversations: nothing more to read
+        page = ctx.send(
+            "GET",
+            LIST_PATH,
+            authorization=ctx.bearer(reader),
+            params=LIST_PAGE,
+            path_template=LIST_PATH,
+        )
+        data = page.json_body.get("data") if isinstance(page.json_body, dict) else None
+        listed = (
+            [s.get("id") for s in data if isinstance(s, dict)] if isinstance(data, list) else []
+        )
+        leaked = [cid for cid in owner.conversation_ids if cid in listed]
+        if leaked:
+            who = "our key's" if reader is ours else "the second account's key's"
+            ctx.fail(
+                f"{who} list of conversations shows the other account's {', '.join(leaked)}", page
+            )
 
 
 @scenario(

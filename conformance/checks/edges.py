@@ -13,10 +13,12 @@ import math
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
-from ..core import Sent
-from ..model import Level
+from ..core import Sent, same_number
+from ..model import Level, Limit
 from ._context import SUCCESS, Context, same_json
 from ._registry import needs_writes, scenario
+from ._storage import ORDINARY, ordinary
+from .roundtrip import difference, within_latitude
 from .semantics import _short
 from .sources import DOCS, RFC9110_5XX, SEED
 
@@ -38,40 +40,70 @@ class Edge:
     label: str
     metadata: Any  # what the body's metadata is
     raw: bytes | None = None  # the body as sent, when json.dumps cannot spell it (-0)
+    quantity: tuple[str, str] = ("", "")  # refused cleanly, the limit it shows: (what, how much)
 
     def request(self) -> dict[str, Any]:
         if self.raw is not None:
             return {"raw": self.raw}
         return {"body": {"metadata": self.metadata}}
 
+    @property
+    def size(self) -> int:
+        """The body's bytes, as the client sends it."""
+        if self.raw is not None:
+            return len(self.raw)
+        return len(json.dumps({"metadata": self.metadata}, ensure_ascii=False).encode())
 
+
+def _members(count: int) -> dict[str, str]:
+    """A document of `count` members of 200 characters: about 211 bytes each."""
+    return {f"k{i:04d}": "v" * 200 for i in range(count)}
+
+
+_LARGEST = 5_000
 EDGES: tuple[Edge, ...] = (
-    Edge("integers beyond 64 bits", {"big": 2**64 + 1, "negative": -(2**63) - 1}),
-    Edge("a string of a million characters", {"long": "z" * 1_000_000}),
-    Edge("nesting 200 levels deep", _nested(200)),
+    # First: what size the target takes tells its other refusals from a size limit.
     Edge(
         "a document of 5,000 members (about 1 MB)",
-        {f"k{i:04d}": "v" * 200 for i in range(5_000)},
+        _members(_LARGEST),
+        quantity=("metadata size", "a body of about 1 MB"),
     ),
+    Edge(
+        "integers beyond 64 bits",
+        {"big": 2**64 + 1, "negative": -(2**63) - 1},
+        quantity=("integers beyond 2^53", "2^64 + 1"),
+    ),
+    Edge(
+        "a string of a million characters",
+        {"long": "z" * 1_000_000},
+        quantity=("string length", "1,000,000 characters"),
+    ),
+    Edge("nesting 200 levels deep", _nested(200), quantity=("nesting depth", "201 levels")),
     Edge(
         "-0 and -0.0",
         {"zero": 0, "negative_zero": -0.0},
         raw=b'{"metadata": {"zero": -0, "negative_zero": -0.0}}',
+        quantity=("negative zero", "-0 and -0.0"),
     ),
     Edge(
         "the largest doubles",
         {"max": 1.7976931348623157e308, "min": -1.7976931348623157e308, "e308": 1e308},
+        quantity=("the largest doubles", "1.7976931348623157e308"),
     ),
 )
+_SIZE_EDGE = EDGES[0].label
+_BISECTION_STEPS = 12  # PATCHes spent finding the size a target refuses: to one member
 
 
 def identical(a: Any, b: Any) -> bool:
-    """Stricter than `same_json`: a float's sign (-0.0) counts, and an integer is not a float
-    of the same value (2^64 + 1 is not 1.8446744073709552e19)."""
+    """Stricter than `same_json`: a float's sign (-0.0) counts. Numbers compare as the
+    numbers their texts write (`same_number`): 2^64 + 1 is not the double
+    1.8446744073709552e19 it rounds to, but the largest double written out in digits is the
+    largest double."""
     if isinstance(a, float) and isinstance(b, float):
         return a == b and math.copysign(1, a) == math.copysign(1, b)
     if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool):
-        return type(a) is type(b) and a == b
+        return not isinstance(b, bool) and same_number(a, b)
     if isinstance(a, dict) and isinstance(b, dict):
         if a.keys() != b.keys():
             return False
@@ -120,6 +152,7 @@ def edge_values(ctx: Context) -> None:
         sent = ctx.patch(ctx.writable_id, **edge.request(), edge=True)
         read = None
         if sent.status in SUCCESS:  # kept: how exactly is ROUNDTRIP-EDGE-VALUES's question,
+            ctx.run.accepted(edge.size)
             read = ctx.get(ctx.writable_id)  # judged there
             ctx.run.accepted_edges[edge.label] = (sent, read)
             continue
@@ -136,6 +169,37 @@ def edge_values(ctx: Context) -> None:
                     f"{_short(now)} instead of {_short(before)}",
                     sent,
                 )
+            elif edge.label == _SIZE_EDGE:
+                ctx.run.found_limit(_size_limit(ctx, sent.status), precise=True)
+            else:
+                ctx.run.found_limit(Limit(*edge.quantity, sent.status), edge.size)
+
+
+def _size_limit(ctx: Context, status: int) -> Limit:
+    """The document size a target refuses, by bisection between an ordinary document (which
+    every server accepts) and the megabyte one it refused: at most `_BISECTION_STEPS`
+    PATCHes, to one member (about 211 bytes). Each step is judged like any PATCH (an
+    ordinary one refused is VALIDATION-ACCEPTS-VALID's finding)."""
+    low, high = ORDINARY.bytes // 230, _LARGEST  # members: accepted, refused
+    accepted, refused = 0, len(json.dumps({"metadata": _members(high)}).encode())
+    for _ in range(_BISECTION_STEPS):
+        if high - low <= 1:
+            break
+        middle = (low + high) // 2
+        metadata = _members(middle)
+        size = len(json.dumps({"metadata": metadata}).encode())
+        sent = ctx.patch(
+            ctx.writable_id, {"metadata": metadata}, edge=ordinary(metadata, size) is not None
+        )
+        if sent.status in SUCCESS:
+            low, accepted = middle, size
+            ctx.run.accepted(size)
+        elif sent.status in EDGE_REFUSED:
+            high, refused, status = middle, size, sent.status
+        else:
+            break  # a crash or an odd status: judged where every answer is
+    found = f"a body of {accepted:,} bytes" if accepted else ""
+    return Limit("metadata size", f"a body of {refused:,} bytes", status, found)
 
 
 @scenario(
@@ -143,7 +207,9 @@ def edge_values(ctx: Context) -> None:
     family="robustness",
     level=Level.ADVISORY,
     requirement="Metadata at the edges of JSON that a PATCH accepts comes back exactly, in "
-    "the answer and a later GET: integers beyond 64 bits stay integers, -0.0 keeps its sign.",
+    "the answer and a later GET, beyond what RFC 8259 promises: integers beyond 2^53 stay "
+    "exact, -0.0 keeps its sign. (Any other change of what was accepted is "
+    "ROUNDTRIP-METADATA's failure, at any size.)",
     source=f"{SEED}; {DOCS}; RFC 8259 section 6 (interoperable numbers are a choice)",
 )
 @needs_writes
@@ -155,9 +221,25 @@ def edge_round_trip(ctx: Context) -> None:
             continue  # refused: ROBUST-EDGE-VALUES judges how
         read = earlier[1] if earlier else None
         later = read if _usable(read) else ctx.read(ctx.writable_id)
-        for where, shown in (("the answer", sent), ("a later GET", later)):
+        for where, shown in (("the PATCH answer", sent), ("a later GET", later)):
             got = shown.json_body.get("metadata")
-            if not identical(got, edge.metadata):
-                sample = json.dumps(got)[:160] if not isinstance(got, str) else _short(got)
-                ctx.fail(f"{edge.label}: {where} holds {sample}", shown)
-                break
+            if identical(got, edge.metadata):
+                continue
+            message = f"{edge.label}: {where} {difference(edge.metadata, got)}"
+            if within_latitude(edge.metadata, got):
+                ctx.fail(message, shown)
+            else:  # accepted, then kept changed: data lost, whatever its size
+                ctx.fail(message, shown, check_id="ROUNDTRIP-METADATA", judge=_changes(edge))
+            break
+
+
+def _changes(edge: Edge) -> Any:
+    """The replay's judge: does the same request's answer still change the document?"""
+
+    def judge(again: Sent) -> bool:
+        if again.status not in SUCCESS or not isinstance(again.json_body, dict):
+            return False
+        got = again.json_body.get("metadata")
+        return not within_latitude(edge.metadata, got)
+
+    return judge

@@ -19,6 +19,7 @@ from ..model import Edition, Level, redact
 from ._context import CONVERSATION_PATH, LIST_PATH, RunContext
 from ._registry import Verdict, on_every_response
 from ._schemathesis import as_schemathesis
+from ._storage import ordinary
 from .sources import DOCS, FASTAPI, RFC9110_5XX, RFC9110_401, RFC9110_405, SEED
 
 if TYPE_CHECKING:
@@ -269,7 +270,9 @@ def _request_json(sent: Sent) -> Any:
     family="validation",
     requirement="A request the contract allows (PATCH metadata an object, null or absent; GET "
     "message_limit 1..100 or absent; the list's limit 1..100 and offset 0 or more) is never "
-    "refused as invalid (400 or 422).",
+    "refused as invalid (400, 415 or 422) when it is ordinary: metadata of a few KiB (past "
+    "that, a refusal is the target's limit), labelled application/json with or without "
+    "parameters.",
     source=f"{SEED}; {DOCS}",
 )
 def accepts_valid(run: RunContext, sent: Sent) -> Verdict | str:
@@ -289,6 +292,8 @@ def accepts_valid(run: RunContext, sent: Sent) -> Verdict | str:
             and set(body) <= known
             and isinstance(body.get("metadata", {}), dict | None)
             and isinstance(body.get("group_name"), str | None)
+            # past an ordinary document (a few KiB, ...) a clean refusal is a limit
+            and ordinary(body.get("metadata"), len(sent.response.request.content)) is None
         )
     elif sent.exchange.method == "GET":
         valid = _valid_query(sent.response.request.url.params, _QUERY[CONVERSATION_PATH])
@@ -298,7 +303,7 @@ def accepts_valid(run: RunContext, sent: Sent) -> Verdict | str:
 
 
 def _refused_if_valid(sent: Sent) -> Verdict | str:
-    if sent.status in (400, 422):
+    if sent.status in (400, 415, 422):
         return f"a valid request was refused with {sent.status}"
     return Verdict.PASS
 

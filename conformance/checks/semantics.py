@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from ..core import Sent
+from ..core import Sent, instant, same_documented, same_member
 from ._context import LIST_PAGE, LIST_PATH, SUCCESS, Abort, Context, NotApplicable, same_json
 from ._registry import needs_list, needs_writes, scenario
 from .sources import DOCS, SEED
@@ -58,11 +58,18 @@ def _patch_ok(ctx: Context, body: Any, what: str) -> Sent:
 def _metadata_is(ctx: Context, sent: Sent, want: Any, where: str) -> bool:
     """Does the answer `sent` hold `want` as its metadata? If not, a finding that shows
     that very answer."""
-    got = sent.json_body.get("metadata", "<absent>")
+    got = metadata_of(sent.json_body)
     if same_json(got, want):
         return True
     ctx.fail(f"{where} holds metadata {_short(got)}, expected {_short(want)}", sent)
     return False
+
+
+def metadata_of(conversation: dict[str, Any]) -> Any:
+    """A conversation's (or a summary's) metadata: a member left out reads as null, as a
+    nullable member the fragment does not require may be left out (as the vendor's SDK reads
+    it)."""
+    return conversation.get("metadata")
 
 
 def _short(value: Any, limit: int = 160) -> str:
@@ -86,7 +93,7 @@ def differing_fields(before: dict[str, Any], after: dict[str, Any]) -> list[str]
     return sorted(
         key
         for key in (before.keys() | after.keys()) - skip
-        if not volatile(key) and not same_json(before.get(key), after.get(key))
+        if not volatile(key) and not same_member(key, before.get(key), after.get(key))
     )
 
 
@@ -109,10 +116,32 @@ def drifted_since(first: dict[str, Any], now: dict[str, Any]) -> list[str]:
     earlier = {m.get("id"): m for m in first.get("messages") or [] if isinstance(m, dict)}
     later = {m.get("id"): m for m in now.get("messages") or [] if isinstance(m, dict)}
     gone = [i for i in earlier if i not in later]
-    altered = [i for i in earlier if i in later and not same_json(earlier[i], later[i])]
+    altered = [
+        i for i in earlier if i in later and not same_documented(earlier[i], later[i], "Message")
+    ]
     if altered or len(gone) > now_count - before_count:
         kept.append("messages")
     return sorted(kept)
+
+
+def _arrived_since(earlier: dict[str, Any], later: dict[str, Any]) -> bool:
+    """Did messages arrive between two reads of a conversation (a live line)?"""
+    before, after = earlier.get("messageCount"), later.get("messageCount")
+    return isinstance(before, int) and isinstance(after, int) and after > before
+
+
+def _messages_kept(earlier: dict[str, Any], later: dict[str, Any]) -> bool:
+    """After messages arrived: every message of `earlier` is in `later` unchanged, but for
+    as many of the oldest as the new ones pushed off the page,"""
+    old = [m for m in earlier.get("messages") or [] if isinstance(m, dict)]
+    new = {m.get("id"): m for m in later.get("messages") or [] if isinstance(m, dict)}
+    arrived = later["messageCount"] - earlier["messageCount"]
+    gone = [m for m in old if m.get("id") not in new]
+    changed = [
+        m for m in old if m.get("id") in new and not same_documented(m, new[m.get("id")], "Message")
+    ]
+    # and `earlier` had every message `later` shows, but for the ones that arrived since
+    return not changed and len(gone) <= arrived and len(old) >= len(new) - arrived
 
 
 def canary(ctx: Context, label: str) -> dict[str, Any]:
@@ -123,13 +152,25 @@ def canary(ctx: Context, label: str) -> dict[str, Any]:
 @scenario(
     "META-REPLACE",
     family="semantics",
-    requirement="An object in metadata replaces the stored metadata whole: no old key survives.",
+    requirement="An object in metadata replaces the stored metadata whole: no old key "
+    "survives, at any depth (nested objects are not merged, arrays not joined).",
     source=f"{DOCS} (an object replaces the stored metadata, no merge)",
 )
 @needs_writes
 def replace_not_merge(ctx: Context) -> None:
-    _patch_ok(ctx, {"metadata": {"conformance_old": 1, "conformance_shared": "old"}}, "setting up")
-    new = {"conformance_shared": "new", "conformance_new": True}
+    old = {
+        "conformance_old": 1,
+        "conformance_shared": "old",
+        "nested": {"old": 1, "both": "old"},  # a merge of nested objects
+        "list": ["old"],  # arrays concatenated or merged as sets
+    }
+    _patch_ok(ctx, {"metadata": old}, "setting up")
+    new = {
+        "conformance_shared": "new",
+        "conformance_new": True,
+        "nested": {"new": 2, "both": "new"},
+        "list": ["new"],
+    }
     _metadata_is(ctx, _patch_ok(ctx, {"metadata": new}, "replacing"), new, "the PATCH answer")
     _metadata_is(ctx, ctx.read(ctx.writable_id), new, "a later GET")
 
@@ -217,7 +258,7 @@ def idempotent(ctx: Context) -> None:
     def attempt(ctx: Context) -> None:
         first = _patch_ok(ctx, body, "first PATCH").json_body
         second = _patch_ok(ctx, body, "the same PATCH again")
-        changed = differing_fields(first, second.json_body)
+        changed = drifted_since(first, second.json_body)
         if changed or not same_json(first.get("metadata"), second.json_body.get("metadata")):
             ctx.fail(f"the second answer differs in {', '.join(changed) or 'metadata'}", second)
 
@@ -246,7 +287,7 @@ def other_fields_unchanged(ctx: Context) -> None:
                     read,
                 )
         answer = _patch_ok(ctx, {"metadata": canary(ctx, "other-fields")}, "writing metadata")
-        changed = differing_fields(before, answer.json_body)
+        changed = drifted_since(before, answer.json_body)
         if changed:
             ctx.fail(f"PATCH of metadata also changed {', '.join(changed)}", answer)
 
@@ -282,8 +323,12 @@ def answer_complete(ctx: Context) -> None:
         differ = sorted(
             key
             for key in answer.keys() | shown.keys()
-            if not volatile(key) and not same_json(answer.get(key), shown.get(key))
+            if not volatile(key) and not same_member(key, answer.get(key), shown.get(key))
         )
+        if differ and _arrived_since(answer, shown):
+            differ = [f for f in differ if f not in LIVE_FIELDS]  # messages judged below
+            if not _messages_kept(answer, shown):
+                differ.append("messages")
         if differ:
             how = _fields(differ, shown, answer)
             ctx.fail(f"the PATCH answer is not the conversation a GET shows: {how}", patched)
@@ -295,39 +340,49 @@ def answer_complete(ctx: Context) -> None:
     "LIST-SHOWS-METADATA",
     family="semantics",
     requirement="The list of conversations is a view of the same data: after a PATCH, the "
-    "conversation's summary in GET /v1/conversations carries the metadata it stored.",
+    "conversation's summary in GET /v1/conversations carries the metadata it stored - an "
+    "object, {} or null alike.",
     source=f"{DOCS} (List Conversations: summaries carry metadata)",
 )
 @needs_writes
 @needs_list
 def list_shows_metadata(ctx: Context) -> None:
-    _patch_ok(ctx, {"metadata": canary(ctx, "list")}, "writing metadata")
-    stored = ctx.read(ctx.writable_id).json_body.get("metadata")  # however it stored it
-    page = ctx.send(
-        "GET",
-        LIST_PATH,
-        authorization=ctx.bearer(ctx.target.primary),
-        params=LIST_PAGE,
-        path_template=LIST_PATH,
-    )
-    summaries = page.json_body.get("data") if isinstance(page.json_body, dict) else None
-    if page.status != 200 or not isinstance(summaries, list):
-        ctx.fail(f"the list of conversations answered {page.status} without a page", page)
-        return
-    mine = next(
-        (s for s in summaries if isinstance(s, dict) and s.get("id") == ctx.writable_id), None
-    )
-    if mine is None:
-        raise NotApplicable(
-            f"conversation {ctx.writable_id} is not on the first page of the list "
-            f"(limit {LIST_PAGE['limit']}): more recent conversations come first"
+    for written in (canary(ctx, "list"), None, {}):
+        _patch_ok(ctx, {"metadata": written}, "writing metadata")
+        stored = metadata_of(ctx.read(ctx.writable_id).json_body)  # however it stored it
+        page = ctx.send(
+            "GET",
+            LIST_PATH,
+            authorization=ctx.bearer(ctx.target.primary),
+            params=LIST_PAGE,
+            path_template=LIST_PATH,
         )
-    if not same_json(mine.get("metadata", "<absent>"), stored):
-        ctx.fail(
-            f"the list shows metadata {_short(mine.get('metadata', '<absent>'))} for "
-            f"{ctx.writable_id}, which stores {_short(stored)}",
-            page,
+        summaries = page.json_body.get("data") if isinstance(page.json_body, dict) else None
+        if page.status != 200 or not isinstance(summaries, list):
+            ctx.fail(f"the list of conversations answered {page.status} without a page", page)
+            return
+        mine = next(
+            (s for s in summaries if isinstance(s, dict) and s.get("id") == ctx.writable_id),
+            None,
         )
+        if mine is None:
+            raise NotApplicable(
+                f"conversation {ctx.writable_id} is not on the first page of the list "
+                f"(limit {LIST_PAGE['limit']}): more recent conversations come first"
+            )
+        if not same_json(metadata_of(mine), stored) and not _since_written(ctx, mine):
+            ctx.fail(
+                f"the list shows metadata {_short(metadata_of(mine))} for "
+                f"{ctx.writable_id}, which stores {_short(stored)}",
+                page,
+            )
+
+
+def _since_written(ctx: Context, summary: dict[str, Any]) -> bool:
+    """Does the conversation now hold what its summary shows (a write in between, by someone
+    else: the list was right)?"""
+    now = metadata_of(ctx.read(ctx.writable_id).json_body)
+    return same_json(now, metadata_of(summary))
 
 
 @scenario(
@@ -397,16 +452,50 @@ def answer_identity(ctx: Context) -> None:
         ctx.fail(f"PATCH of {ctx.writable_id} answered for id {answered!r}", answer)
 
 
+# How a server may refuse an id that names nothing: 404, 400 or 422 for one it deems
+# malformed, 403 from a firewall in front that refuses what looks like SQL.
+ID_REFUSED = frozenset({400, 403, 404, 422})
+
+
+def odd_ids(absent: str, real: str) -> list[tuple[str, str]]:
+    """Ids that name no conversation, of every spelling a string allows (quotes, SQL and markup
+    metacharacters, percent signs, non-ASCII, 300 characters), and ids that differ from a real
+    one only where a loose lookup would not see it (letter case, a trailing space): (what, id)."""
+    ids = [
+        ("an id with a quote", f"{absent}'"),
+        ("an id that is SQL", f"{absent}' OR '1'='1"),
+        ("an id with a double quote and a comment", f'{absent}";--'),
+        ("an id with a percent sign", f"{absent}%"),
+        ("an id with a backslash", f"{absent}\\"),
+        ("an id with markup", f"{absent}<b>"),
+        ("an id that is not ASCII", f"{absent}\u00e9\u4e2d"),
+        ("an id of 300 characters", (absent + "x" * 300)[:300]),
+        ("the conversation's id with a trailing space", f"{real} "),
+    ]
+    if real.swapcase() != real:
+        ids.append(("the conversation's id in another letter case", real.swapcase()))
+    return ids
+
+
 @scenario(
     "NOTFOUND-UNKNOWN-ID",
     family="semantics",
     requirement="An id that does not exist answers 404 to GET and PATCH, and PATCH creates "
-    "nothing.",
-    source=DOCS,
+    "nothing; an id of any spelling that names no conversation (quotes, SQL, non-ASCII, a "
+    "real id in another letter case or with a trailing space) never answers a conversation "
+    "or a 5xx (404; 400 or 422 for an id refused as malformed; a firewall's 403).",
+    source=f"{DOCS}; {SEED} (conversation_id: string)",
 )
 def unknown_id(ctx: Context) -> None:
     absent = ctx.unknown_id()
     ctx.expect_status(ctx.get(absent), 404, "GET of an unknown id")
+    for what, odd in odd_ids(absent, ctx.writable_id):  # only read: a quote never writes
+        sent = ctx.get(odd)
+        if sent.status in ID_REFUSED:
+            continue
+        body = sent.json_body if isinstance(sent.json_body, dict) else {}
+        served = f", conversation {body.get('id')!r}" if "id" in body else ""
+        ctx.fail(f"GET of {what} ({odd[:60]!r}) answered {sent.status}{served}", sent)
     if ctx.read_only:
         return
     patched = ctx.patch(absent, {"metadata": canary(ctx, "unknown-id")})
@@ -418,3 +507,181 @@ def unknown_id(ctx: Context) -> None:
             f"the target created conversation {absent} when it was PATCHed; "
             "the suite cannot delete it: remove it by hand"
         )
+
+
+def _received(message: Any) -> Any:
+    """A message's receivedAt as an instant (None if it has none the fragment allows)."""
+    at = message.get("receivedAt") if isinstance(message, dict) else None
+    found = instant(at) if isinstance(at, str) else None
+    return found[0] if found else None
+
+
+@scenario(
+    "META-RECENT-MESSAGES",
+    family="semantics",
+    requirement="GET with message_limit=N answers the N most recent messages of the "
+    "conversation (by receivedAt; 50 without it) and changes nothing else: messageCount stays "
+    "the conversation's count, and lastMessageAt is no earlier than the newest message.",
+    source=f"{DOCS} (Get Conversation: message_limit, how many recent messages)",
+)
+def recent_messages(ctx: Context) -> None:
+    def attempt(ctx: Context) -> None:
+        whole = ctx.read(ctx.writable_id).json_body
+        messages = [m for m in whole.get("messages") or [] if isinstance(m, dict)]
+        times = [_received(m) for m in messages]
+        if len(messages) < 2 or None in times:
+            raise NotApplicable(
+                f"conversation {ctx.writable_id} shows fewer than 2 messages with a receivedAt: "
+                "nothing to choose the most recent from"
+            )
+        newest = sorted(times, reverse=True)
+        last = instant(whole.get("lastMessageAt") or "")
+        if last is not None and last[0] < newest[0]:
+            ctx.fail(
+                f"lastMessageAt {whole.get('lastMessageAt')} is earlier than the newest "
+                "message's receivedAt",
+                ctx.exchanges[-1],
+            )
+        count = whole.get("messageCount")
+        if isinstance(count, int) and len(messages) != min(count, 50):  # the default limit
+            ctx.fail(
+                f"GET answered {len(messages)} messages of {count} (message_limit's default is 50)",
+                ctx.exchanges[-1],
+            )
+        for limit in (1, 2, 100):
+            sent = ctx.get(ctx.writable_id, params={"message_limit": str(limit)})
+            body = sent.json_body
+            if sent.status not in SUCCESS or not isinstance(body, dict):
+                ctx.expect_status(sent, SUCCESS, f"GET with message_limit={limit}")
+                continue
+            got = [m for m in body.get("messages") or [] if isinstance(m, dict)]
+            expected = min(limit, count if isinstance(count, int) else len(messages))
+            floor = newest[min(limit, len(newest)) - 1]
+            older = [m.get("id") for m in got if (_received(m) or newest[-1]) < floor]
+            if len(got) != expected:
+                ctx.fail(
+                    f"GET with message_limit={limit} answered {len(got)} messages of {count}", sent
+                )
+            elif older:
+                ctx.fail(
+                    f"GET with message_limit={limit} answered {', '.join(map(str, older))}, not "
+                    f"the {limit} most recent message(s)",
+                    sent,
+                )
+            changed = [f for f in drifted_since(whole, body) if f != "messages"]
+            if changed:
+                ctx.fail(
+                    f"GET with message_limit={limit} also changed {_fields(changed, whole, body)}",
+                    sent,
+                )
+
+    _twice_reproduced(ctx, attempt)
+
+
+@scenario(
+    "LIST-PAGES",
+    family="semantics",
+    requirement="The list of conversations pages as documented: the most recent lastMessageAt "
+    "first, limit and offset cut that one order into pages (offset=1 starts at the second; "
+    "without them, limit 20 and offset 0), a page holds every conversation up to its limit, "
+    "total is the same on every page and hasMore says whether a later page exists.",
+    source=f"{DOCS} (List Conversations: limit, offset, hasMore, total)",
+)
+@needs_list
+def list_pages(ctx: Context) -> None:
+    _twice_reproduced(ctx, _pages)
+
+
+def _page(ctx: Context, params: dict[str, str]) -> tuple[Sent, list[dict[str, Any]]]:
+    """One page of the primary account's list: the answer and its summaries (or a finding)."""
+    sent = ctx.send(
+        "GET",
+        LIST_PATH,
+        authorization=ctx.bearer(ctx.target.primary),
+        params=params or None,
+        path_template=LIST_PATH,
+    )
+    data = sent.json_body.get("data") if isinstance(sent.json_body, dict) else None
+    if sent.status != 200 or not isinstance(data, list):
+        shown = "&".join(f"{k}={v}" for k, v in params.items()) or "no parameters"
+        ctx.fail(f"the list with {shown} answered {sent.status} without a page", sent)
+        raise Abort
+    return sent, [s for s in data if isinstance(s, dict)]
+
+
+def _ids(summaries: list[dict[str, Any]]) -> list[Any]:
+    return [s.get("id") for s in summaries]
+
+
+def _pages(ctx: Context) -> None:
+    full, summaries = _page(ctx, LIST_PAGE)
+    if len(summaries) < 2:
+        raise NotApplicable("the account lists fewer than 2 conversations: nothing to page")
+    _newest_first(ctx, full, summaries)
+    _holds_what_it_counts(ctx, full, summaries)
+    plain, shown = _page(ctx, {})
+    if _ids(shown) != _ids(summaries[:20]) and not _ties_only(summaries, shown):
+        ctx.fail(
+            "the list without limit and offset is not its first 20 conversations (the "
+            "documented defaults: limit 20, offset 0)",
+            plain,
+        )
+    first_sent, first = _page(ctx, {"limit": "1", "offset": "0"})
+    second_sent, second = _page(ctx, {"limit": "1", "offset": "1"})
+    tied = summaries[0].get("lastMessageAt") == summaries[1].get("lastMessageAt")
+    for sent, got, index in ((first_sent, first, 0), (second_sent, second, 1)):
+        if len(got) != 1:
+            ctx.fail(f"the list with limit=1 answered {len(got)} conversations", sent)
+        elif got[0].get("id") != summaries[index].get("id") and not (
+            tied and got[0].get("id") in _ids(summaries[:2])  # equals may come in any order
+        ):
+            ctx.fail(
+                f"the list with limit=1&offset={index} shows {got[0].get('id')}, where the "
+                f"page of {LIST_PAGE['limit']} shows {summaries[index].get('id')} at "
+                f"position {index + 1}",
+                sent,
+            )
+    if first and second and first[0].get("id") == second[0].get("id"):
+        ctx.fail("offset=0 and offset=1 show the same conversation", second_sent)
+    bodies = [s.json_body for s in (full, first_sent, second_sent)]
+    totals = {b.get("total") for b in bodies if isinstance(b, dict) and "total" in b}
+    if len(totals) > 1:
+        ctx.fail(f"total differs from page to page: {sorted(map(str, totals))}", second_sent)
+    if isinstance(first_sent.json_body, dict) and first_sent.json_body.get("hasMore") is False:
+        ctx.fail("the page limit=1&offset=0 says hasMore: false, yet there is a second", first_sent)
+
+
+def _newest_first(ctx: Context, full: Sent, summaries: list[dict[str, Any]]) -> None:
+    times = [instant(s.get("lastMessageAt") or "") for s in summaries]
+    if None in times:
+        return  # no lastMessageAt to order by: the order is not judged
+    moments = [t[0] for t in times if t is not None]
+    late = next((i for i in range(1, len(moments)) if moments[i] > moments[i - 1]), None)
+    if late is not None:
+        ctx.fail(
+            f"the list is not newest first: {summaries[late].get('id')} (lastMessageAt "
+            f"{summaries[late].get('lastMessageAt')}) comes after "
+            f"{summaries[late - 1].get('id')} ({summaries[late - 1].get('lastMessageAt')})",
+            full,
+        )
+
+
+def _holds_what_it_counts(ctx: Context, full: Sent, summaries: list[dict[str, Any]]) -> None:
+    """A page holds every conversation up to its limit, as total and hasMore say."""
+    body = full.json_body if isinstance(full.json_body, dict) else {}
+    total, more, limit = body.get("total"), body.get("hasMore"), int(LIST_PAGE["limit"])
+    if isinstance(total, int) and len(summaries) != min(total, limit):
+        ctx.fail(f"the page shows {len(summaries)} conversations of a total of {total}", full)
+    if more is True and len(summaries) < limit:
+        ctx.fail(f"hasMore is true on a page of {len(summaries)} (limit {limit})", full)
+    if isinstance(total, int) and total <= limit and ctx.writable_id not in _ids(summaries):
+        ctx.fail(f"the list of all {total} conversations misses {ctx.writable_id}", full)
+
+
+def _ties_only(summaries: list[dict[str, Any]], shown: list[dict[str, Any]]) -> bool:
+    """Do two orders of the same conversations differ only among equal lastMessageAt?"""
+    head = summaries[: len(shown)]
+    if sorted(map(str, _ids(shown))) != sorted(map(str, _ids(head))):
+        return False
+    at = {s.get("id"): s.get("lastMessageAt") for s in summaries}
+    return [at.get(i) for i in _ids(shown)] == [s.get("lastMessageAt") for s in head]

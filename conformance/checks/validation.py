@@ -11,7 +11,7 @@ from schemathesis import GenerationMode
 
 from ..core import Sent
 from ..model import Edition
-from ._context import SUCCESS, Context, same_json
+from ._context import LIST_PATH, SUCCESS, Context, same_json
 from ._drive import drive
 from ._registry import needs_writes, scenario
 from .generated import run_generated
@@ -21,7 +21,20 @@ from .sources import DOCS, FASTAPI, SEED
 __all__: list[str] = []
 
 # metadata that is neither an object nor null: one of each JSON type, always sent
-NOT_OBJECTS: list[Any] = ["a string", "", 0, -7, 1.5, True, False, [], [{"a": 1}], ["x", 2]]
+NOT_OBJECTS: list[Any] = [
+    "a string",
+    "",
+    '{"a": 1}',  # JSON text in a string: a layer that decodes twice takes it for an object
+    "null",
+    0,
+    -7,
+    1.5,
+    True,
+    False,
+    [],
+    [{"a": 1}],
+    ["x", 2],
+]
 _not_objects = (
     st.text(max_size=20)
     | st.integers()
@@ -81,14 +94,31 @@ def invalid_requests() -> list[Invalid]:
     ]
     requests += [Invalid(f"body {b.decode()}", {"raw": b}) for b in NOT_OBJECT_BODIES]
     requests += [Invalid(f"malformed JSON {b!r}", {"raw": b}, MALFORMED_REFUSED) for b in MALFORMED]
-    requests.append(
-        Invalid(
-            "a JSON body labelled text/plain",
-            {"raw": json.dumps({"metadata": {"a": 1}}).encode(), "content_type": "text/plain"},
-            NOT_JSON_REFUSED,
+    for media_type in ("text/plain", "application/x-www-form-urlencoded", "application/xml"):
+        requests.append(
+            Invalid(
+                f"a JSON body labelled {media_type}",
+                {"raw": json.dumps({"metadata": {"a": 1}}).encode(), "content_type": media_type},
+                NOT_JSON_REFUSED,
+            )
         )
-    )
     return requests
+
+
+def _list_queries(ctx: Context) -> None:
+    """The list's limit and offset: a negative or non-numeric one is refused (vendor docs:
+    limit 1..100, offset 0 or more); a target without a list is not judged on it."""
+    if ctx.target.primary.key_env not in ctx.run.snapshot.listed:
+        return
+    for name, value in (("limit", "-1"), ("offset", "-1"), ("limit", "abc"), ("offset", "x")):
+        sent = ctx.send(
+            "GET",
+            LIST_PATH,
+            authorization=ctx.bearer(ctx.target.primary),
+            params={name: value},
+            path_template=LIST_PATH,
+        )
+        rejected(ctx, sent, f"the list with {name}={value}", QUERY_REFUSED)
 
 
 def _message_limits(ctx: Context) -> None:
@@ -117,13 +147,15 @@ def _message_limits(ctx: Context) -> None:
     "VALIDATION-REJECTS-INVALID",
     family="validation",
     requirement="An invalid request (metadata not an object or null, a body that is not an "
-    "object, malformed JSON, a non-JSON content type, a bad message_limit) is refused: 422 "
+    "object, malformed JSON, a non-JSON content type, a bad message_limit, the list's "
+    "negative or non-numeric limit or offset) is refused: 422 "
     "for a body that fails validation, 400 also for one that is not JSON at all; never 2xx "
     "or 5xx.",
     source=f"{SEED} (Errors: 422); {FASTAPI}; RFC 9110 sections 15.5.1 and 15.5.16",
 )
 def rejects_invalid(ctx: Context) -> None:
     _message_limits(ctx)  # harmless, so it runs read-only too
+    _list_queries(ctx)
     run_generated(ctx, "GET", GenerationMode.NEGATIVE)
     if ctx.read_only:
         return
@@ -149,7 +181,8 @@ GROUP_NAMES_NOT_STRINGS: list[Any] = [12345, 1.5, True, ["Family"], {"name": "Fa
     family="validation",
     edition=Edition.CURRENT,
     requirement="A group_name that is neither a string nor null is refused with 422 and "
-    "changes nothing (current edition).",
+    "changes nothing; on a conversation that is not a group, a group_name names nothing "
+    "(current edition).",
     source=f"{DOCS} (group_name: string or null); {FASTAPI}",
 )
 @needs_writes
@@ -166,6 +199,8 @@ def group_name_validated(ctx: Context) -> None:
                 f"{_short(after.json_body.get(member))} instead of {_short(before.get(member))}",
                 after,
             )
+    if before.get("isGroup") is False:  # not a group: a name has nothing to rename
+        _name_on_a_one_to_one(ctx, before)
     if isinstance(before.get("groupName"), str) and not same_json(
         after.json_body.get("groupName"), before.get("groupName")
     ):
@@ -173,6 +208,28 @@ def group_name_validated(ctx: Context) -> None:
         ctx.notes.append(
             f"conversation {ctx.writable_id}: the target renamed its group on an invalid "
             f"group_name; the suite wrote back {before['groupName']!r}: check it"
+        )
+
+
+def _name_on_a_one_to_one(ctx: Context, before: dict[str, Any]) -> None:
+    """group_name is for iMessage groups only: on a conversation that is not a group it may
+    be refused or ignored, but it names nothing and changes nothing else."""
+    sent = ctx.patch(ctx.writable_id, {"group_name": "conformance-probe"})
+    if sent.status not in SUCCESS:
+        return  # refused (fine), or a crash (ROBUST-NO-5XX)
+    after = ctx.read(ctx.writable_id).json_body
+    for member in ("groupName", "metadata", "isGroup"):
+        if not same_json(after.get(member), before.get(member)):
+            ctx.fail(
+                f"group_name on a conversation that is not a group changed {member} from "
+                f"{_short(before.get(member))} to {_short(after.get(member))}",
+                sent,
+            )
+    if not same_json(after.get("groupName"), before.get("groupName")):
+        ctx.patch(ctx.writable_id, {"group_name": before.get("groupName")})  # as it was
+        ctx.notes.append(
+            f"conversation {ctx.writable_id}: the target named it on a group_name although it is "
+            f"not a group; the suite wrote back {json.dumps(before.get('groupName'))}: check it"
         )
 
 
@@ -196,7 +253,10 @@ def invalid_changes_nothing(ctx: Context) -> None:
         label = invalid.label
         refused = ctx.patch(ctx.writable_id, **invalid.request)
         if refused.status not in invalid.refusals:
-            continue  # VALIDATION-REJECTS-INVALID reports that; here only state matters
+            # VALIDATION-REJECTS-INVALID reports that; here only a refusal's effect matters,
+            # so what an accepted one stored is the state the next one is judged against
+            kept = ctx.read(ctx.writable_id).json_body.get("metadata")
+            continue
         after = ctx.read(ctx.writable_id).json_body
         if not same_json(after.get("metadata"), kept):
             ctx.fail(

@@ -72,7 +72,7 @@ def print_result(console: Console, result: RunResult, written: dict[str, Path]) 
             check.check.id,
             check.check.level.value,
             _outcome_text(result, check),
-            (check.reason or plural(check.exchanges, "request"))[:300],
+            escape((check.reason or plural(check.exchanges, "request"))[:300]),
             end_section=False,
         )
     console.print(table)
@@ -88,8 +88,10 @@ def print_result(console: Console, result: RunResult, written: dict[str, Path]) 
                 f"[bold red]{record.message}[/] conversation {record.conversation_id}: "
                 f"put it back by hand with\n  {record.manual_fix}"
             )
+    for limit in result.limits:
+        console.print(f"limit of the target (refused cleanly, not a failure): {escape(str(limit))}")
     for note in result.notes:
-        console.print(f"note: {note}")
+        console.print(f"note: {escape(note)}")
     if written:
         console.print("reports: " + ", ".join(str(p) for p in written.values()))
     gate = result.gate_failures

@@ -3,6 +3,7 @@ the target's configuration, and the one HTTP client that talks to it."""
 
 from __future__ import annotations
 
+from ._compare import instant, same_documented, same_instant, same_member
 from ._errors import ExitCode, HarnessError
 from ._http import (
     BudgetExhausted,
@@ -13,7 +14,7 @@ from ._http import (
     Throttled,
     curl_command,
 )
-from ._json import same_json
+from ._json import same_json, same_number
 from ._options import OPTIONS, PROFILES, GivenOptions, Option, Profile, RunOptions, resolve
 from ._receiver import MAX_DELIVERY_READ, Delivery, Receiver, signature_of
 from ._spec import load_spec, response_schema, schema_validator, spec_path
@@ -49,12 +50,17 @@ __all__ = [
     "Throttled",
     "WebhookSetup",
     "curl_command",
+    "instant",
     "key_variants",
     "load_spec",
     "load_target_file",
     "resolve",
     "response_schema",
+    "same_documented",
+    "same_instant",
     "same_json",
+    "same_member",
+    "same_number",
     "schema_validator",
     "signature_of",
     "spec_path",

@@ -317,17 +317,20 @@ class Client:
         self.journal.add(started, exchange, "HTTP/1.1", error=redact(error, self.secrets))
 
     def _send_with_backoff(self, request: httpx.Request, reserved: bool) -> tuple[Answer, float]:
-        hops = 0
+        hops, counted = 0, True
         for attempt in range(MAX_429_RETRIES + MAX_REDIRECTS + 1):
-            self._take_slot(reserved)
+            self._take_slot(reserved, counted)
             started = time.monotonic()
             answer = self._fetch(request, reserved)
             response = answer.response
             elapsed = time.monotonic() - started
             redirected = _same_origin_redirect(request, response)
             if redirected is not None and hops < MAX_REDIRECTS:
-                request, hops = redirected, hops + 1
+                # the same request, where the target moved it: it waits its turn under
+                # --rate-limit but costs no more of the budget (a retry after 429 does)
+                request, hops, counted = redirected, hops + 1, False
                 continue
+            counted = True
             if not _asks_to_wait(response):
                 return answer, elapsed
             if attempt == MAX_429_RETRIES:
@@ -368,14 +371,14 @@ class Client:
         except httpx.TransportError as exc:
             raise TargetUnreachable(f"{where}: {exc}") from None
 
-    def _take_slot(self, reserved: bool) -> None:
+    def _take_slot(self, reserved: bool, counted: bool = True) -> None:
         with self._lock:
             if not reserved and self.deadline_passed():
                 raise DeadlineReached("the run's --deadline has passed")
-            if self.sent >= self.max_requests and not reserved:
+            if counted and self.sent >= self.max_requests and not reserved:
                 self.exhausted = True
                 raise BudgetExhausted(f"the request budget ({self.max_requests}) is spent")
-            self.sent += 1
+            self.sent += counted
             if self._interval:
                 wait = self._last_start + self._interval - time.monotonic()
                 if wait > 0:

@@ -11,7 +11,10 @@ Faults are consulted in place, one `if` at the spot where the behaviour lives.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import hashlib
+import html
 import json
 import math
 import re
@@ -193,9 +196,27 @@ _STORING = frozenset(
         F.STORAGE_SINGLE_PRECISION,
         F.STORAGE_UNICODE_NORMALIZED,
         F.STORAGE_STRINGS_TRIMMED,
+        F.STORAGE_MARKUP_ESCAPED,
+        F.STORAGE_DATES_REFORMATTED,
+        F.STORAGE_KEYS_CAMELIZED,
+        F.STORAGE_JSON_STRINGS_PARSED,
+        F.STORAGE_CONTROLS_STRIPPED,
+        F.STORAGE_MEMBERS_CAPPED,
+        F.STORAGE_ARRAYS_DEDUPLICATED,
+        F.STORAGE_EMPTY_STRINGS_NULL,
+        F.STORAGE_ASTRAL_REPLACED,
+        F.STORAGE_TOP_LEVEL_CAPPED,
         F.ROBUST_EDGE_VALUES_MANGLED,
     }
 )
+_ISO_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SNAKE = re.compile(r"(?<=[^_])_([a-z0-9])")
+_MEMBERS_KEPT = 40  # storage-members-capped
+_LEAKED_DEBUG = {
+    "query": "SELECT * FROM conversations WHERE id = %s AND account_id = %s",
+    "at": 'File "/srv/agentphone/api/conversations.py", line 214, in get_conversation',
+}
 _CRASHING = frozenset(
     {
         F.ROBUST_DEEP_NESTING,
@@ -217,9 +238,12 @@ class App:
         sleep: Callable[[float], None] = time.sleep,
         throttle_every: int = 0,
         edition: str = "current",
+        etags: bool = False,
     ) -> None:
         """`throttle_every=N`: every Nth request is answered 429 with Retry-After, as a
         rate-limited service does (not a fault: a 429 is never a violation).
+        `etags=True`: GET and PATCH answers carry an ETag (a hash of the conversation as
+        answered), and a GET with a matching If-None-Match is answered 304.
         `edition="seed"`: the API as the seed page describes it, without the vendor's later
         additions (no group fields in answers; `group_name` ignored like any unknown member)."""
         unknown = faults - F.FAULTS.keys()
@@ -229,6 +253,7 @@ class App:
             raise ValueError(f"unknown edition {edition!r}: one of {', '.join(F.EDITIONS)}")
         self.edition = edition
         self.faults = faults
+        self.etags = etags or F.HTTP_ETAG_STALE in faults
         self.state = state if state is not None else seeded_state()
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -312,11 +337,18 @@ class App:
         offset = self._int_param(query, "offset", 0, 0, None, errors)
         if errors:
             return self._validation_failed(errors)
-        ordered = sorted(
-            self.state.conversations_of(account), key=lambda c: c.last_message_at, reverse=True
+        mine = (
+            list(self.state.conversations.values())
+            if self.on(F.AUTH_LIST_CROSS_TENANT)
+            else self.state.conversations_of(account)
         )
-        page = ordered[offset : offset + limit]
+        ordered = sorted(mine, key=lambda c: c.last_message_at, reverse=True)
+        start = 0 if self.on(F.SEMANTICS_LIST_OFFSET_IGNORED) else offset
+        page = ordered[start : start + limit]
         summaries = [self._render(c.summary_json()) for c in page]
+        for summary in summaries:
+            if self.on(F.SEMANTICS_LIST_NULL_AS_EMPTY) and summary["metadata"] is None:
+                summary["metadata"] = {}
         if self.on(F.SEMANTICS_LIST_STALE):
             for summary in summaries:
                 if summary["id"] in self._before_last:
@@ -331,6 +363,7 @@ class App:
         )
 
     def _get(self, request: Request, conversation_id: str) -> Response:
+        self._lookup_before_auth(conversation_id)
         account = self._authenticate(request)
         query = dict(parse_qsl(request.query, keep_blank_values=True))
         errors: list[dict[str, Any]] = []
@@ -343,11 +376,53 @@ class App:
                 return self._json(
                     404, {"detail": "Conversation not found", "debug": "x" * _DUMP_BYTES}
                 )
-            return self._json(404, {"detail": "Conversation not found"})
-        return self._json(200, self._render(conversation.to_json(message_limit)))
+            return self._not_found(conversation_id)
+        rendered = conversation.to_json(message_limit)
+        if self.on(F.SEMANTICS_OLDEST_MESSAGES):
+            everything = conversation.to_json(max(len(conversation.messages), 1))["messages"]
+            rendered["messages"] = everything[:message_limit]
+        if self.on(F.SEMANTICS_COUNT_LIMITED):
+            rendered["messageCount"] = len(rendered["messages"])
+        answer = self._json(200, self._render(rendered))
+        tag = self._etag(conversation, answer)
+        if tag is not None and request.header("if-none-match") in (tag, f"W/{tag}"):
+            return Response(304, {"ETag": tag})
+        return answer
+
+    def _etag(self, conversation: Conversation, answer: Response) -> str | None:
+        """The answer's ETag, set on it (None: the emulator serves none)."""
+        if not self.etags:
+            return None
+        seen = conversation.last_message_at.encode() if self.on(F.HTTP_ETAG_STALE) else answer.body
+        tag = f'"{hashlib.sha256(seen).hexdigest()[:20]}"'
+        answer.headers["ETag"] = tag
+        return tag
+
+    def _not_found(self, conversation_id: str) -> Response:
+        """404 for an unknown id, and for another account's conversation: the same answer."""
+        if (
+            self.on(F.SECURITY_FOREIGN_DISTINGUISHABLE)
+            and conversation_id in self.state.conversations
+        ):
+            return self._json(403, {"detail": "This conversation belongs to another account"})
+        body: dict[str, Any] = {"detail": "Conversation not found"}
+        if self.on(F.SECURITY_INTERNALS_LEAKED):
+            body["debug"] = dict(_LEAKED_DEBUG)
+        return self._json(404, body)
+
+    def _lookup_before_auth(self, conversation_id: str) -> None:
+        """security-lookup-before-auth: the id is looked up before the key is."""
+        if (
+            self.on(F.SECURITY_LOOKUP_BEFORE_AUTH)
+            and conversation_id not in self.state.conversations
+        ):
+            raise _Reply(self._not_found(conversation_id))
 
     def _patch(self, request: Request, conversation_id: str) -> Response:
         body = self._decode_body(request)
+        self._lookup_before_auth(conversation_id)
+        if self.on(F.SECURITY_VALIDATES_BEFORE_AUTH) and self._body_errors(body):
+            return self._validation_failed(self._body_errors(body))
         try:
             account = self._authenticate(request)
         except _Reply:
@@ -356,6 +431,10 @@ class App:
                 if target is not None and not self._body_errors(body):
                     self._apply(target, body)
             raise
+        decodes_twice = self.on(F.VALIDATION_JSON_STRING_METADATA) and isinstance(body, dict)
+        if decodes_twice and isinstance(body.get("metadata"), str):
+            with contextlib.suppress(ValueError):
+                body["metadata"] = json.loads(body["metadata"])
         errors = self._body_errors(body)
         if errors:
             if self.on(F.VALIDATION_INVALID_STILL_WRITES):
@@ -371,7 +450,7 @@ class App:
             if not unknown and self.on(F.AUTH_CROSS_TENANT_WRITE_ELSEWHERE) and "metadata" in body:
                 self._write_owners_others(conversation_id, body["metadata"])
             if not (self.on(F.SEMANTICS_UNKNOWN_ID_UPSERTED) and unknown):
-                return self._json(404, {"detail": "Conversation not found"})
+                return self._not_found(conversation_id)
             conversation = self._upsert(account, conversation_id)
         if self.on(F.SEMANTICS_NOT_PERSISTED):
             conversation = copy.deepcopy(conversation)
@@ -382,7 +461,9 @@ class App:
         if self.on(F.SEMANTICS_WRONG_CONVERSATION):
             answered = next(c for c in self.state.conversations.values() if c.id != conversation.id)
         status = 202 if self.on(F.SHAPE_UNDOCUMENTED_STATUS) else 200
-        return self._json(status, self._render(self._answer(answered.to_json())))
+        answer = self._json(status, self._render(self._answer(answered.to_json())))
+        self._etag(answered, answer)
+        return answer
 
     def _answer(self, rendered: dict[str, Any]) -> dict[str, Any]:
         """The PATCH answer's messages, as the answer faults leave them."""
@@ -546,7 +627,9 @@ class App:
             if self.on(F.AUTH_SCHEME_IGNORED) and bare is not None:
                 return bare
             self._refuse("Not authenticated", presented=header)
-        if scheme.lower() != "bearer":
+        if scheme.lower() != "bearer" or (
+            self.on(F.AUTH_SCHEME_CASE_SENSITIVE) and scheme != "Bearer"
+        ):
             keyed = self.state.account_for_key(credentials)
             if self.on(F.AUTH_SCHEME_IGNORED) and keyed is not None:
                 return keyed
@@ -596,6 +679,8 @@ class App:
             )
             if not is_json:
                 return request.body.decode("utf-8", errors="replace")
+            if self.on(F.VALIDATION_CHARSET_REFUSED) and mime.get_params(failobj=[])[1:]:
+                raise _Reply(self._json(415, {"detail": "Unsupported Media Type"}))
         try:
             text = request.body.decode("utf-8")
         except UnicodeDecodeError:
@@ -733,6 +818,14 @@ class App:
         self, account: Account, conversation_id: str, cross_tenant: bool
     ) -> Conversation | None:
         """Another account's conversation is as unknown as one that does not exist."""
+        if self.on(F.ROBUST_ID_INJECTION) and "'" in conversation_id:
+            query = f"SELECT * FROM conversations WHERE id = '{conversation_id}'"
+            raise _Reply(self._json(500, {"detail": f"syntax error at or near: {query}"}))
+        if self.on(F.SEMANTICS_IDS_CASE_INSENSITIVE):
+            folded = conversation_id.rstrip(" ").lower()
+            conversation_id = next(
+                (c for c in self.state.conversations if c.lower() == folded), conversation_id
+            )
         conversation = self.state.conversations.get(conversation_id)
         if conversation is None or (conversation.account != account.name and not cross_tenant):
             return None
@@ -772,15 +865,32 @@ class App:
                 and isinstance(new, dict)
             ):
                 conversation.metadata = {**conversation.metadata, **new}
+            elif (
+                self.on(F.SEMANTICS_NESTED_MERGE)
+                and isinstance(conversation.metadata, dict)
+                and isinstance(new, dict)
+            ):
+                conversation.metadata = _nested_merge(conversation.metadata, new)
             elif self.on(F.SEMANTICS_EMPTY_BECOMES_NULL) and new == {}:
                 conversation.metadata = None
             else:
                 conversation.metadata = new
         elif self.on(F.SEMANTICS_OMITTED_CLEARS):
             conversation.metadata = None
+        if self.on(F.SECURITY_MASS_ASSIGNMENT):
+            for name in ("agentId", "agent_id"):
+                if name in body:
+                    conversation.agent_id = body[name]
+            for name in ("participant",):
+                if isinstance(body.get(name), str):
+                    conversation.participant = body[name]
         group_name = body.get("group_name")
-        if self.edition == "current" and group_name is not None and conversation.is_group:
-            conversation.group_name = group_name if isinstance(group_name, str) else str(group_name)
+        named = conversation.is_group or self.on(F.SEMANTICS_GROUP_NAME_ANYWHERE)
+        if self.edition == "current" and "group_name" in body and named:  # null clears it
+            if group_name is None or isinstance(group_name, str):
+                conversation.group_name = group_name
+            else:  # validation-group-name-unchecked: stored as its text
+                conversation.group_name = str(group_name)
         if self.on(F.SEMANTICS_UNRELATED_FIELD_CHANGED):
             conversation.touched_at = _now()
 
@@ -799,30 +909,49 @@ class App:
         if self.on(F.SEMANTICS_FIRST_PATCH_EMPTIES_MESSAGES):
             conversation.messages = []
 
-    def _stored(self, value: Any) -> Any:
-        """`value` as the storage faults keep it (unchanged without them)."""
+    def _stored(self, value: Any, top: bool = True) -> Any:
+        """`value` as the storage faults keep it (unchanged without them); `top`: the
+        metadata object itself, not a value inside it."""
         if not self.faults & _STORING:
             return value
         if isinstance(value, dict):
             kept: dict[str, Any] = {}
             folded: dict[str, str] = {}  # lower-cased key -> the key kept for it
-            for key, item in value.items():
+            members = list(value.items())
+            if self.on(F.STORAGE_MEMBERS_CAPPED):
+                members = members[:_MEMBERS_KEPT]
+            if self.on(F.STORAGE_TOP_LEVEL_CAPPED) and top:
+                members = members[:64]
+            for key, item in members:
                 if self.on(F.STORAGE_NULL_MEMBERS_DROPPED) and item is None:
                     continue
                 if self.on(F.STORAGE_EMPTY_KEYS_DROPPED) and key == "":
                     continue
                 key = self._stored_text(key)
+                if self.on(F.STORAGE_KEYS_CAMELIZED):
+                    key = _SNAKE.sub(lambda m: m.group(1).upper(), key)
                 if self.on(F.STORAGE_KEYS_CASE_INSENSITIVE):
                     kept.pop(folded.get(key.lower(), key), None)
                     folded[key.lower()] = key
-                kept[key] = self._stored(item)
+                kept[key] = self._stored(item, top=False)
             return kept
         if isinstance(value, list):
-            return [self._stored(item) for item in value]
+            items = [self._stored(item, top=False) for item in value]
+            if self.on(F.STORAGE_ARRAYS_DEDUPLICATED):
+                unique: dict[str, Any] = {}
+                for item in items:
+                    unique.setdefault(json.dumps(item, sort_keys=True), item)
+                items = list(unique.values())
+            return items
         if isinstance(value, bool):
             return int(value) if self.on(F.STORAGE_BOOLEANS_AS_NUMBERS) else value
         if isinstance(value, str):
+            parsed = self._reinterpreted(value)
+            if parsed is not value:
+                return parsed
             text = self._stored_text(value)
+            if self.on(F.STORAGE_MARKUP_ESCAPED):
+                text = html.escape(text, quote=False)
             if self.on(F.STORAGE_NUMERIC_STRINGS) and _NUMERIC.match(text):
                 return json.loads(text) if text.lstrip("-")[:1] != "0" or "." in text else int(text)
             if self.on(F.STORAGE_LONG_STRINGS_TRUNCATED):
@@ -837,7 +966,25 @@ class App:
             return int(float(value))
         return value
 
+    def _reinterpreted(self, text: str) -> Any:
+        """What the reinterpreting storage faults make of a string (itself if nothing)."""
+        if self.on(F.STORAGE_EMPTY_STRINGS_NULL) and text == "":
+            return None
+        if self.on(F.STORAGE_JSON_STRINGS_PARSED) and text[:1] in ("{", "["):
+            try:
+                return json.loads(text)
+            except ValueError:
+                pass
+        if self.on(F.STORAGE_DATES_REFORMATTED) and _ISO_TIMESTAMP.match(text):
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+            return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return text
+
     def _stored_text(self, text: str) -> str:
+        if self.on(F.STORAGE_CONTROLS_STRIPPED):
+            text = _CONTROLS.sub("", text)
+        if self.on(F.STORAGE_ASTRAL_REPLACED):
+            text = "".join("?" if ord(c) > 0xFFFF else c for c in text)
         if self.on(F.STORAGE_UNICODE_NORMALIZED):
             text = unicodedata.normalize("NFC", text)
         if self.on(F.STORAGE_STRINGS_TRIMMED):
@@ -874,6 +1021,8 @@ class App:
     # --- rendering ----------------------------------------------------------------------
     def _render(self, conversation: dict[str, Any]) -> dict[str, Any]:
         """The edition's fields, then the response-shape faults, of a rendered conversation."""
+        if self.on(F.SEMANTICS_LAST_MESSAGE_AT_STALE):
+            conversation["lastMessageAt"] = conversation["createdAt"]
         if self.edition == "seed":
             for key in LATER_CONVERSATION_FIELDS:
                 conversation.pop(key, None)
@@ -921,6 +1070,20 @@ class App:
 def _plain(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
     """A JSON answer untouched by faults: the emulator's own control routes."""
     return Response(status, {"Content-Type": "application/json", **(headers or {})}, compact(body))
+
+
+def _nested_merge(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """semantics-nested-merge: the new keys, each merged with the old value under it."""
+    merged: dict[str, Any] = {}
+    for key, value in new.items():
+        before = old.get(key)
+        if isinstance(before, dict) and isinstance(value, dict):
+            merged[key] = {**before, **value}
+        elif isinstance(before, list) and isinstance(value, list):
+            merged[key] = before + value
+        else:
+            merged[key] = value
+    return merged
 
 
 def _now() -> str:

@@ -15,6 +15,7 @@ __all__ = ["EDITIONS", "FAMILIES", "FAULTS", "Fault", "UnknownFaultError", "pars
 
 FAMILIES = (
     "auth",
+    "security",
     "validation",
     "shape",
     "semantics",
@@ -121,6 +122,18 @@ AUTH_CROSS_TENANT_WRITE_ELSEWHERE = _fault(
     "account's other conversations",
     "AUTH-CROSS-TENANT-WRITE",
 )
+AUTH_LIST_CROSS_TENANT = _fault(
+    "auth-list-cross-tenant",
+    "auth",
+    "the list of conversations shows every account's conversations, not only the key's",
+    "AUTH-CROSS-TENANT-READ",
+)
+AUTH_SCHEME_CASE_SENSITIVE = _fault(
+    "auth-scheme-case-sensitive",
+    "auth",
+    "the Bearer scheme is matched letter for letter: 'bearer KEY' is refused with 401",
+    "AUTH-SCHEME-ANY-CASE",
+)
 AUTH_REFUSED_STILL_WRITES = _fault(
     "auth-refused-still-writes",
     "auth",
@@ -140,6 +153,41 @@ AUTH_NO_WWW_AUTHENTICATE = _fault(
     "401 answers carry no WWW-Authenticate header",
     "AUTH-WWW-AUTHENTICATE",
     shown_by=("AUTH-MISSING-REJECTED",),
+)
+
+# --- security: the OWASP API Top 10 (2023) properties ------------------------------------
+SECURITY_FOREIGN_DISTINGUISHABLE = _fault(
+    "security-foreign-distinguishable",
+    "security",
+    "another account's conversation answers 403 (it belongs to another account) where an id "
+    "that does not exist answers 404",
+    "SECURITY-FOREIGN-LIKE-ABSENT",
+)
+SECURITY_LOOKUP_BEFORE_AUTH = _fault(
+    "security-lookup-before-auth",
+    "security",
+    "an id that does not exist answers 404 before the key is checked (a refused key learns "
+    "which ids exist)",
+    "SECURITY-AUTH-FIRST",
+)
+SECURITY_VALIDATES_BEFORE_AUTH = _fault(
+    "security-validates-before-auth",
+    "security",
+    "a PATCH with a refused key whose body fails validation answers 422 with the errors, not 401",
+    "SECURITY-AUTH-FIRST",
+)
+SECURITY_MASS_ASSIGNMENT = _fault(
+    "security-mass-assignment",
+    "security",
+    "PATCH also writes agentId and participant (either spelling) when the body carries them",
+    "SECURITY-READ-ONLY-MEMBERS",
+)
+SECURITY_INTERNALS_LEAKED = _fault(
+    "security-internals-leaked",
+    "security",
+    "404 answers carry a debug member with the SQL query and the handler's file and line",
+    "SECURITY-NO-INTERNALS",
+    shown_by=("NOTFOUND-UNKNOWN-ID",),
 )
 
 # --- validation ---------------------------------------------------------------------------
@@ -181,6 +229,19 @@ VALIDATION_REJECTS_VALID = _fault(
     "metadata keys containing '.' or '$' are refused with 422, as a document store would",
     "VALIDATION-ACCEPTS-VALID",
     shown_by=("ROUNDTRIP-METADATA",),
+)
+VALIDATION_CHARSET_REFUSED = _fault(
+    "validation-charset-refused",
+    "validation",
+    "a PATCH labelled application/json with a parameter (charset=utf-8) is refused with 415",
+    "VALIDATION-ACCEPTS-VALID",
+    shown_by=("ROUNDTRIP-METADATA",),
+)
+VALIDATION_JSON_STRING_METADATA = _fault(
+    "validation-json-string-metadata",
+    "validation",
+    "metadata given as a string holding JSON ('{\"a\": 1}', 'null') is decoded and stored",
+    "VALIDATION-REJECTS-INVALID",
 )
 VALIDATION_QUERY_UNCHECKED = _fault(
     "validation-query-unchecked",
@@ -326,6 +387,57 @@ SEMANTICS_WRITES_NEIGHBOURS = _fault(
     "PATCH with an object as metadata also writes it into every other conversation of the account",
     "META-OTHERS-UNTOUCHED",
 )
+SEMANTICS_NESTED_MERGE = _fault(
+    "semantics-nested-merge",
+    "semantics",
+    "PATCH replaces the top-level keys but merges nested objects and joins arrays under a key "
+    "both documents have",
+    "META-REPLACE",
+)
+SEMANTICS_OLDEST_MESSAGES = _fault(
+    "semantics-oldest-messages",
+    "semantics",
+    "message_limit keeps the oldest messages of the conversation instead of the most recent",
+    "META-RECENT-MESSAGES",
+)
+SEMANTICS_COUNT_LIMITED = _fault(
+    "semantics-count-limited",
+    "semantics",
+    "messageCount counts the messages answered (at most message_limit), not the conversation's",
+    "META-RECENT-MESSAGES",
+)
+SEMANTICS_LIST_OFFSET_IGNORED = _fault(
+    "semantics-list-offset-ignored",
+    "semantics",
+    "the list of conversations ignores offset: every page starts at the first conversation",
+    "LIST-PAGES",
+)
+SEMANTICS_GROUP_NAME_ANYWHERE = _fault(
+    "semantics-group-name-anywhere",
+    "semantics",
+    "group_name names any conversation, group or not (a one-to-one conversation gets a groupName)",
+    "VALIDATION-GROUP-NAME",
+    editions=("current",),
+)
+SEMANTICS_LIST_NULL_AS_EMPTY = _fault(
+    "semantics-list-null-as-empty",
+    "semantics",
+    "the list shows {} for a conversation whose metadata is null",
+    "LIST-SHOWS-METADATA",
+)
+SEMANTICS_IDS_CASE_INSENSITIVE = _fault(
+    "semantics-ids-case-insensitive",
+    "semantics",
+    "ids are matched ignoring letter case and trailing spaces, as a case-insensitive "
+    "collation does (CONV_X finds conv_x)",
+    "NOTFOUND-UNKNOWN-ID",
+)
+SEMANTICS_LAST_MESSAGE_AT_STALE = _fault(
+    "semantics-last-message-at-stale",
+    "semantics",
+    "lastMessageAt stays at the conversation's creation, whatever messages arrive",
+    "META-RECENT-MESSAGES",
+)
 SEMANTICS_LIST_STALE = _fault(
     "semantics-list-stale",
     "semantics",
@@ -389,6 +501,69 @@ STORAGE_EMPTY_KEYS_DROPPED = _fault(
     "ROUNDTRIP-METADATA",
 )
 
+STORAGE_MARKUP_ESCAPED = _fault(
+    "storage-markup-escaped",
+    "storage",
+    "strings are stored HTML-escaped (<, > and & become &lt;, &gt; and &amp;), as xss-clean does",
+    "ROUNDTRIP-METADATA",
+)
+STORAGE_DATES_REFORMATTED = _fault(
+    "storage-dates-reformatted",
+    "storage",
+    "strings that look like timestamps are read as dates and written back with milliseconds in "
+    "UTC (2024-01-15T09:30:00.000Z), as a JSON reviver does",
+    "ROUNDTRIP-METADATA",
+)
+STORAGE_KEYS_CAMELIZED = _fault(
+    "storage-keys-camelized",
+    "storage",
+    "snake_case keys are stored camelCased (order_id becomes orderId), as key-case middleware does",
+    "ROUNDTRIP-METADATA",
+)
+STORAGE_JSON_STRINGS_PARSED = _fault(
+    "storage-json-strings-parsed",
+    "storage",
+    "strings that hold a JSON object or array are stored as the object or array",
+    "ROUNDTRIP-METADATA",
+)
+STORAGE_CONTROLS_STRIPPED = _fault(
+    "storage-controls-stripped",
+    "storage",
+    "ASCII control characters other than tab, line feed and carriage return are removed",
+    "ROUNDTRIP-METADATA",
+)
+STORAGE_MEMBERS_CAPPED = _fault(
+    "storage-members-capped",
+    "storage",
+    "objects keep their first 40 members; the rest are dropped without a word",
+    "ROUNDTRIP-METADATA",
+)
+STORAGE_ARRAYS_DEDUPLICATED = _fault(
+    "storage-arrays-deduplicated",
+    "storage",
+    "arrays are stored as sets: a repeated item is kept once",
+    "ROUNDTRIP-METADATA",
+)
+STORAGE_EMPTY_STRINGS_NULL = _fault(
+    "storage-empty-strings-null",
+    "storage",
+    "empty strings are stored as null, as Oracle does",
+    "ROUNDTRIP-METADATA",
+)
+STORAGE_TOP_LEVEL_CAPPED = _fault(
+    "storage-top-level-capped",
+    "storage",
+    "the metadata object keeps its first 64 members; the rest are dropped without a word",
+    "ROUNDTRIP-METADATA",
+)
+STORAGE_ASTRAL_REPLACED = _fault(
+    "storage-astral-replaced",
+    "storage",
+    "characters beyond the Basic Multilingual Plane (emoji, 𝄞) are stored as '?', as MySQL's "
+    "utf8mb3 does",
+    "ROUNDTRIP-METADATA",
+)
+
 # --- robustness ---------------------------------------------------------------------------
 ROBUST_DEEP_NESTING = _fault(
     "robust-500-deep-nesting",
@@ -424,6 +599,14 @@ ROBUST_500_HUGE_INTEGERS = _fault(
     "metadata with integers beyond 64 bits crashes the handler: 500",
     "ROBUST-EDGE-VALUES",
     "ROBUST-NO-5XX",
+)
+ROBUST_ID_INJECTION = _fault(
+    "robust-id-injection",
+    "robustness",
+    "an id with a quote breaks the lookup's SQL: 500, with the statement in the body",
+    "NOTFOUND-UNKNOWN-ID",
+    "ROBUST-NO-5XX",
+    "SECURITY-NO-INTERNALS",
 )
 ROBUST_REFUSED_STILL_WRITES = _fault(
     "robust-refused-still-writes",
@@ -465,6 +648,14 @@ HTTP_UNSUPPORTED_METHOD_500 = _fault(
     "PUT, POST and DELETE on a conversation crash the handler: 500",
     "HTTP-UNSUPPORTED-METHOD",
     "ROBUST-NO-5XX",
+)
+
+HTTP_ETAG_STALE = _fault(
+    "http-etag-stale",
+    "http",
+    "conversations carry an ETag made of lastMessageAt alone, so a conditional GET after a "
+    "PATCH of metadata is answered 304 Not Modified",
+    "HTTP-VALIDATORS-CHANGE",
 )
 
 # --- webhooks: what a message's arrival POSTs to the account's registered URL -------------

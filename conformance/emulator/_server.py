@@ -132,12 +132,14 @@ class Emulator:
         log_requests: bool = False,
         throttle_every: int = 0,
         edition: str = "current",
+        etags: bool = False,
     ) -> None:
         self.app = App(
             faults=parse_faults(faults),
             state=state,
             throttle_every=throttle_every,
             edition=edition,
+            etags=etags,
         )
         self._address = (host, port)
         self._log_requests = log_requests

@@ -297,6 +297,7 @@ def run(
         edition=edition,
         deadline_reached=client.deadline_passed(),
         other_writers=tuple(context.others),
+        limits=list(context.limits.values()),
     )
 
 
@@ -456,7 +457,7 @@ def _complete(
 
 
 def _notes(context: RunContext, done: _Scenarios) -> list[str]:
-    notes = list(context.notes)
+    notes = list(dict.fromkeys(context.notes))  # a replayed check says it once
     if context.others:
         notes.append(_other_writer(context))
     client = context.client

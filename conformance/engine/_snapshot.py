@@ -75,11 +75,14 @@ def _read_neighbours(run: RunContext, account: Account, snapshot: Snapshot) -> N
     if sent.status != 200 or not isinstance(page, list):
         return
     snapshot.listed.add(account.key_env)
+    given = {cid for other in accounts(run) for cid in other.conversation_ids}
     for summary in page:
         if isinstance(summary, dict) and isinstance(summary.get("id"), str):
             key = (account.key_env, summary["id"])
             if key in snapshot.conversations:
                 snapshot.summaries[summary["id"]] = summary
+            elif summary["id"] in given:
+                continue  # another account's, in this account's list: AUTH-CROSS-TENANT-READ
             elif "metadata" in summary:
                 snapshot.neighbours[key] = summary["metadata"]
 
@@ -113,6 +116,8 @@ def _read_original(
             ExitCode.TARGET_UNUSABLE,
         )
     body = sent.json_body
+    if isinstance(body, dict) and "metadata" not in body and body.get("id") == conversation_id:
+        body = {**body, "metadata": None}  # a null member left out reads as null
     if sent.status != 200 or not isinstance(body, dict) or "metadata" not in body:
         raise HarnessError(
             f"cannot snapshot {what} {conversation_id}: GET answered {_unreadable(sent)}",
@@ -237,6 +242,8 @@ def _current(run: RunContext, account: Account, conversation_id: str) -> Any:
     body = sent.json_body
     if sent.status == 200 and isinstance(body, dict) and "metadata" in body:
         return body["metadata"]
+    if sent.status == 200 and isinstance(body, dict) and body.get("id") == conversation_id:
+        return None  # a null member left out reads as null
     return UNREADABLE
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "Exchange",
     "Finding",
     "Level",
+    "Limit",
     "Outcome",
     "RestoreRecord",
     "RunResult",
@@ -161,6 +162,28 @@ class CheckResult:
 
 
 @dataclass(frozen=True)
+class Limit:
+    """A limit of the target that the run found: what it refused cleanly (a documented 4xx,
+    nothing stored) where the contract names no limit. A fact to report, not a failure."""
+
+    what: str  # the quantity or kind of value: "metadata size", "nesting depth", "U+0000"
+    refused: str  # the smallest refused: "a body of 16,421 bytes"
+    status: int  # how it was refused
+    accepted: str = ""  # the largest accepted, when the run found one: "a body of 16,380 bytes"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Limit:
+        return cls(**data)
+
+    def __str__(self) -> str:
+        accepted = f"; accepted {self.accepted}" if self.accepted else ""
+        return f"{self.what}: refused {self.refused} ({self.status}){accepted}"
+
+
+@dataclass(frozen=True)
 class RestoreRecord:
     """What became of one conversation the run touched."""
 
@@ -259,6 +282,7 @@ class RunResult:
     other_writers: tuple[str, ...] = ()  # conversations another client wrote during the run
     rerun: str = ""  # the command that runs it again, exactly ("" when not from a command)
     rerun_all: str = ""  # the same without --check: the reports add one check to it
+    limits: list[Limit] = field(default_factory=list)  # what the target refused cleanly
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for result in self.checks if result.outcome is outcome)
@@ -309,6 +333,7 @@ class RunResult:
             "other_writers": list(self.other_writers),
             "rerun": self.rerun,
             "rerun_all": self.rerun_all,
+            "limits": [limit.to_dict() for limit in self.limits],
         }
 
     @classmethod
@@ -329,4 +354,5 @@ class RunResult:
             other_writers=tuple(data.get("other_writers", ())),
             rerun=data.get("rerun", ""),
             rerun_all=data.get("rerun_all", ""),
+            limits=[Limit.from_dict(limit) for limit in data.get("limits", [])],
         )

@@ -256,6 +256,13 @@ def render_html(result: RunResult) -> str:
         body = "\n".join(_details(r) for r in errors)
         sections.append(f'<section id="errors"><h2>Errors</h2>\n{body}</section>')
     sections.append(_restore(result))
+    if result.limits:
+        limits = "".join(f"<li>{_e(str(limit))}</li>" for limit in result.limits)
+        sections.append(
+            '<section id="limits"><h2>Limits of the target</h2><p>What it refused cleanly (a '
+            "documented 4xx, nothing stored) where the contract names no limit: facts, not "
+            f"failures.</p><ul>{limits}</ul></section>"
+        )
     if result.notes:
         notes = "".join(f"<li>{_e(n)}</li>" for n in result.notes)
         sections.append(f'<section id="notes"><h2>Notes</h2><ul>{notes}</ul></section>')

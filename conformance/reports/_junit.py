@@ -141,6 +141,7 @@ def render_junit(result: RunResult, comparison: Comparison | None = None) -> str
         ("tool_version", result.tool_version),
         ("requests_sent", result.requests_sent),
         ("rerun", result.rerun),
+        ("limits", "; ".join(str(limit) for limit in result.limits)),
         ("exit_code", result.exit_code),
         *(
             [
@@ -153,7 +154,11 @@ def render_junit(result: RunResult, comparison: Comparison | None = None) -> str
     ):
         ET.SubElement(properties, "property", name=name, value=printable(str(value)))
     suite.extend(cases)
-    out_lines = [f"seed={settings.seed} profile={settings.profile}", *result.notes]
+    out_lines = [
+        f"seed={settings.seed} profile={settings.profile}",
+        *(f"limit of the target: {limit}" for limit in result.limits),
+        *result.notes,
+    ]
     ET.SubElement(suite, "system-out").text = printable("\n".join(out_lines))
     failed_restores = result.restore_failed
     if failed_restores:

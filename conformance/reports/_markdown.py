@@ -285,6 +285,16 @@ def _summary_tail(result: RunResult) -> list[str]:
         tail += ["### Rerun", "", "The same run, exactly (keys from the variables it names):"]
         tail += ["", fenced(result.rerun, "sh"), ""]
     tail += _restore_section(result)
+    if result.limits:
+        tail += [
+            "### Limits of the target",
+            "",
+            "What it refused cleanly (a documented 4xx, nothing stored) where the contract "
+            "names no limit: facts, not failures.",
+            "",
+            *(f"- {md_text(str(limit), 300)}" for limit in result.limits),
+            "",
+        ]
     if result.notes:
         tail += ["### Notes", "", *(f"- {md_text(n, 1000)}" for n in result.notes), ""]
     return [

@@ -30,6 +30,14 @@ delay and a ``conversation.updated`` event after every PATCH; envelope_app sends
 ``X-Webhook-ID``, same bytes, signed afresh). Deliveries come from one background thread
 per app, started by the first delivery and stopped by ``app.state.close()``, which
 :func:`serve` calls when the server stops.
+
+:data:`VARIANTS` (also in :data:`SERVERS`): each makes one more choice a careful conformant
+server may make where the contract is silent, through an option of a base app or a wrapper
+of :mod:`.wrappers`: date-times spelled per operation, a 16 KiB metadata limit, jsonb
+storage, 415 for a non-JSON body, 400 for malformed JSON, 403 for a missing key, RFC 9457
+problem details, a clamped ``message_limit``, unknown members refused, ``updatedAt`` and
+``version``, the API moved under ``/api`` (308), an unusual spelling of the JSON media type,
+deflate, and messages arriving all the while.
 """
 
 from __future__ import annotations
@@ -41,14 +49,22 @@ from . import current_app, envelope_app, seed_app
 from ._serve import Server, serve
 from .wrappers import (
     base_app,
+    with_api_prefix,
     with_brotli,
+    with_datetime_styles,
+    with_deflate,
     with_gzip,
+    with_json_only,
     with_media_type,
+    with_problem_details,
     with_rate_limit,
     with_slow_network,
+    with_strict_json,
 )
 
-__all__ = ["SERVERS", "Server", "base_app", "serve"]
+__all__ = ["SERVERS", "VARIANTS", "Server", "base_app", "serve"]
+
+METADATA_BYTE_LIMIT = 16 * 1024
 
 ENVELOPE_RATE_LIMIT_BODY = {
     "error": {
@@ -67,6 +83,26 @@ def _current_gateway() -> Any:
     app = with_media_type(app, content_type="application/json;charset=UTF-8")
     return with_gzip(app)
 
+
+VARIANTS: dict[str, Callable[[], Any]] = {
+    "current-datetimes": lambda: with_datetime_styles(current_app.create_app()),
+    "seed-size-limit": lambda: seed_app.create_app(metadata_byte_limit=METADATA_BYTE_LIMIT),
+    "current-jsonb": lambda: current_app.create_app(jsonb=True),
+    "seed-415": lambda: with_json_only(seed_app.create_app()),
+    "seed-400-malformed": lambda: with_strict_json(seed_app.create_app()),
+    "seed-403-missing-key": lambda: seed_app.create_app(legacy_bearer=True),
+    "current-problem-json": lambda: with_problem_details(current_app.create_app()),
+    "seed-clamps-limit": lambda: seed_app.create_app(clamp_message_limit=True),
+    "seed-forbids-extra": lambda: seed_app.create_app(forbid_extra=True),
+    "current-updated-at": lambda: current_app.create_app(track_updates=True),
+    "seed-redirect": lambda: with_api_prefix(seed_app.create_app()),
+    "seed-media-case": lambda: with_media_type(
+        seed_app.create_app(), content_type="Application/JSON; Charset=UTF-8"
+    ),
+    "seed-deflate": lambda: with_deflate(seed_app.create_app()),
+    "current-live": lambda: current_app.create_app(live=True),
+}
+"""Conformant servers, each making one choice where the contract is silent."""
 
 SERVERS: dict[str, Callable[[], Any]] = {
     "seed-fastapi": seed_app.create_app,
@@ -87,4 +123,5 @@ SERVERS: dict[str, Callable[[], Any]] = {
         window=1.0,
         body=ENVELOPE_RATE_LIMIT_BODY,
     ),
+    **VARIANTS,
 }

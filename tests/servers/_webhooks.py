@@ -20,7 +20,7 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -151,11 +151,20 @@ class _Job:
     redeliver_after: float  # seconds between one copy's acknowledgement and the next
 
 
+Dumps = Callable[[Any, tuple[str, str]], str]
+"""(payload, separators) -> JSON text: how a server writes its payloads."""
+
+
+def _dumps(payload: Any, separators: tuple[str, str]) -> str:
+    return json.dumps(payload, ensure_ascii=False, separators=separators)
+
+
 class Dispatcher:
     """Sends queued deliveries from one background thread, in order, until `close()`."""
 
-    def __init__(self, style: DeliveryStyle | None = None) -> None:
+    def __init__(self, style: DeliveryStyle | None = None, dumps: Dumps = _dumps) -> None:
         self.style = style or DeliveryStyle()
+        self.dumps = dumps
         self.sent = 0  # POSTs answered 2xx
         self.dropped = 0  # deliveries not queued (the queue full, or the dispatcher closed)
         self._jobs: queue.Queue[_Job | None] = queue.Queue(MAX_QUEUED)
@@ -176,7 +185,7 @@ class Dispatcher:
     ) -> str:
         """Queue `payload` for the registration's URL; its delivery id."""
         separators = (",", ":") if compact else (", ", ": ")
-        body = json.dumps(payload, ensure_ascii=False, separators=separators).encode()
+        body = self.dumps(payload, separators).encode()
         job = _Job(
             registration.url,
             registration.secret,

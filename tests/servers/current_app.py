@@ -9,6 +9,17 @@ through an account's conversations, most recently active first.
 The data sits in an in-memory SQLite database behind a small repository that the
 routes receive through dependency injection. Errors are FastAPI's defaults.
 
+Options (choices a careful server may make where the contract is silent):
+
+- ``jsonb``: the metadata is kept as PostgreSQL's jsonb keeps it (:mod:`._jsonb`: exact
+  decimal numbers, keys in jsonb's order, U+0000 and nesting deeper than 32 refused with a
+  422, nothing stored); answers are then written by that module's encoder;
+- ``track_updates``: conversations (and the list's summaries) carry ``updatedAt`` and
+  ``version``, both moved by every successful PATCH;
+- ``live``: from the first request on, a message arrives on the first account's first
+  conversation every 100 ms (at most 600) from a background thread (:mod:`._live`),
+  stopped by ``app.state.close()``.
+
 Webhooks (``/v1/webhooks``, see :mod:`._webhooks`): an ``agent.message`` delivery for
 each message that arrives (``POST /testing/inbound``, this server's own test-support
 route), without ``conversationState`` when the metadata is null, and a
@@ -24,19 +35,21 @@ import sqlite3
 import threading
 import uuid
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Query, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic.alias_generators import to_camel
 
+from . import _jsonb
+from ._live import LiveLine, StartOnFirstRequest
 from ._webhooks import (
     DeliveryStyle,
     Dispatcher,
@@ -48,6 +61,8 @@ from ._webhooks import (
 PATCH_MESSAGE_LIMIT = 50
 PREVIEW_LENGTH = 120
 MAX_NESTING = 128
+LIVE_EVERY = 0.1  # seconds between two messages on the live line
+LIVE_LIMIT = 600  # messages the live line brings at most
 
 # --------------------------------------------------------------------------- schema
 
@@ -178,7 +193,9 @@ CREATE TABLE conversations (
     participants      TEXT,             -- JSON array or NULL
     metadata          TEXT,             -- JSON object or NULL
     created_at        TEXT NOT NULL,
-    last_message_at   TEXT NOT NULL
+    last_message_at   TEXT NOT NULL,
+    updated_at        TEXT,             -- NULL: never updated (then created_at)
+    version           INTEGER NOT NULL DEFAULT 1
 );
 CREATE TABLE messages (
     id                TEXT PRIMARY KEY,
@@ -210,7 +227,9 @@ CREATE INDEX ix_messages_conversation ON messages(conversation_id, received_at);
 class ConversationRepository:
     """All SQL lives here. One connection, serialised by a lock."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, jsonb: bool = False) -> None:
+        self.store_metadata: Callable[[Any], str | None] = _jsonb.store if jsonb else _to_json
+        self.load_metadata: Callable[[str | None], Any] = _jsonb.load if jsonb else _from_json
         self._db = sqlite3.connect(":memory:", check_same_thread=False)
         self._db.row_factory = sqlite3.Row
         self._lock = threading.Lock()
@@ -297,7 +316,8 @@ class ConversationRepository:
     ) -> dict | None:
         with self.transaction() as db:
             row = db.execute(
-                "SELECT is_group FROM conversations WHERE id = ? AND account_id = ?",
+                "SELECT is_group, created_at, updated_at FROM conversations"
+                " WHERE id = ? AND account_id = ?",
                 (conversation_id, account_id),
             ).fetchone()
             if row is None:
@@ -305,8 +325,12 @@ class ConversationRepository:
             if "metadata" in changes.model_fields_set:
                 db.execute(
                     "UPDATE conversations SET metadata = ? WHERE id = ?",
-                    (_to_json(changes.metadata), conversation_id),
+                    (self.store_metadata(changes.metadata), conversation_id),
                 )
+            db.execute(
+                "UPDATE conversations SET version = version + 1, updated_at = ? WHERE id = ?",
+                (_later_than(row["updated_at"] or row["created_at"]), conversation_id),
+            )
             if "group_name" in changes.model_fields_set and row["is_group"]:
                 db.execute(
                     "UPDATE conversations SET group_name = ? WHERE id = ?",
@@ -345,6 +369,15 @@ class ConversationRepository:
             )
             latest = self._latest(db, conversation_id, history)
             return message, self._conversation_fields(row), [dict(m) for m in latest]
+
+    def rewrite_metadata(self) -> None:
+        """Store every conversation's metadata again, as this repository stores it."""
+        with self.transaction() as db:
+            for row in db.execute("SELECT id, metadata FROM conversations").fetchall():
+                stored = self.store_metadata(_from_json(row["metadata"]))
+                db.execute(
+                    "UPDATE conversations SET metadata = ? WHERE id = ?", (stored, row["id"])
+                )
 
     def insert(self, table: str, rows: Iterable[dict[str, Any]]) -> None:
         with self.transaction() as db:
@@ -389,8 +422,7 @@ class ConversationRepository:
         conversation["messages"] = [self._message(db, m) for m in messages]
         return conversation
 
-    @staticmethod
-    def _conversation_fields(row: sqlite3.Row) -> dict[str, Any]:
+    def _conversation_fields(self, row: sqlite3.Row) -> dict[str, Any]:
         return {
             "id": row["id"],
             "phone_number_id": row["phone_number_id"],
@@ -403,9 +435,11 @@ class ConversationRepository:
             "group_name": row["group_name"],
             "group_icon_url": row["group_icon_url"],
             "participants": _from_json(row["participants"]),
-            "metadata": _from_json(row["metadata"]),
+            "metadata": self.load_metadata(row["metadata"]),
             "created_at": row["created_at"],
             "last_message_at": row["last_message_at"],
+            "updated_at": row["updated_at"] or row["created_at"],
+            "version": row["version"],
         }
 
     @staticmethod
@@ -456,6 +490,14 @@ def _to_json(value: Any) -> str | None:
 
 def _from_json(text: str | None) -> Any:
     return None if text is None else json.loads(text)
+
+
+def _later_than(previous: str) -> str:
+    """Now as an RFC 3339 date-time (milliseconds, UTC), or a millisecond after
+    ``previous`` if now is not later: every update moves the clock."""
+    moment = datetime.now(UTC)
+    floor = datetime.fromisoformat(previous) + timedelta(milliseconds=1)
+    return max(moment, floor).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 # ------------------------------------------------------------------------ seed data
@@ -698,13 +740,18 @@ def authenticated_account(
 AccountId = Annotated[str, Depends(authenticated_account)]
 
 
+def _dumps(payload: Any, separators: tuple[str, str]) -> str:
+    return json.dumps(payload, ensure_ascii=False, separators=separators)
+
+
 class Webhooks:
     """The app's webhook registrations and the thread that delivers to them."""
 
-    def __init__(self, with_values: bool = False) -> None:
+    def __init__(self, with_values: bool = False, *, jsonb: bool = False) -> None:
         self.registrations = Registrations()
         self.dispatcher = Dispatcher(
-            DeliveryStyle(chunked=True, lower_case_headers=True, max_delay=0.05)
+            DeliveryStyle(chunked=True, lower_case_headers=True, max_delay=0.05),
+            _jsonb.encode if jsonb else _dumps,
         )
         self.with_values = with_values  # conversation.updated carries previous/current values
 
@@ -756,44 +803,147 @@ def _not_found(conversation_id: str) -> HTTPException:
     )
 
 
+def _answer(request: Request, model: type[BaseModel], data: dict[str, Any]) -> Any:
+    """What a route answers: ``data``, which FastAPI shapes by the route's model; or, with
+    jsonb metadata or tracked updates, shaped here and written by :func:`_jsonb.encode`
+    (the metadata's exact numbers, ``updatedAt`` and ``version`` beside the model's fields)."""
+    jsonb, tracked = request.app.state.jsonb, request.app.state.track_updates
+    if not (jsonb or tracked):
+        return data
+    page = model is ConversationPage
+    items = data["data"] if page else [data]
+    bare = [{**item, "metadata": None} for item in items]  # (pydantic writes Decimals as text)
+    shaped = model.model_validate({**data, "data": bare} if page else bare[0])
+    answer = shaped.model_dump(mode="json", by_alias=True)
+    for out, item in zip(answer["data"] if page else [answer], items, strict=True):
+        out["metadata"] = item["metadata"]
+        if tracked:
+            out["updatedAt"] = item["updated_at"]
+            out["version"] = item["version"]
+    return Response(_jsonb.encode(answer), media_type="application/json")
+
+
 @router.get("", response_model=ConversationPage)
 def list_conversations(
+    request: Request,
     account_id: AccountId,
     repository: Repository,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> dict[str, Any]:
+) -> Any:
     summaries, total = repository.page(account_id, limit, offset)
-    return {"data": summaries, "has_more": offset + len(summaries) < total, "total": total}
+    page = {"data": summaries, "has_more": offset + len(summaries) < total, "total": total}
+    return _answer(request, ConversationPage, page)
 
 
 @router.get("/{conversation_id}", response_model=ConversationOut)
 def get_conversation(
+    request: Request,
     conversation_id: str,
     account_id: AccountId,
     repository: Repository,
     message_limit: Annotated[int, Query(ge=1, le=100)] = 50,
-) -> dict[str, Any]:
+) -> Any:
     conversation = repository.get(account_id, conversation_id, message_limit)
     if conversation is None:
         raise _not_found(conversation_id)
-    return conversation
+    return _answer(request, ConversationOut, conversation)
 
 
-@router.patch("/{conversation_id}", response_model=ConversationOut)
-def update_conversation(
+def _patched(
+    request: Request,
     conversation_id: str,
-    account_id: AccountId,
-    repository: Repository,
-    hooks: Hooks,
-    patch: Annotated[ConversationPatch, Body(default_factory=ConversationPatch)],
-) -> dict[str, Any]:
+    account_id: str,
+    repository: ConversationRepository,
+    hooks: Webhooks,
+    patch: ConversationPatch,
+) -> Any:
     before = repository.get(account_id, conversation_id, 1) if hooks.with_values else None
     conversation = repository.update(account_id, conversation_id, patch, PATCH_MESSAGE_LIMIT)
     if conversation is None:
         raise _not_found(conversation_id)
     hooks.conversation_updated(account_id, patch, before, conversation)
-    return conversation
+    return _answer(request, ConversationOut, conversation)
+
+
+@router.patch("/{conversation_id}", response_model=ConversationOut)
+def update_conversation(
+    request: Request,
+    conversation_id: str,
+    account_id: AccountId,
+    repository: Repository,
+    hooks: Hooks,
+    patch: Annotated[ConversationPatch, Body(default_factory=ConversationPatch)],
+) -> Any:
+    return _patched(request, conversation_id, account_id, repository, hooks, patch)
+
+
+# ------------------------------------------------------------------- jsonb metadata
+
+
+class JsonbPatch(BaseModel):
+    """The update body's shape, as FastAPI reads it (numbers as floats): the metadata
+    itself is read again, exactly, by :func:`exact_body`."""
+
+    metadata: dict[str, Any] | None = None
+    group_name: str | None = None
+
+    @field_validator("group_name")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        _ensure_storable(value)
+        return value
+
+
+async def exact_body(request: Request) -> Any:
+    """The body read with exact numbers (None when FastAPI does not read it as JSON)."""
+    content_type = request.headers.get("content-type")
+    if content_type is None or not _is_json(content_type):
+        return None
+    body = await request.body()
+    if not body:
+        return None
+    try:
+        return _jsonb.parse(body)
+    except (ValueError, RecursionError) as error:  # NaN or Infinity: FastAPI took them
+        raise RequestValidationError(
+            [{"type": "json_invalid", "loc": ("body",), "msg": f"JSON decode error: {error}"}]
+        ) from None
+
+
+def _is_json(content_type: str) -> bool:
+    kind, _, subtype = content_type.split(";", 1)[0].strip().lower().partition("/")
+    return kind == "application" and (subtype == "json" or subtype.endswith("+json"))
+
+
+jsonb_router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
+
+
+@jsonb_router.patch("/{conversation_id}", response_model=ConversationOut)
+def update_jsonb_conversation(
+    request: Request,
+    conversation_id: str,
+    account_id: AccountId,
+    repository: Repository,
+    hooks: Hooks,
+    patch: Annotated[JsonbPatch, Body(default_factory=JsonbPatch)],
+    exact: Annotated[Any, Depends(exact_body)],
+) -> Any:
+    """The update of an app with jsonb metadata (routed before :func:`update_conversation`)."""
+    fields = patch.model_fields_set
+    metadata = exact.get("metadata") if isinstance(exact, dict) else None
+    if "metadata" in fields:
+        try:
+            _jsonb.check(metadata)
+        except _jsonb.NotStorable as reason:
+            message = f"Value error, {reason}"
+            raise RequestValidationError(
+                [{"type": "value_error", "loc": ("body", "metadata"), "msg": message}]
+            ) from None
+    changes = ConversationPatch.model_construct(
+        fields, metadata=metadata, group_name=patch.group_name
+    )
+    return _patched(request, conversation_id, account_id, repository, hooks, changes)
 
 
 # -------------------------------------------------------------------------- webhooks
@@ -834,11 +984,26 @@ def inbound_message(
     account_id: AccountId, repository: Repository, hooks: Hooks, body: InboundMessage
 ) -> dict[str, Any]:
     """Make a message arrive on one of the account's conversations, as a phone would."""
-    registration = hooks.registrations.get(account_id)
-    history = registration.context_limit if registration is not None else 0
-    arrived = repository.arrive(account_id, body.conversation, body.text, history)
+    arrived = _message_arrives(repository, hooks, account_id, body.conversation, body.text)
     if arrived is None:
         raise _not_found(body.conversation)
+    return arrived
+
+
+def _message_arrives(
+    repository: ConversationRepository,
+    hooks: Webhooks,
+    account_id: str,
+    conversation_id: str,
+    text: str,
+) -> dict[str, Any] | None:
+    """A message from the participant, stored and delivered to the account's webhook (if
+    it has one): its id and whether it went to a webhook; None if no such conversation."""
+    registration = hooks.registrations.get(account_id)
+    history = registration.context_limit if registration is not None else 0
+    arrived = repository.arrive(account_id, conversation_id, text, history)
+    if arrived is None:
+        return None
     message, conversation, latest = arrived
     if registration is not None:
         hooks.dispatcher.enqueue(registration, _agent_message(message, conversation, latest))
@@ -899,30 +1064,57 @@ async def validation_exception_handler(
     )
 
 
-def create_app(*, changes_with_values: bool = False, **options: Any) -> FastAPI:
+def create_app(
+    *,
+    changes_with_values: bool = False,
+    jsonb: bool = False,
+    track_updates: bool = False,
+    live: bool = False,
+) -> FastAPI:
     """A fresh current-edition app over a freshly seeded in-memory database.
 
     ``changes_with_values``: the ``conversation.updated`` deliveries carry each changed
-    field's previous and current value rather than its name.
+    field's previous and current value rather than its name. ``jsonb``, ``track_updates``
+    and ``live``: see the module.
 
     ``app.state.accounts`` lists ``(api_key, [conversation ids])`` per account and
     ``app.state.metadata_snapshot()`` returns ``{conversation_id: metadata}``.
     """
-    if options:
-        raise TypeError(f"unknown options: {sorted(options)}")
-    repository = ConversationRepository()
+    repository = ConversationRepository(jsonb=jsonb)
     seed(repository)
+    repository.rewrite_metadata()
 
     app = FastAPI(title="AgentPhone Conversations API", version="2025.03")
+    if jsonb:
+        app.include_router(jsonb_router)  # its PATCH is found before the plain one
     app.include_router(router)
     app.include_router(webhooks_router)
     app.include_router(testing_router)
     app.add_exception_handler(RequestValidationError, validation_exception_handler)
     app.state.repository = repository
+    app.state.jsonb = jsonb
+    app.state.track_updates = track_updates
     app.state.edition = "current"
     app.state.accounts = repository.conversation_ids_by_key()
     app.state.metadata_snapshot = repository.metadata_by_conversation
     app.state.seeded_metadata = repository.metadata_by_conversation()
-    app.state.webhooks = hooks = Webhooks(changes_with_values)
+    app.state.webhooks = hooks = Webhooks(changes_with_values, jsonb=jsonb)
     app.state.close = hooks.dispatcher.close
+    if live:
+        key, (conversation_id, *_) = app.state.accounts[0]
+        account_id = repository.account_for_key(key)
+        assert account_id is not None
+
+        def arrive(n: int) -> None:
+            text = f"Live message {n + 1}"
+            _message_arrives(repository, hooks, account_id, conversation_id, text)
+
+        app.state.live_line = line = LiveLine(arrive, every=LIVE_EVERY, limit=LIVE_LIMIT)
+        app.add_middleware(StartOnFirstRequest, start=line.start)
+
+        def close() -> None:
+            line.close()
+            hooks.dispatcher.close()
+
+        app.state.close = close
     return app

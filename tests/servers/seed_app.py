@@ -6,6 +6,19 @@ nothing else, the answer is the conversation with its messages and their reactio
 ``GET /v1/conversations/{id}?message_limit=`` reads the same object back.
 
 State lives in a dict guarded by a lock; errors are FastAPI's own ``{"detail": ...}``.
+
+Options (choices a careful server may make where the contract is silent):
+
+- ``metadata_byte_limit``: a PATCH whose metadata, written as compact JSON in UTF-8, is
+  longer than this many bytes is refused with a 422 (``value_error`` at
+  ``["body", "metadata"]``, no ``input``) and nothing is stored;
+- ``legacy_bearer``: FastAPI's ``HTTPBearer`` as it answered for years: no
+  ``Authorization`` header, ``403 {"detail": "Not authenticated"}``; another scheme,
+  ``403 {"detail": "Invalid authentication credentials"}``; an unknown key still 401;
+- ``clamp_message_limit``: ``message_limit`` is clamped rather than refused: 0 answers no
+  messages, above 100 answers at most 100 (negative or not a number: still 422);
+- ``forbid_extra``: unknown members of the PATCH body are refused (pydantic's
+  ``extra="forbid"``: 422 ``extra_forbidden``), nothing stored.
 """
 
 import copy
@@ -20,9 +33,10 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import AfterValidator, BaseModel
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
 MAX_METADATA_DEPTH = 100
+MAX_MESSAGE_LIMIT = 100
 
 
 def _check_json(value: Any, depth: int = 0) -> None:
@@ -89,6 +103,18 @@ class Conversation(BaseModel):
 
 class ConversationUpdate(BaseModel):
     metadata: Metadata = None
+
+
+class StrictConversationUpdate(ConversationUpdate):
+    """The update body refusing members it does not know."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def compact_size(metadata: dict[str, Any]) -> int:
+    """Bytes of ``metadata`` written as compact JSON in UTF-8."""
+    text = json.dumps(metadata, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return len(text.encode("utf-8"))
 
 
 def _ts(text: str) -> datetime:
@@ -230,23 +256,33 @@ def _seed() -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
     return keys, conversations
 
 
-def create_app(**options: Any) -> FastAPI:
-    """A fresh seed-edition app with freshly seeded state.
+def create_app(
+    *,
+    metadata_byte_limit: int | None = None,
+    legacy_bearer: bool = False,
+    clamp_message_limit: bool = False,
+    forbid_extra: bool = False,
+) -> FastAPI:
+    """A fresh seed-edition app with freshly seeded state (the options: see the module).
 
     ``app.state.accounts`` lists ``(api_key, [conversation ids])`` per account and
     ``app.state.metadata_snapshot()`` returns ``{conversation_id: metadata}``.
     """
-    if options:
-        raise TypeError(f"unknown options: {sorted(options)}")
-
     app = FastAPI(title="AgentPhone Conversations (seed edition)")
     keys, conversations = _seed()
     lock = threading.Lock()
-    bearer = HTTPBearer()
+    bearer = HTTPBearer(auto_error=not legacy_bearer)
+    Update = StrictConversationUpdate if forbid_extra else ConversationUpdate
+    limit_query = Query(ge=0) if clamp_message_limit else Query(ge=1, le=MAX_MESSAGE_LIMIT)
 
     def current_account(
-        credentials: Annotated[HTTPAuthorizationCredentials, Depends(bearer)],
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> str:
+        if credentials is None:  # only with legacy_bearer: HTTPBearer raises otherwise
+            missing = "authorization" not in request.headers
+            detail = "Not authenticated" if missing else "Invalid authentication credentials"
+            raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail=detail)
         account_id = keys.get(credentials.credentials)
         if account_id is None:
             raise HTTPException(
@@ -300,22 +336,33 @@ def create_app(**options: Any) -> FastAPI:
     def get_conversation(
         conversation_id: str,
         account_id: Account,
-        message_limit: Annotated[int, Query(ge=1, le=100)] = 50,
+        message_limit: Annotated[int, limit_query] = 50,
     ) -> Conversation:
         with lock:
-            return render(find(conversation_id, account_id), message_limit)
+            record = find(conversation_id, account_id)
+            return render(record, min(message_limit, MAX_MESSAGE_LIMIT))
 
     @app.patch("/v1/conversations/{conversation_id}", response_model=Conversation)
     def update_conversation(
         conversation_id: str,
         account_id: Account,
-        update: Annotated[ConversationUpdate, Body(default_factory=ConversationUpdate)],
+        update: Annotated[Update, Body(default_factory=Update)],  # type: ignore[valid-type]
     ) -> Conversation:
+        if metadata_byte_limit is not None and update.metadata is not None:
+            refuse_oversized(update.metadata, metadata_byte_limit)
         with lock:
             record = find(conversation_id, account_id)
             if "metadata" in update.model_fields_set:
                 record["metadata"] = copy.deepcopy(update.metadata)
             return render(record, 50)
+
+    def refuse_oversized(metadata: dict[str, Any], limit: int) -> None:
+        size = compact_size(metadata)
+        if size > limit:
+            message = f"Value error, metadata is {size} bytes as compact JSON, at most {limit}"
+            raise RequestValidationError(
+                [{"type": "value_error", "loc": ("body", "metadata"), "msg": message}]
+            )
 
     def metadata_snapshot() -> dict[str, dict[str, Any] | None]:
         with lock:

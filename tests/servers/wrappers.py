@@ -3,6 +3,10 @@
 Each wrapper takes any ASGI app (one of the servers of this package, or another
 wrapper) and keeps a reference to it as ``.app``, so :func:`base_app` can find the
 FastAPI app underneath.
+
+Some rewrite whole answers (:func:`_rewrite_answers`: compression, problem details,
+date-time spellings), some answer for the app (rate limit, 415, 400 for malformed JSON,
+a redirect to where the API lives).
 """
 
 from __future__ import annotations
@@ -10,9 +14,13 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import re
 import time
+import zlib
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import Any
 
 import brotli
@@ -22,15 +30,27 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
     "BrotliMiddleware",
+    "DateTimeStyleMiddleware",
+    "DeflateMiddleware",
+    "JsonOnlyMiddleware",
     "MediaTypeMiddleware",
+    "PathPrefixMiddleware",
+    "ProblemDetailsMiddleware",
     "RateLimitMiddleware",
     "SlowNetworkMiddleware",
+    "StrictJsonMiddleware",
     "base_app",
+    "with_api_prefix",
     "with_brotli",
+    "with_datetime_styles",
+    "with_deflate",
     "with_gzip",
+    "with_json_only",
     "with_media_type",
+    "with_problem_details",
     "with_rate_limit",
     "with_slow_network",
+    "with_strict_json",
 ]
 
 
@@ -49,43 +69,98 @@ def with_gzip(app: ASGIApp, *, minimum_size: int = 0) -> ASGIApp:
     return GZipMiddleware(app, minimum_size=minimum_size)
 
 
-class BrotliMiddleware:
-    """Compress answers with brotli when the client sends ``Accept-Encoding: br``."""
+Rewrite = Callable[[int, MutableHeaders, bytes], bytes | None]
+"""(status, headers, whole body) -> the new body (headers changed in place), or None."""
 
-    def __init__(self, app: ASGIApp, *, quality: int = 5) -> None:
+
+async def _rewrite_answers(
+    app: ASGIApp, scope: Scope, receive: Receive, send: Send, rewrite: Rewrite
+) -> None:
+    """Run ``app``, holding each answer back until its body is complete, then send it as
+    ``rewrite`` makes it (with its Content-Length). HEAD answers (no body) pass untouched."""
+    if scope["type"] != "http" or scope["method"] == "HEAD":
+        await app(scope, receive, send)
+        return
+    start: Message | None = None
+    chunks: list[bytes] = []
+
+    async def buffered_send(message: Message) -> None:
+        nonlocal start
+        if message["type"] == "http.response.start":
+            start = message
+            return
+        if message["type"] != "http.response.body" or start is None:
+            await send(message)
+            return
+        chunks.append(message.get("body", b""))
+        if message.get("more_body", False):
+            return
+        body = b"".join(chunks)
+        headers = MutableHeaders(raw=list(start.get("headers", [])))
+        rewritten = rewrite(start["status"], headers, body)
+        if rewritten is not None:
+            body = rewritten
+            headers["Content-Length"] = str(len(body))
+        await send({**start, "headers": headers.raw})
+        await send({"type": "http.response.body", "body": body})
+
+    await app(scope, receive, buffered_send)
+
+
+class _CompressionMiddleware:
+    """Compress whole answers with ``coding`` when the client accepts it."""
+
+    coding = ""
+
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.quality = quality
+
+    def compress(self, body: bytes) -> bytes:
+        raise NotImplementedError
+
+    def _rewrite(self, status: int, headers: MutableHeaders, body: bytes) -> bytes | None:
+        if not body or "content-encoding" in headers:
+            return None
+        headers["Content-Encoding"] = self.coding
+        headers.add_vary_header("Accept-Encoding")
+        return self.compress(body)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not _accepts(Headers(scope=scope), "br"):
+        if scope["type"] != "http" or not _accepts(Headers(scope=scope), self.coding):
             await self.app(scope, receive, send)
             return
+        await _rewrite_answers(self.app, scope, receive, send, self._rewrite)
 
-        start: Message | None = None
-        chunks: list[bytes] = []
 
-        async def buffered_send(message: Message) -> None:
-            nonlocal start
-            if message["type"] == "http.response.start":
-                start = message
-                return
-            if message["type"] != "http.response.body" or start is None:
-                await send(message)
-                return
-            chunks.append(message.get("body", b""))
-            if message.get("more_body", False):
-                return
-            body = b"".join(chunks)
-            headers = MutableHeaders(raw=list(start.get("headers", [])))
-            if body and "content-encoding" not in headers:
-                body = brotli.compress(body, quality=self.quality)
-                headers["Content-Encoding"] = "br"
-                headers.add_vary_header("Accept-Encoding")
-            headers["Content-Length"] = str(len(body))
-            await send({**start, "headers": headers.raw})
-            await send({"type": "http.response.body", "body": body})
+class BrotliMiddleware(_CompressionMiddleware):
+    """Compress answers with brotli when the client sends ``Accept-Encoding: br``."""
 
-        await self.app(scope, receive, buffered_send)
+    coding = "br"
+
+    def __init__(self, app: ASGIApp, *, quality: int = 5) -> None:
+        super().__init__(app)
+        self.quality = quality
+
+    def compress(self, body: bytes) -> bytes:
+        compressed: bytes = brotli.compress(body, quality=self.quality)
+        return compressed
+
+
+class DeflateMiddleware(_CompressionMiddleware):
+    """``Content-Encoding: deflate`` (the zlib format, RFC 9110 8.4.1.2) when accepted."""
+
+    coding = "deflate"
+
+    def __init__(self, app: ASGIApp, *, level: int = 6) -> None:
+        super().__init__(app)
+        self.level = level
+
+    def compress(self, body: bytes) -> bytes:
+        return zlib.compress(body, self.level)
+
+
+def with_deflate(app: ASGIApp, *, level: int = 6) -> ASGIApp:
+    return DeflateMiddleware(app, level=level)
 
 
 def with_brotli(app: ASGIApp, *, quality: int = 5) -> ASGIApp:
@@ -271,3 +346,325 @@ def with_media_type(
     app: ASGIApp, *, content_type: str = "application/json; charset=utf-8"
 ) -> ASGIApp:
     return MediaTypeMiddleware(app, content_type=content_type)
+
+
+# ------------------------------------------------------------------ request bodies
+
+BODY_METHODS = frozenset({"PATCH", "POST", "PUT"})
+
+
+def is_json_media_type(content_type: str) -> bool:
+    """``application/json`` or ``application/<anything>+json``, parameters and case aside."""
+    essence = content_type.split(";", 1)[0].strip().lower()
+    kind, _, subtype = essence.partition("/")
+    return kind == "application" and (subtype == "json" or subtype.endswith("+json"))
+
+
+async def _send_json(send: Send, status: int, body: Mapping[str, Any]) -> None:
+    content = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(content)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": content})
+
+
+async def _read_body(receive: Receive) -> tuple[bytes, bool]:
+    """The whole request body, and whether the client went away before it ended."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return b"".join(chunks), True
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks), False
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands the app ``body`` (already read), then waits as before."""
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if delivered:
+            return await receive()
+        delivered = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+class JsonOnlyMiddleware:
+    """A request with a body-bearing method whose ``Content-Type`` is present and is not a
+    JSON media type is answered ``415 {"detail": "Unsupported Media Type"}``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in BODY_METHODS:
+            content_type = Headers(scope=scope).get("content-type")
+            if content_type is not None and not is_json_media_type(content_type):
+                await _read_body(receive)  # drained, so the connection can be reused
+                await _send_json(send, 415, {"detail": "Unsupported Media Type"})
+                return
+        await self.app(scope, receive, send)
+
+
+def with_json_only(app: ASGIApp) -> ASGIApp:
+    return JsonOnlyMiddleware(app)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def is_json_text(body: bytes) -> bool | None:
+    """Whether ``body`` is one JSON text (RFC 8259: UTF-8, a leading BOM tolerated, no
+    NaN or Infinity); None when it is too deeply nested to tell here."""
+    try:
+        text = body.decode("utf-8-sig")
+        json.loads(text, parse_constant=_refuse_constant, parse_int=len, parse_float=len)
+    except RecursionError:
+        return None
+    except ValueError:  # (UnicodeDecodeError and JSONDecodeError are ValueErrors)
+        return False
+    return True
+
+
+class StrictJsonMiddleware:
+    """A body-bearing request whose body (declared JSON, or undeclared) is not valid JSON is
+    answered ``400 {"detail": "Malformed JSON body"}``; well-formed JSON of the wrong shape
+    is left to the app (FastAPI's 422)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        content_type = Headers(scope=scope).get("content-type")
+        if content_type is not None and not is_json_media_type(content_type):
+            await self.app(scope, receive, send)
+            return
+        body, gone = await _read_body(receive)
+        if gone:
+            return
+        if body and is_json_text(body) is False:
+            await _send_json(send, 400, {"detail": "Malformed JSON body"})
+            return
+        await self.app(scope, _replay(body, receive), send)
+
+
+def with_strict_json(app: ASGIApp) -> ASGIApp:
+    return StrictJsonMiddleware(app)
+
+
+# ------------------------------------------------------------------------- location
+
+
+class PathPrefixMiddleware:
+    """The API served under ``prefix``: ``{prefix}/v1/...`` reaches the app as ``/v1/...``,
+    and any request to ``/v1/...`` is answered ``308`` with ``Location: {prefix}/v1/...``
+    (same origin, the query kept). Other paths reach the app unchanged."""
+
+    def __init__(self, app: ASGIApp, *, prefix: str = "/api", moved: str = "/v1") -> None:
+        if not prefix.startswith("/") or prefix.endswith("/"):
+            raise ValueError("prefix must start with '/' and not end with one")
+        self.app = app
+        self.prefix = prefix
+        self.moved = moved
+
+    def _under(self, path: str, prefix: str) -> bool:
+        return path == prefix or path.startswith(prefix + "/")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        raw_path: bytes = scope.get("raw_path") or path.encode()
+        if self._under(path, self.moved):
+            location = self.prefix.encode() + raw_path
+            if scope.get("query_string"):
+                location += b"?" + scope["query_string"]
+            await _read_body(receive)
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 308,
+                    "headers": [(b"location", location), (b"content-length", b"0")],
+                }
+            )
+            await send({"type": "http.response.body", "body": b""})
+            return
+        if self._under(path, self.prefix + self.moved):
+            strip = len(self.prefix)
+            scope = {**scope, "path": path[strip:], "raw_path": raw_path[strip:]}
+        await self.app(scope, receive, send)
+
+
+def with_api_prefix(app: ASGIApp, *, prefix: str = "/api") -> ASGIApp:
+    return PathPrefixMiddleware(app, prefix=prefix)
+
+
+# ------------------------------------------------------------------ problem details
+
+
+def _problem_detail(body: bytes, title: str) -> str:
+    try:
+        decoded = json.loads(body)
+    except ValueError:
+        return body.decode("utf-8", "replace").strip() or title
+    detail = decoded.get("detail") if isinstance(decoded, dict) else None
+    if isinstance(detail, str) and detail:
+        return detail
+    return title if detail is None else json.dumps(detail)
+
+
+def _to_problem(status: int, headers: MutableHeaders, body: bytes) -> bytes | None:
+    if status < 400 or status == 422:
+        return None
+    try:
+        title = HTTPStatus(status).phrase
+    except ValueError:
+        title = "Error"
+    problem = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": _problem_detail(body, title),
+    }
+    headers["Content-Type"] = "application/problem+json"
+    return json.dumps(problem, ensure_ascii=False).encode()
+
+
+class ProblemDetailsMiddleware:
+    """Every error answer but 422 as RFC 9457 ``application/problem+json``
+    (``type: about:blank``, the status's phrase as ``title``, the app's ``detail``);
+    422 keeps the app's validation body. Headers (``Allow``, ``WWW-Authenticate``) kept."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await _rewrite_answers(self.app, scope, receive, send, _to_problem)
+
+
+def with_problem_details(app: ASGIApp) -> ASGIApp:
+    return ProblemDetailsMiddleware(app)
+
+
+# -------------------------------------------------------------------- date-time style
+
+DATE_TIME_FIELDS = frozenset({"lastMessageAt", "createdAt", "receivedAt", "updatedAt"})
+"""Members holding a date-time, wherever they are (never inside ``metadata``)."""
+
+Spelling = Callable[[datetime], str]
+
+
+def utc_microseconds(moment: datetime) -> str:
+    """``2025-02-03T16:02:11.000000+00:00``"""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def utc_seconds(moment: datetime) -> str:
+    """``2025-02-03T16:02:11Z``: no fraction, unless the instant has one (then its digits,
+    trailing zeros dropped: the same instant)."""
+    text = moment.astimezone(UTC).isoformat(timespec="microseconds").removesuffix("+00:00")
+    whole, _, fraction = text.partition(".")
+    fraction = fraction.rstrip("0")
+    return f"{whole}.{fraction}Z" if fraction else f"{whole}Z"
+
+
+def utc_milliseconds(moment: datetime) -> str:
+    """``2025-02-03T16:02:11.000Z`` (microseconds, if the instant has them)."""
+    moment = moment.astimezone(UTC)
+    timespec = "milliseconds" if moment.microsecond % 1000 == 0 else "microseconds"
+    return moment.isoformat(timespec=timespec).replace("+00:00", "Z")
+
+
+def _respell(value: Any, spell: Spelling) -> Any:
+    if isinstance(value, list):
+        return [_respell(item, spell) for item in value]
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if key == "metadata":  # customer data: never rewritten
+            out[key] = item
+        elif key in DATE_TIME_FIELDS and isinstance(item, str):
+            out[key] = _respelled(item, spell)
+        else:
+            out[key] = _respell(item, spell)
+    return out
+
+
+def _respelled(text: str, spell: Spelling) -> str:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    return spell(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+
+
+CONVERSATION_OPERATIONS: tuple[tuple[str, re.Pattern[str], str], ...] = (
+    ("PATCH", re.compile(r"/v1/conversations/[^/]+"), "update"),
+    ("GET", re.compile(r"/v1/conversations/[^/]+"), "get"),
+    ("GET", re.compile(r"/v1/conversations/?"), "list"),
+)
+
+PER_OPERATION: Mapping[str, Spelling] = {
+    "update": utc_microseconds,
+    "get": utc_seconds,
+    "list": utc_milliseconds,
+}
+
+
+class DateTimeStyleMiddleware:
+    """Each conversation operation writes its successful answers' date-times its own way
+    (the same instants): by default PATCH with ``+00:00`` and microseconds, GET of a
+    conversation with ``Z`` and no fraction, the list with milliseconds and ``Z``.
+    Strings inside ``metadata`` are never touched."""
+
+    def __init__(self, app: ASGIApp, *, styles: Mapping[str, Spelling] = PER_OPERATION):
+        self.app = app
+        self.styles = dict(styles)
+
+    def _operation(self, scope: Scope) -> str | None:
+        for method, pattern, name in CONVERSATION_OPERATIONS:
+            if scope["method"] == method and pattern.fullmatch(scope["path"]):
+                return name
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        operation = self._operation(scope) if scope["type"] == "http" else None
+        spell = self.styles.get(operation) if operation else None
+        if spell is None:
+            await self.app(scope, receive, send)
+            return
+
+        def rewrite(status: int, headers: MutableHeaders, body: bytes) -> bytes | None:
+            if not 200 <= status < 300 or not is_json_media_type(headers.get("content-type", "")):
+                return None
+            try:
+                answer = _respell(json.loads(body), spell)
+            except (ValueError, RecursionError):  # nothing this wrapper can read: as it is
+                return None
+            return json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode()
+
+        await _rewrite_answers(self.app, scope, receive, send, rewrite)
+
+
+def with_datetime_styles(
+    app: ASGIApp, *, styles: Mapping[str, Spelling] = PER_OPERATION
+) -> ASGIApp:
+    return DateTimeStyleMiddleware(app, styles=styles)

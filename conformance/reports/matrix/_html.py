@@ -167,6 +167,10 @@ def _targets(matrix: Matrix, out_dir: Path | None) -> str:
         report = f'<a href="{_e(link)}">report.html</a>' if link else ""
         edition = (
             f'<br><span class="label">edition judged: {_e(edition_line(column.result))}</span>'
+            + "".join(
+                f'<br><span class="label">limit: {_e(str(limit))}</span>'
+                for limit in column.result.limits
+            )
             if column.result is not None
             else ""
         )

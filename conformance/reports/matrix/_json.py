@@ -40,6 +40,7 @@ def _target(column: Column, out_dir: Path | None) -> dict[str, Any]:
             "edition": result.edition.to_dict(),
             "summary": {o.value: result.count(o) for o in Outcome},
             "gate_failures": [r.check.id for r in result.gate_failures],
+            "limits": [str(limit) for limit in result.limits],
         }
     problem = column.problem
     return {

@@ -105,13 +105,31 @@ def _problems(matrix: Matrix) -> list[str]:
     return ["### Failures, errors and unusable targets", "", *lines] if lines else []
 
 
+def _limits(matrix: Matrix) -> list[str]:
+    """Each target's limits: what it refused cleanly where the contract names none."""
+    lines = [
+        f"- {md_text(column.name, 80)}: {md_text(str(limit), 300)}"
+        for column in matrix.columns
+        if column.result is not None
+        for limit in column.result.limits
+    ]
+    return ["### Limits of the targets (facts, not failures)", "", *lines, ""] if lines else []
+
+
 def render_matrix_markdown(matrix: Matrix) -> str:
     tail = [
         f"<sub>{TOOL_NAME} {md_text(matrix.tool_version)} · started "
         f"{md_text(matrix.started_at)} · exit code {matrix.exit_code}</sub>",
         "",
     ]
-    lines = [*_head(matrix), *_targets(matrix), *_grid(matrix), *_problems(matrix), *tail]
+    lines = [
+        *_head(matrix),
+        *_targets(matrix),
+        *_grid(matrix),
+        *_problems(matrix),
+        *_limits(matrix),
+        *tail,
+    ]
     return "\n".join(lines)
 
 
