@@ -4,7 +4,6 @@ change nothing else, answer for the right conversation, and never create one.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 from collections.abc import Callable
@@ -234,8 +233,14 @@ def _twice_reproduced(ctx: Context, attempt: Callable[[Context], None]) -> None:
 
     def tried() -> Context:
         trial = Context(ctx.run)
-        with contextlib.suppress(Abort):  # its findings say why it stopped
+        try:
             attempt(trial)
+        except Abort:
+            pass  # its findings say why it stopped
+        except NotApplicable:
+            if not trial.failure_count:
+                ctx.exchanges += trial.exchanges
+                raise  # nothing more to judge, and nothing found before it stopped
         ctx.exchanges += trial.exchanges
         return trial
 
@@ -365,6 +370,9 @@ def list_shows_metadata(ctx: Context) -> None:
             (s for s in summaries if isinstance(s, dict) and s.get("id") == ctx.writable_id),
             None,
         )
+        if mine is None and len(summaries) < int(LIST_PAGE["limit"]):
+            ctx.fail(f"the list (all of it, on one page) misses {ctx.writable_id}", page)
+            return
         if mine is None:
             raise NotApplicable(
                 f"conversation {ctx.writable_id} is not on the first page of the list "
@@ -528,6 +536,12 @@ def recent_messages(ctx: Context) -> None:
     def attempt(ctx: Context) -> None:
         whole = ctx.read(ctx.writable_id).json_body
         messages = [m for m in whole.get("messages") or [] if isinstance(m, dict)]
+        count = whole.get("messageCount")
+        if isinstance(count, int) and len(messages) != min(count, 50):  # the default limit
+            ctx.fail(
+                f"GET answered {len(messages)} messages of {count} (message_limit's default is 50)",
+                ctx.exchanges[-1],
+            )
         times = [_received(m) for m in messages]
         if len(messages) < 2 or None in times:
             raise NotApplicable(
@@ -540,12 +554,6 @@ def recent_messages(ctx: Context) -> None:
             ctx.fail(
                 f"lastMessageAt {whole.get('lastMessageAt')} is earlier than the newest "
                 "message's receivedAt",
-                ctx.exchanges[-1],
-            )
-        count = whole.get("messageCount")
-        if isinstance(count, int) and len(messages) != min(count, 50):  # the default limit
-            ctx.fail(
-                f"GET answered {len(messages)} messages of {count} (message_limit's default is 50)",
                 ctx.exchanges[-1],
             )
         for limit in (1, 2, 100):
@@ -615,10 +623,19 @@ def _ids(summaries: list[dict[str, Any]]) -> list[Any]:
 
 def _pages(ctx: Context) -> None:
     full, summaries = _page(ctx, LIST_PAGE)
+    _holds_what_it_counts(ctx, full, summaries)
+    offset = str(len(summaries) + 1000)
+    past, beyond = _page(ctx, {"limit": "1", "offset": offset})
+    more = past.json_body.get("hasMore") if isinstance(past.json_body, dict) else None
+    if beyond or more is True:
+        ctx.fail(
+            f"the page past the end (offset {offset}) shows {len(beyond)} conversations and "
+            f"hasMore {json.dumps(more)}",
+            past,
+        )
     if len(summaries) < 2:
         raise NotApplicable("the account lists fewer than 2 conversations: nothing to page")
     _newest_first(ctx, full, summaries)
-    _holds_what_it_counts(ctx, full, summaries)
     plain, shown = _page(ctx, {})
     if _ids(shown) != _ids(summaries[:20]) and not _ties_only(summaries, shown):
         ctx.fail(
@@ -674,8 +691,13 @@ def _holds_what_it_counts(ctx: Context, full: Sent, summaries: list[dict[str, An
         ctx.fail(f"the page shows {len(summaries)} conversations of a total of {total}", full)
     if more is True and len(summaries) < limit:
         ctx.fail(f"hasMore is true on a page of {len(summaries)} (limit {limit})", full)
-    if isinstance(total, int) and total <= limit and ctx.writable_id not in _ids(summaries):
-        ctx.fail(f"the list of all {total} conversations misses {ctx.writable_id}", full)
+    whole = (isinstance(total, int) and total <= limit) or len(summaries) < limit
+    if whole and ctx.writable_id not in _ids(summaries):  # the page holds them all
+        ctx.fail(
+            f"the list of all the account's conversations ({len(summaries)} on a page of "
+            f"{limit}) misses {ctx.writable_id}, which GET shows",
+            full,
+        )
 
 
 def _ties_only(summaries: list[dict[str, Any]], shown: list[dict[str, Any]]) -> bool:

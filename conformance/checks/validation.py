@@ -54,6 +54,14 @@ MALFORMED: list[bytes] = [
 ]
 
 
+# Media types a JSON body may be mislabelled with (a form, a document, code, text).
+NOT_JSON_MEDIA_TYPES = (
+    "text/plain",
+    "application/x-www-form-urlencoded",
+    "application/xml",
+    "application/javascript",
+)
+
 # How an invalid request may be refused. The seed page documents 422 for a body that fails
 # validation; where the request is not even well-formed, HTTP has older answers that a
 # careful server may give instead (README, "choices where the contract is silent").
@@ -94,7 +102,7 @@ def invalid_requests() -> list[Invalid]:
     ]
     requests += [Invalid(f"body {b.decode()}", {"raw": b}) for b in NOT_OBJECT_BODIES]
     requests += [Invalid(f"malformed JSON {b!r}", {"raw": b}, MALFORMED_REFUSED) for b in MALFORMED]
-    for media_type in ("text/plain", "application/x-www-form-urlencoded", "application/xml"):
+    for media_type in NOT_JSON_MEDIA_TYPES:
         requests.append(
             Invalid(
                 f"a JSON body labelled {media_type}",
