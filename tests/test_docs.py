@@ -59,3 +59,16 @@ def test_every_dimension_of_the_storage_model_is_in_the_readme() -> None:
     for document in DOCUMENTS:
         for d in document.dimensions:
             assert f"| {document.group} | {d.name} | {d.latitude.value} | {d.layers} |" in README
+
+
+def test_the_faults_only_strict_runs_fail_are_the_readmes() -> None:
+    from conformance.model import Level
+
+    sentence = README.split("Faults whose checks are all advisory (", 1)[1].split(")", 1)[0]
+    listed = set(re.findall(r"`([a-z0-9-]+)`", sentence))
+    advisory = {
+        f.name
+        for f in FAULTS.values()
+        if all(REGISTRY[check].info.level is Level.ADVISORY for check in f.trips)
+    }
+    assert listed == advisory

@@ -18,6 +18,13 @@ import httpx
 import pytest
 
 from tests.servers._node import NodeServer, node_server
+from tests.test_independent_servers_smoke import (
+    CURRENT_CONVERSATION_ADDITIONS,
+    CURRENT_MESSAGE_ADDITIONS,
+    SEED_CONVERSATION_KEYS,
+    SEED_MESSAGE_KEYS,
+    SEED_REACTION_KEYS,
+)
 
 pytestmark = [
     pytest.mark.skipif(
@@ -28,40 +35,9 @@ pytestmark = [
 
 BODY_LIMIT = 100 * 1024
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
-CONVERSATION_KEYS = {
-    "id",
-    "phoneNumberId",
-    "phoneNumber",
-    "participant",
-    "lastMessageAt",
-    "messageCount",
-    "createdAt",
-    "messages",
-    "agentId",
-    "metadata",
-    "isGroup",
-    "groupId",
-    "groupName",
-    "groupIconUrl",
-    "participants",
-    "channel",
-}
-MESSAGE_KEYS = {
-    "id",
-    "body",
-    "fromNumber",
-    "toNumber",
-    "direction",
-    "receivedAt",
-    "channel",
-    "mediaUrl",
-    "mediaUrls",
-    "reactions",
-    "senderIdentifier",
-    "replyTo",
-    "status",
-}
-REACTION_KEYS = {"id", "reactionType", "fromNumber", "direction", "createdAt"}
+CONVERSATION_KEYS = SEED_CONVERSATION_KEYS | CURRENT_CONVERSATION_ADDITIONS
+MESSAGE_KEYS = SEED_MESSAGE_KEYS | CURRENT_MESSAGE_ADDITIONS
+REACTION_KEYS = SEED_REACTION_KEYS
 
 
 @dataclass

@@ -91,7 +91,8 @@ class _Trip:
         self.baseline: dict[str, Any] = read
         self.stored: Any = read.get("metadata")
         self.narrowing = NARROWING
-        # quantity -> (the smallest refused: (rank, dimension, status), the largest accepted)
+        # quantity -> the smallest refused (rank in the model, dimension, status), and the
+        # largest accepted (rank, dimension): reported together as the target's limit
         self.refused: dict[str, tuple[int, Dimension, int]] = {}
         self.accepted: dict[str, tuple[int, Dimension]] = {}
         self.sizes: dict[str, int] = {}  # a refused dimension's key -> its body's bytes

@@ -1,11 +1,11 @@
 """A conformant server of the SEED edition (plus the list of conversations), with hook points.
 
-A copy of ``tests/servers/seed_app.py`` (the plain FastAPI way: a dict behind a lock,
-FastAPI's own errors), reorganised so that one faulty server is one small variation of
-it. Every variation is a :class:`Habit`: the defaults here are conformant, and a faulty
-server overrides one method (the storage layer's write or read, how a PATCH is applied,
-how a conversation is looked up, the answer's final shape) or installs one piece of
-middleware. Nothing here imports the suite.
+Built like ``tests/servers/seed_app.py`` (the plain FastAPI way: a dict behind a lock,
+FastAPI's own errors) and seeded with its data, reorganised so that one faulty server is
+one small variation of it. Every variation is a :class:`Habit`: the defaults here are
+conformant, and a faulty server overrides one method (the storage layer's write or read, how
+a PATCH is applied, how a conversation is looked up, the answer's final shape) or installs
+one piece of middleware. Nothing here imports the suite.
 
 ``GET /v1/conversations`` (``limit``, ``offset``) is added beside the seed edition's two
 operations: the live API has it and it is how a PATCH is seen from another view.
@@ -27,6 +27,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator, BaseModel
+
+from ..servers import seed_app
 
 MAX_METADATA_DEPTH = 100
 
@@ -66,143 +68,9 @@ class ConversationUpdate(BaseModel):
     metadata: Metadata = None
 
 
-def _ts(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-def _seed() -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
-    """API keys -> account id, and conversation id -> stored record."""
-    keys = {
-        "ak_live_9f3c1e7b2d4a48c6b1e0f5a7d3c92e41": "acct_2Lk9QmV7xP",
-        "ak_live_51b8e0d2c7f94a3e8d6b0c1f2a7e5d93": "acct_8Rt3WnZ1yH",
-    }
-    conversations: dict[str, dict[str, Any]] = {}
-
-    def add(record: dict[str, Any]) -> None:
-        conversations[record["id"]] = record
-
-    add(
-        {
-            "id": "conv_3f8a2c91d7e64b0a",
-            "accountId": "acct_2Lk9QmV7xP",
-            "phoneNumberId": "pn_7c2e91f04ab3",
-            "phoneNumber": "+14155550132",
-            "participant": "+16505550187",
-            "createdAt": _ts("2025-02-03T16:02:11"),
-            "agentId": "agent_5d1b7e3a9c",
-            "metadata": {
-                "customerName": "Dana Whitfield",
-                "orderId": "ORD-88412",
-                "topic": "delivery window",
-            },
-            "messages": [
-                {
-                    "id": "msg_a1c4e7f0b2d5",
-                    "body": "Hi, my order ORD-88412 still says processing.",
-                    "fromNumber": "+16505550187",
-                    "toNumber": "+14155550132",
-                    "direction": "inbound",
-                    "receivedAt": _ts("2025-02-03T16:02:11"),
-                    "channel": "sms",
-                    "mediaUrl": None,
-                    "mediaUrls": [],
-                    "reactions": [],
-                },
-                {
-                    "id": "msg_b3d6f9a2c5e8",
-                    "body": "Thanks Dana, it ships tomorrow morning. Here is the label.",
-                    "fromNumber": "+14155550132",
-                    "toNumber": "+16505550187",
-                    "direction": "outbound",
-                    "receivedAt": _ts("2025-02-03T16:03:40"),
-                    "channel": "mms",
-                    "mediaUrl": "https://media.agentphone.ai/m/7b1e/label.png",
-                    "mediaUrls": ["https://media.agentphone.ai/m/7b1e/label.png"],
-                    "reactions": [
-                        {
-                            "id": "rxn_4e2a9c7b1f",
-                            "reactionType": "love",
-                            "fromNumber": "+16505550187",
-                            "direction": "inbound",
-                            "createdAt": _ts("2025-02-03T16:04:02"),
-                        }
-                    ],
-                },
-                {
-                    "id": "msg_c5e8b1d4f7a0",
-                    "body": "Perfect. Can it be left with the concierge?",
-                    "fromNumber": "+16505550187",
-                    "toNumber": "+14155550132",
-                    "direction": "inbound",
-                    "receivedAt": _ts("2025-02-03T16:05:17"),
-                    "channel": "sms",
-                    "mediaUrl": None,
-                    "mediaUrls": [],
-                    "reactions": [],
-                },
-                {
-                    "id": "msg_d7f0c3e6a9b2",
-                    "body": "Done, I added a delivery note.",
-                    "fromNumber": "+14155550132",
-                    "toNumber": "+16505550187",
-                    "direction": "outbound",
-                    "receivedAt": _ts("2025-02-03T16:06:51"),
-                    "channel": "sms",
-                    "mediaUrl": None,
-                    "mediaUrls": [],
-                    "reactions": [
-                        {
-                            "id": "rxn_8b3f0d6e2a",
-                            "reactionType": "like",
-                            "fromNumber": "+16505550187",
-                            "direction": "inbound",
-                            "createdAt": _ts("2025-02-03T16:07:30"),
-                        }
-                    ],
-                },
-            ],
-        }
-    )
-    add(
-        {
-            "id": "conv_9b27d04e6c13f8a5",
-            "accountId": "acct_2Lk9QmV7xP",
-            "phoneNumberId": "pn_7c2e91f04ab3",
-            "phoneNumber": "+14155550132",
-            "participant": "+12125550164",
-            "createdAt": _ts("2025-02-05T09:14:00"),
-            "agentId": None,
-            "metadata": None,
-            "messages": [],
-        }
-    )
-    add(
-        {
-            "id": "conv_5e1d8b3a7f20c649",
-            "accountId": "acct_8Rt3WnZ1yH",
-            "phoneNumberId": "pn_2a9f6c81e7d0",
-            "phoneNumber": "+13125550109",
-            "participant": "+17735550146",
-            "createdAt": _ts("2025-01-28T20:41:36"),
-            "agentId": "agent_0c8e4a2f6b",
-            "metadata": {"ticket": "T-1002", "priority": 2},
-            "messages": [
-                {
-                    "id": "msg_e9a2d5b8c1f4",
-                    "body": "Is the clinic open on Saturday?",
-                    "fromNumber": "+17735550146",
-                    "toNumber": "+13125550109",
-                    "direction": "inbound",
-                    "receivedAt": _ts("2025-01-28T20:41:36"),
-                    "channel": "sms",
-                    "mediaUrl": None,
-                    "mediaUrls": [],
-                    "reactions": [],
-                }
-            ],
-        }
-    )
-    return keys, conversations
+# The accounts, keys and conversations of the seed-edition server: the same data, so a
+# faulty server differs from the conformant one in its habit alone.
+_seed = seed_app._seed
 
 
 def iso(moment: datetime) -> str:
