@@ -302,3 +302,11 @@ def test_an_answer_reaches_schemathesis_as_its_own_conversion_would_hand_it(sent
         theirs.headers,
         theirs.content,
     )
+
+
+def test_a_query_value_of_unicode_digits_is_not_a_whole_number() -> None:
+    """ "¹" is a digit to str.isdigit, not a number to int(): not judged valid, never a crash."""
+    allowed = {"message_limit": (1, 100)}
+    assert not responses._valid_query({"message_limit": "\u00b9"}, allowed)
+    assert not responses._valid_query({"message_limit": "\u0663"}, allowed)  # Arabic-Indic 3
+    assert responses._valid_query({"message_limit": "3"}, allowed)

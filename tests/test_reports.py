@@ -672,7 +672,7 @@ def test_write_markdown_and_a_run_without_checks(tmp_path: Path) -> None:
     result = _run([])
     text = write_markdown(result, tmp_path / "s.md").read_text(encoding="utf-8")
     assert text.splitlines()[0].startswith("## ❔ no violations")
-    assert "The run changed no conversation." in text
+    assert "The run touched no conversation." in text
     _assert_consistent(_junit(result, tmp_path), result)
 
 

@@ -419,3 +419,21 @@ def test_a_finding_about_a_later_get_shows_that_get_in_every_report(tmp_path: Pa
     summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
     for text in (page, summary):
         assert "curl -i -X GET" in text
+
+
+def test_a_bad_option_is_one_error_line_with_the_fix(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    for args in (
+        ("run", "--profile", "bad"),
+        ("run", "--report-dir", str(tmp_path / "file")),
+        ("nosuch",),
+    ):
+        result = run_cli(*args)
+        assert result.returncode == 2, args
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and "--help" in lines[0], lines
+
+
+def test_a_check_id_in_another_letter_case_is_the_check() -> None:
+    options = run_options(GivenOptions(seed=1, checks=("meta-replace",)))
+    assert options.checks == ("META-REPLACE",)

@@ -185,3 +185,22 @@ def test_a_refusal_that_stores_anyway_fails() -> None:
     failed = _failed(result)
     assert any("was refused (413) but" in m for m in failed["ROUNDTRIP-METADATA"])
     assert "ROBUST-EDGE-VALUES" in failed
+
+
+def test_a_limit_below_the_ordinary_fails_and_is_still_measured() -> None:
+    """A server that refuses bodies over 1 KiB refuses ordinary documents: a failure, named,
+    and its limit found all the same (by bisection below the ordinary document)."""
+    result = _run(lambda request, body: 413 if len(request.content) > 1024 else None)
+    failed = _failed(result)
+    assert result.exit_code == 1
+    assert any(
+        "a body of 3,8" in m or "refused with 413" in m for m in failed["VALIDATION-ACCEPTS-VALID"]
+    )
+    assert any(
+        m.startswith("a document of nearly 4 KiB: an ordinary value, refused (413)")
+        for m in failed["ROUNDTRIP-METADATA"]
+    )
+    (size,) = [lim for lim in result.limits if lim.what == "metadata size"]
+    refused = int(size.refused.split()[3].replace(",", ""))
+    accepted = int(size.accepted.split()[3].replace(",", ""))
+    assert accepted <= 1024 < refused, size

@@ -11,9 +11,11 @@ name) replaces the function's `__code__` in the loaded module. The function obje
 class, and every reference other modules hold to them stay what they were: only what the
 function does changes, exactly as if the file had been edited and imported.
 
-The default run is `agentphone-conformance run` with nothing but a seed: the embedded
-emulator, conformant (no fault on), the quick profile, the webhook checks included, called
-in-process; no report is written (none bears on the exit code). Its exit code is the
+The default run is `agentphone-conformance run --strict` with nothing but a seed: the
+embedded emulator, conformant (no fault on), seeded with more data (`data.py`: 60 messages on
+its busy conversation, 24 conversations on its first account, so that defaults and page
+boundaries show), the quick profile, the webhook checks included, called in-process; no
+report is written (none bears on the exit code). Its exit code is the
 verdict: 0 survived; anything else killed - failed checks (1), checks that errored or a
 restore that failed (3), a target the suite found unusable (3), or an emulator that crashed
 the run (an uncaught exception: 1, as the command would exit). A run still going after the
@@ -153,7 +155,13 @@ def install(mutant: Mutant) -> None:
 
 def _default_run(seed: int) -> Any:
     from conformance.core import GivenOptions
+    from conformance.emulator import _app
     from conformance.jobs import execute, plan_run
+
+    from .data import rich_state
+
+    # enough data that defaults and page boundaries show (the App's default state)
+    _app.seeded_state = rich_state  # type: ignore[attr-defined]
 
     # strict, as the self-test runs: an advisory finding sees the mutant too
     result, _written = execute(plan_run(given=GivenOptions(seed=seed, strict=True)), None)

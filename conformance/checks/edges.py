@@ -92,7 +92,8 @@ EDGES: tuple[Edge, ...] = (
     ),
 )
 _SIZE_EDGE = EDGES[0].label
-_BISECTION_STEPS = 12  # PATCHes spent finding the size a target refuses: to one member
+_BISECTION_STEPS = 12  # PATCHes spent finding the size a target refuses (to one member),
+# after the one that shows an ordinary document is taken
 
 
 def identical(a: Any, b: Any) -> bool:
@@ -177,11 +178,20 @@ def edge_values(ctx: Context) -> None:
 
 def _size_limit(ctx: Context, status: int) -> Limit:
     """The document size a target refuses, by bisection between an ordinary document (which
-    every server accepts) and the megabyte one it refused: at most `_BISECTION_STEPS`
-    PATCHes, to one member (about 211 bytes). Each step is judged like any PATCH (an
-    ordinary one refused is VALIDATION-ACCEPTS-VALID's finding)."""
+    every server must accept: sent first, and below it if refused) and the megabyte one it
+    refused: at most `_BISECTION_STEPS` PATCHes, to one member (about 211 bytes). Each step
+    is judged like any PATCH (an ordinary one refused is VALIDATION-ACCEPTS-VALID's
+    finding)."""
     low, high = ORDINARY.bytes // 230, _LARGEST  # members: accepted, refused
     accepted, refused = 0, len(json.dumps({"metadata": _members(high)}).encode())
+    ordinary_sent = ctx.patch(ctx.writable_id, {"metadata": _members(low)})  # judged, not edge
+    if ordinary_sent.status in SUCCESS:
+        accepted = len(json.dumps({"metadata": _members(low)}).encode())
+        ctx.run.accepted(accepted)
+    else:  # an ordinary document refused (VALIDATION-ACCEPTS-VALID's): look below it
+        low, high = 0, low
+        refused = len(json.dumps({"metadata": _members(high)}).encode())
+        status = ordinary_sent.status if ordinary_sent.status in EDGE_REFUSED else status
     for _ in range(_BISECTION_STEPS):
         if high - low <= 1:
             break
@@ -214,11 +224,13 @@ def _size_limit(ctx: Context, status: int) -> Limit:
 )
 @needs_writes
 def edge_round_trip(ctx: Context) -> None:
+    judged = 0
     for edge in EDGES:
         earlier = ctx.run.accepted_edges.pop(edge.label, None)  # once: a replay sends anew
         sent = earlier[0] if earlier else ctx.patch(ctx.writable_id, **edge.request(), edge=True)
         if sent.status not in SUCCESS or not isinstance(sent.json_body, dict):
             continue  # refused: ROBUST-EDGE-VALUES judges how
+        judged += 1
         read = earlier[1] if earlier else None
         later = read if _usable(read) else ctx.read(ctx.writable_id)
         for where, shown in (("the PATCH answer", sent), ("a later GET", later)):
@@ -231,6 +243,7 @@ def edge_round_trip(ctx: Context) -> None:
             else:  # accepted, then kept changed: data lost, whatever its size
                 ctx.fail(message, shown, check_id="ROUNDTRIP-METADATA", judge=_changes(edge))
             break
+    ctx.detail = f"{judged} accepted edge documents judged"
 
 
 def _changes(edge: Edge) -> Any:

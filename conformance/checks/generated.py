@@ -109,7 +109,7 @@ def _unjudged(case: Any) -> bool:
     limit = (case.query or {}).get("message_limit")
     if isinstance(limit, bool):
         return False
-    if isinstance(limit, str) and limit.isdigit():
+    if isinstance(limit, str) and limit.isascii() and limit.isdigit():
         return True
     return isinstance(limit, int | float) and float(limit).is_integer() and limit >= 0
 

@@ -405,10 +405,10 @@ def difference(sent: Any, got: Any) -> str:
         if isinstance(sent, dict) and isinstance(got, dict):
             missing = [k for k in sent if k not in got]
             if missing:
-                return f"lost the member {missing[0]!r}{_at(path)} (it holds {_short(got, 100)})"
+                return f"lost {_members(missing)}{_at(path)} (it holds {_short(got, 100)})"
             extra = [k for k in got if k not in sent]
             if extra:
-                return f"gained a member {extra[0]!r}{_at(path)} (it holds {_short(got, 100)})"
+                return f"gained {_members(extra)}{_at(path)} (it holds {_short(got, 100)})"
             key = next(k for k in sent if not same_json(sent[k], got[k]))
             path, sent, got = f"{path}.{key}" if path else key, sent[key], got[key]
         elif isinstance(sent, list) and isinstance(got, list) and len(sent) == len(got):
@@ -437,6 +437,12 @@ def _changed(sent: Any, got: Any) -> str:
     if isinstance(sent, dict) and isinstance(got, dict):
         return difference(sent, got)
     return f"is {_short(got, 120)}, sent {_short(sent, 120)}"
+
+
+def _members(keys: list[str]) -> str:
+    """`the member 'a'`, `the members 'a', 'b' and 3 more`."""
+    shown = ", ".join(map(repr, keys[:4])) + (f" and {len(keys) - 4} more" if len(keys) > 4 else "")
+    return f"the member{'s' if len(keys) > 1 else ''} {shown}"
 
 
 def _at(path: str) -> str:

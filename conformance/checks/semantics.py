@@ -564,8 +564,12 @@ def recent_messages(ctx: Context) -> None:
                 continue
             got = [m for m in body.get("messages") or [] if isinstance(m, dict)]
             expected = min(limit, count if isinstance(count, int) else len(messages))
-            floor = newest[min(limit, len(newest)) - 1]
-            older = [m.get("id") for m in got if (_received(m) or newest[-1]) < floor]
+            if limit <= len(newest):  # the default page shows which are the most recent
+                floor = newest[limit - 1]
+                older = [m.get("id") for m in got if (_received(m) or floor) < floor]
+            else:  # a longer page than the default one: it holds at least all of that one
+                shown = {m.get("id") for m in got}
+                older = [f"not {m.get('id')}" for m in messages if m.get("id") not in shown]
             if len(got) != expected:
                 ctx.fail(
                     f"GET with message_limit={limit} answered {len(got)} messages of {count}", sent
@@ -637,7 +641,9 @@ def _pages(ctx: Context) -> None:
         raise NotApplicable("the account lists fewer than 2 conversations: nothing to page")
     _newest_first(ctx, full, summaries)
     plain, shown = _page(ctx, {})
-    if _ids(shown) != _ids(summaries[:20]) and not _ties_only(summaries, shown):
+    if len(shown) != len(summaries[:20]) or (
+        _ids(shown) != _ids(summaries[:20]) and not _ties_only(summaries, shown)
+    ):
         ctx.fail(
             "the list without limit and offset is not its first 20 conversations (the "
             "documented defaults: limit 20, offset 0)",
@@ -666,6 +672,21 @@ def _pages(ctx: Context) -> None:
         ctx.fail(f"total differs from page to page: {sorted(map(str, totals))}", second_sent)
     if isinstance(first_sent.json_body, dict) and first_sent.json_body.get("hasMore") is False:
         ctx.fail("the page limit=1&offset=0 says hasMore: false, yet there is a second", first_sent)
+    if 3 <= len(summaries) < int(LIST_PAGE["limit"]):  # the whole list on the full page
+        _last_page(ctx, summaries)
+
+
+def _last_page(ctx: Context, summaries: list[dict[str, Any]]) -> None:
+    """The last two conversations, as a page of 2: both of them, and no later page."""
+    offset = len(summaries) - 2
+    sent, last = _page(ctx, {"limit": "2", "offset": str(offset)})
+    more = sent.json_body.get("hasMore") if isinstance(sent.json_body, dict) else None
+    if len(last) != 2 or more is True:
+        ctx.fail(
+            f"the last page (limit=2&offset={offset} of {len(summaries)}) shows {len(last)} "
+            f"conversations and hasMore {json.dumps(more)}",
+            sent,
+        )
 
 
 def _newest_first(ctx: Context, full: Sent, summaries: list[dict[str, Any]]) -> None:

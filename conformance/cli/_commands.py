@@ -533,7 +533,14 @@ def main(argv: list[str] | None = None) -> None:
     use_cache_directory()  # nothing of hypothesis's in the working directory
     _stop_on(signal.SIGTERM)  # a CI job cancelled: unwind, restore, exit
     try:
-        run(args=argv, prog_name="agentphone-conformance")
+        run(args=argv, prog_name="agentphone-conformance", standalone_mode=False)
+    except click.exceptions.Exit as done:  # --help, --version
+        sys.exit(done.exit_code)
+    except click.UsageError as usage:  # one line, as every error of ours
+        command = usage.ctx.command_path if usage.ctx is not None else "agentphone-conformance"
+        _fail(HarnessError(usage.format_message(), f"see `{command} --help`"))
+    except click.Abort:
+        sys.exit(130)
     except HarnessError as error:
         _fail(error)
     except KeyboardInterrupt:

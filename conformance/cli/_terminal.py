@@ -76,33 +76,38 @@ def print_result(console: Console, result: RunResult, written: dict[str, Path]) 
             end_section=False,
         )
     console.print(table)
+
+    def say(text: str) -> None:  # a line as it is: the terminal wraps it, not us (curl commands)
+        console.print(text, soft_wrap=True)
+
     counts = ", ".join(f"{result.count(o)} {o.value}" for o in Outcome if result.count(o))
-    console.print(
+    say(
         f"seed {result.settings.seed} - profile {result.settings.profile} - "
         f"{result.requests_sent} requests in {result.duration_s:.1f} s - {counts}"
     )
-    console.print(f"edition judged: {escape(edition_line(result))}")
+    say(f"edition judged: {escape(edition_line(result))}")
     for record in result.restore:
         if not record.restored:
-            console.print(
-                f"[bold red]{record.message}[/] conversation {record.conversation_id}: "
-                f"put it back by hand with\n  {record.manual_fix}"
+            say(
+                f"[bold red]{escape(record.message)}[/] conversation "
+                f"{escape(record.conversation_id)}: put it back by hand with\n  "
+                f"{escape(record.manual_fix or '')}"
             )
     for limit in result.limits:
-        console.print(f"limit of the target (refused cleanly, not a failure): {escape(str(limit))}")
+        say(f"limit of the target (refused cleanly, not a failure): {escape(str(limit))}")
     for note in result.notes:
-        console.print(f"note: {escape(note)}")
+        say(f"note: {escape(note)}")
     if written:
-        console.print("reports: " + ", ".join(str(p) for p in written.values()))
+        say("reports: " + escape(", ".join(str(p) for p in written.values())))
     gate = result.gate_failures
     if result.exit_code != 0 and result.rerun:
-        console.print(f"rerun: {escape(result.rerun)}", soft_wrap=True)
+        say(f"rerun: {escape(result.rerun)}")
     if gate:
-        console.print(
+        say(
             f"[bold red]NOT CONFORMANT[/]: {len(gate)} check(s) failed: "
             + ", ".join(r.check.id for r in gate)
         )
     elif result.exit_code == 3:
-        console.print(f"[magenta]INCOMPLETE[/]: {escape(verdict(result).headline)}")
+        say(f"[magenta]INCOMPLETE[/]: {escape(verdict(result).headline)}")
     else:
-        console.print("[bold green]CONFORMANT[/]: no required check failed")
+        say("[bold green]CONFORMANT[/]: no required check failed")

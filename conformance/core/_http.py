@@ -28,6 +28,7 @@ __all__ = [
     "BudgetExhausted",
     "Client",
     "DeadlineReached",
+    "Dropped",
     "Sent",
     "TargetUnreachable",
     "Throttled",
@@ -49,6 +50,16 @@ class BudgetExhausted(Exception):
 
 class TargetUnreachable(Exception):
     """The target did not answer (connection refused, DNS, TLS, time-out)."""
+
+
+class Dropped(TargetUnreachable):
+    """The target took the request and closed the connection without an answer: it may be
+    gone, or it may have crashed on this very request. `exchange` is the request, redacted,
+    with no answer (status None), for a finding if the target turns out to be up."""
+
+    def __init__(self, message: str, exchange: Exchange | None = None) -> None:
+        super().__init__(message)
+        self.exchange = exchange
 
 
 class Throttled(Exception):
@@ -80,6 +91,7 @@ def curl_command(
             # Leave the single-quoted word, expand the variable, re-enter single quotes.
             shell = secrets[secret]
             shell = shell if shell.startswith("$") else f"${{{shell}}}"
+            command = command.replace(f"{secret}'", f'\'"{shell}"')  # it ended the word
             command = command.replace(secret, f"'\"{shell}\"'")
     return command
 
@@ -261,7 +273,9 @@ class Client:
         try:
             answer, elapsed = self._send_with_backoff(request, reserved)
         except TargetUnreachable as exc:
-            self._journal_failure(started, request, content, sent_headers, str(exc))
+            unanswered = self._journal_failure(started, request, content, sent_headers, str(exc))
+            if isinstance(exc, Dropped):
+                raise Dropped(str(exc), unanswered) from None
             raise
         response = answer.response
         body = response.content
@@ -298,10 +312,8 @@ class Client:
         content: bytes | None,
         headers: Mapping[str, str],
         error: str,
-    ) -> None:
-        """A request whose answer never came, in the journal as one (status None)."""
-        if self.journal is None:
-            return
+    ) -> Exchange:
+        """A request whose answer never came (status None): in the journal if one is kept."""
         url = str(request.url)
         exchange = Exchange(
             method=request.method,
@@ -314,7 +326,9 @@ class Client:
             elapsed_ms=0.0,
             curl=curl_command(request.method, url, dict(headers), content, self.secrets),
         )
-        self.journal.add(started, exchange, "HTTP/1.1", error=redact(error, self.secrets))
+        if self.journal is not None:
+            self.journal.add(started, exchange, "HTTP/1.1", error=redact(error, self.secrets))
+        return exchange
 
     def _send_with_backoff(self, request: httpx.Request, reserved: bool) -> tuple[Answer, float]:
         hops, counted = 0, True
@@ -368,6 +382,8 @@ class Client:
             ) from None
         except httpx.LocalProtocolError:
             raise  # we built a request HTTP cannot carry: our bug, not the target's
+        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            raise Dropped(f"{where}: {exc}") from None  # it had the request: a crash?
         except httpx.TransportError as exc:
             raise TargetUnreachable(f"{where}: {exc}") from None
 
@@ -445,7 +461,7 @@ def _retry_after(value: str | None, attempt: int) -> float:
     if not value:
         return fallback
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return min(float(value), MAX_RETRY_WAIT)
     try:
         when = email.utils.parsedate_to_datetime(value)

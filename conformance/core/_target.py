@@ -149,8 +149,9 @@ class TargetSpec:
         second_key = env.get(self.second_key_env, "").strip()
         if self.second_conversation_ids and not second_key:
             raise HarnessError(
-                f"--second-conversation-id given but {self.second_key_env} is not set",
-                f"export {self.second_key_env}=<the second account's key>, or drop the option",
+                f"the second account's conversations are given (--second-conversation-id, or a "
+                f"target file's [second_account]) but {self.second_key_env} is not set",
+                f"export {self.second_key_env}=<the second account's key>, or leave them out",
             )
         if second_key and self.second_conversation_ids:
             if second_key == key:
@@ -341,7 +342,7 @@ def webhook_setup(
     changes: dict[str, Any] = {}
     if listen is not None:
         host, _, port = listen.rpartition(":")
-        if not host or not port.isdigit() or int(port) > 65535:
+        if not host or not (port.isascii() and port.isdigit()) or int(port) > 65535:
             raise HarnessError(
                 f"--webhook-listen {listen!r} is not HOST:PORT", "e.g. 0.0.0.0:8780 (0: any port)"
             )

@@ -162,7 +162,11 @@ def _int_member(
     elif isinstance(value, float):
         msg = "Input should be a valid integer, got a number with a fractional part"
         errors.append(_error(loc, "int_from_float", msg, value))
-    elif isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+    elif (
+        isinstance(value, str)
+        and value.strip().lstrip("+-").isascii()
+        and value.strip().lstrip("+-").isdigit()
+    ):
         number = int(value.strip())
     elif isinstance(value, str):
         msg = "Input should be a valid integer, unable to parse string as an integer"

@@ -30,12 +30,14 @@ from ..checks import (
     RunContext,
     Snapshot,
     Verdict,
+    conversation_path,
     run_generated,
 )
 from ..core import (
     BudgetExhausted,
     Client,
     DeadlineReached,
+    Dropped,
     HarnessError,
     RunOptions,
     Sent,
@@ -353,11 +355,48 @@ def _explore(context: RunContext, done: _Scenarios) -> TargetUnreachable | None:
             run_generated(explorer, method, GenerationMode.POSITIVE)
     except (BudgetExhausted, Throttled, OtherWriter):
         pass
+    except Dropped as exc:
+        if not _answers_still(context):
+            return exc
+        _crashed_on(explorer, exc, check_id="ROBUST-NO-5XX")
     except TargetUnreachable as exc:
         return exc
     finally:
         done.record(explorer)
     return None
+
+
+def _answers_still(context: RunContext) -> bool:
+    """Does the target answer at all (any status), a request away from whatever the last
+    one touched? A GET of an id that cannot exist: it names nothing a crash could be about."""
+    try:
+        context.client.send(
+            "GET",
+            conversation_path(context.unknown_id()),
+            authorization=context.bearer(context.target.primary),
+            reserved=True,
+            observed=False,
+        )
+    except TargetUnreachable:
+        return False
+    return True
+
+
+def _crashed_on(ctx: Context, dropped: Dropped, check_id: str | None = None) -> None:
+    """The target closed the connection without answering a request, and answers others: it
+    crashed on that one. A finding of the check that sent it (or `check_id`'s), and of
+    ROBUST-NO-5XX, which no answer at all breaks as a 5xx does."""
+    finding = Finding(
+        f"the target closed the connection without answering: it crashed on this request "
+        f"({dropped})",
+        dropped.exchange,
+    )
+    if check_id is None:
+        ctx.fail(finding.message, dropped.exchange)
+    else:
+        ctx.elsewhere.setdefault(check_id, []).append(Elsewhere(finding))
+    if check_id != "ROBUST-NO-5XX":
+        ctx.elsewhere.setdefault("ROBUST-NO-5XX", []).append(Elsewhere(finding))
 
 
 def _guard_reason(context: RunContext, check: Check) -> tuple[Outcome, str] | None:
@@ -382,7 +421,8 @@ def _run_scenario(
         return CheckResult(check.info, guarded[0], guarded[1]), None
     assert check.scenario is not None
     ctx, clock = Context(context), time.monotonic()
-    outcome, reason, unreachable = Outcome.PASSED, "", None
+    outcome, reason = Outcome.PASSED, ""
+    unreachable: TargetUnreachable | None = None
     try:
         check.scenario(ctx)
     except Abort:
@@ -396,6 +436,11 @@ def _run_scenario(
     except BudgetExhausted:
         outcome = Outcome.SKIPPED
         reason = f"request budget spent (--max-requests {context.options.max_requests})"
+    except Dropped as exc:  # no answer to one request: a crash on it, if the target is up
+        if _answers_still(context):
+            _crashed_on(ctx, exc)
+        else:
+            outcome, reason, unreachable = Outcome.ERROR, f"target unreachable: {exc}", exc
     except TargetUnreachable as exc:
         outcome, reason, unreachable = Outcome.ERROR, f"target unreachable: {exc}", exc
     except Throttled as exc:

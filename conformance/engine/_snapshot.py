@@ -26,6 +26,7 @@ from ..checks import (
 from ..core import (
     Account,
     BudgetExhausted,
+    Dropped,
     ExitCode,
     HarnessError,
     Sent,
@@ -198,7 +199,7 @@ def restore(
 
 
 _GONE = "RESTORE FAILED: the target stopped answering"
-_NOT_TRIED = f"{_GONE} before this one was tried: put it back by hand"
+_NOT_TRIED = "RESTORE NOT TRIED: the target had stopped answering before this one"
 
 
 def _verified(
@@ -278,29 +279,66 @@ def _restore_one(
         return _unrestored(run, account, conversation_id, original, message)
 
     try:
-        now = _current(run, account, conversation_id)
+        try:
+            now = _current(run, account, conversation_id)
+        except Dropped:  # it answers nothing about this conversation: mend it blind
+            return _mend(run, account, conversation_id, original, unrestored)
         if same_json(now, original):
-            return RestoreRecord(conversation_id, True, "unchanged")
+            return RestoreRecord(conversation_id, True, "unchanged", original)
         if ours is not None and now is not UNREADABLE and not ours(now):
             return RestoreRecord(
                 conversation_id,
                 True,
                 "kept: another client wrote it during the run; the suite does not write over "
                 "a value it did not write",
+                original,
                 kept=True,
             )
         if run.read_only:
             return unrestored("changed during a read-only run (by someone else?): not written")
         _put(run, account, conversation_id, original)
         if same_json(_current(run, account, conversation_id), original):
-            return RestoreRecord(conversation_id, True, "restored")
+            return RestoreRecord(conversation_id, True, "restored", original)
         _put(run, account, conversation_id, None)  # a target that merges needs a clean slate
         _put(run, account, conversation_id, original)
         if same_json(_current(run, account, conversation_id), original):
-            return RestoreRecord(conversation_id, True, "restored (after clearing it first)")
+            return RestoreRecord(
+                conversation_id, True, "restored (after clearing it first)", original
+            )
         return unrestored("RESTORE FAILED: the target does not store what it is sent back")
     except (BudgetExhausted, Throttled) as exc:  # a target that stops answering: the caller's
         return unrestored(f"RESTORE FAILED: {exc}")
+
+
+def _mend(
+    run: RunContext,
+    account: Account,
+    conversation_id: str,
+    original: Any,
+    unrestored: Callable[[str], RestoreRecord],
+) -> RestoreRecord:
+    """A conversation whose GET gets no answer (the target crashes on what it holds now, a
+    value of the run's most likely): the original written back without reading first."""
+    if run.read_only:
+        return unrestored(
+            "RESTORE FAILED: its GET answers nothing, and a read-only run writes none"
+        )
+    _put(run, account, conversation_id, original)
+    try:
+        mended = same_json(_current(run, account, conversation_id), original)
+    except Dropped:
+        mended = False
+    if mended:
+        return RestoreRecord(
+            conversation_id,
+            True,
+            "restored: its GET answered nothing (the target crashed on what it held) until the "
+            "original was written back",
+            original,
+        )
+    return unrestored(
+        "RESTORE FAILED: its GET answers nothing, even with the original written back"
+    )
 
 
 def _restore_neighbour(
@@ -320,7 +358,7 @@ def _restore_neighbour(
         return _unrestored(run, account, conversation_id, original, f"{_GONE} ({exc})")
     if record.restored:
         message = "restored: the target had put a value the run wrote to another conversation here"
-        return RestoreRecord(conversation_id, True, message)
+        return RestoreRecord(conversation_id, True, message, original)
     return record
 
 

@@ -51,7 +51,10 @@ class Job:
 
 def run_options(*layers: GivenOptions) -> RunOptions:
     """`resolve` (the first layer that gives an option wins), with the check IDs checked
-    against the registry."""
+    against the registry (in any letter case: `meta-replace` is META-REPLACE)."""
+    layers = tuple(
+        replace(layer, checks=tuple(c.upper() for c in layer.checks)) for layer in layers
+    )
     for layer in layers:
         unknown = sorted(set(layer.checks) - REGISTRY.keys())
         if unknown:

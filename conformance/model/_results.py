@@ -190,7 +190,7 @@ class RestoreRecord:
     conversation_id: str
     restored: bool
     message: str  # what happened, for people
-    original_metadata: Any = None  # what it held before the run: restore this by hand if needed
+    original_metadata: Any = None  # what it held before the run (put it back by hand if not)
     manual_fix: str | None = None  # a redacted curl command that puts it back
     kept: bool = False  # it holds another client's value, left in place (restored counts it)
 

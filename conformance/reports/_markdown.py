@@ -39,6 +39,7 @@ from ._common import (
     format_size,
     kind,
     one_line,
+    plural,
     printable,
     replayed,
     request_line,
@@ -173,11 +174,22 @@ def _restore_section(result: RunResult) -> list[str]:
         ]
         for record in failed:
             lines += _restore_record(record)
-    restored = len(result.restore) - len(failed)
+    ok = [r for r in result.restore if r.restored]
+    unchanged = sum(1 for r in ok if r.message == "unchanged")
+    kept = sum(1 for r in ok if r.kept)
+    written = len(ok) - unchanged - kept
     if not result.restore:
-        lines += ["The run changed no conversation.", ""]
-    elif restored:
-        lines += [f"✅ {restored} conversation(s) the run changed were restored.", ""]
+        lines += ["The run touched no conversation.", ""]
+    elif ok:
+        parts = [
+            f"{written} the run changed were restored" if written else "",
+            f"{unchanged} held what they held before the run" if unchanged else "",
+            f"{kept} kept another client's value" if kept else "",
+        ]
+        lines += [
+            f"✅ Of {len(result.restore)} conversation(s): {', '.join(p for p in parts if p)}.",
+            "",
+        ]
     return lines
 
 
@@ -265,7 +277,8 @@ def _checks_table(result: RunResult) -> list[str]:
         label, emoji = KINDS[kind(r)]
         table.append(
             f"| {md_code(r.check.id, in_table=True)} | {md_text(r.check.family)} "
-            f"| {r.check.level.value} | {emoji} {label} | {md_text(r.reason, 160)} |"
+            f"| {r.check.level.value} | {emoji} {label} "
+            f"| {md_text(r.reason or plural(r.exchanges, 'request'), 160)} |"
         )
     return [*table, ""]
 
