@@ -258,6 +258,7 @@ ADDED_SINCE_FORMAT_1 = {
     "settings": {"edition", "deadline", "max_answer_bytes"},
     "check_info": {"edition"},
     "check_result": {"confirmation"},
+    "finding": {"steps", "assumes"},
     "restore_record": {"kept"},
     "summary": {"not-implemented"},
 }

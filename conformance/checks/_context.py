@@ -51,6 +51,7 @@ LIST_PAGE = {"limit": "100", "offset": "0"}  # the one page the suite reads of t
 # SHAPE-STATUS-DOCUMENTED's question, so one wrong status does not fail every check.
 SUCCESS = frozenset(range(200, 300))
 MAX_FINDINGS_KEPT = 5
+MAX_STEPS = 16  # the requests a finding's reproduction shows at most (the last ones)
 SIZE = "metadata size"  # the limit every server has, found by bisection (ROBUST-EDGE-VALUES)
 _UNSET: Any = object()
 
@@ -217,6 +218,7 @@ class Context:
     def __init__(self, run: RunContext) -> None:
         self.run = run
         self.exchanges: list[Exchange] = []  # every exchange this check made, in order
+        self._mark = 0  # where the steps of a finding start: see `mark`
         self.findings: list[Finding] = []  # the first MAX_FINDINGS_KEPT
         self.failure_count = 0
         self.elsewhere: dict[str, list[Elsewhere]] = {}  # findings for other checks
@@ -350,7 +352,7 @@ class Context:
         another check's requirement is what the answer broke (`judge` then tells whether the
         same request's answer breaks it again, for the replay)."""
         exchange = sent if isinstance(sent, Exchange) or sent is None else sent.exchange
-        finding = Finding(message, exchange)
+        finding = Finding(message, exchange, *self._reproduction(exchange))
         if check_id is not None:
             assert not isinstance(sent, Exchange), "a delivery is not replayed as a request"
             self.elsewhere.setdefault(check_id, []).append(Elsewhere(finding, sent, judge))
@@ -358,6 +360,24 @@ class Context:
         self.failure_count += 1
         if len(self.findings) < MAX_FINDINGS_KEPT:
             self.findings.append(finding)
+
+    def mark(self) -> None:
+        """What this check sends from here on stands alone: a finding's steps start here
+        (each probe of a loop of independent ones marks; by default, the check's start)."""
+        self._mark = len(self.exchanges)
+
+    def _reproduction(self, exchange: Exchange | None) -> tuple[tuple[Exchange, ...], str]:
+        """The steps that lead to `exchange` (this check's requests since the mark, up to it)
+        and what they assume; nothing when it alone shows the finding."""
+        found = [i for i, sent in enumerate(self.exchanges) if sent is exchange]
+        if not found:
+            return (), ""
+        at = found[-1]
+        steps = self.exchanges[self._mark : at + 1]
+        left_out = max(0, len(steps) - MAX_STEPS)
+        steps = steps[left_out:]
+        assumes = _assumed(steps, left_out)
+        return (tuple(steps) if len(steps) > 1 else ()), assumes
 
     def absorb(self, other: Context) -> None:
         """Count `other`'s findings as this check's (its exchanges are the caller's call)."""
@@ -373,3 +393,29 @@ class Context:
         shown = "2xx" if wanted == SUCCESS else " or ".join(str(s) for s in sorted(wanted))
         self.fail(f"{what}: answered {sent.status}, expected {shown}", sent)
         return False
+
+
+def _assumed(steps: list[Exchange], left_out: int) -> str:
+    """The state a finding's steps start from, for people: the conversations they address,
+    and whether the first step sets what they hold."""
+    ids = list(dict.fromkeys(_conversation_of(step.url) for step in steps))
+    named = [cid for cid in ids if cid]
+    if not named:
+        return ""
+    first = steps[0]
+    sets = first.method == "PATCH" and '"metadata"' in (first.request_body or "")
+    held = "the first step sets its metadata" if sets else "whatever metadata it holds"
+    which = ", ".join(named[:3]) + (" and more" if len(named) > 3 else "")
+    text = f"conversation {which} exists, with the keys the steps name; {held}"
+    if left_out:
+        text += f"; the {left_out} requests of the check before these are left out"
+    return text
+
+
+def _conversation_of(url: str) -> str:
+    """The conversation id a URL addresses, or "" (the list, another route)."""
+    path = urllib.parse.urlsplit(url).path
+    prefix = LIST_PATH + "/"
+    if not path.startswith(prefix):
+        return ""
+    return urllib.parse.unquote(path[len(prefix) :].split("/", 1)[0])

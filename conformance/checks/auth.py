@@ -20,6 +20,7 @@ FOREIGN_REFUSED = {401, 403, 404}
 
 def _probe(ctx: Context, authorization: str | None, label: str, *, refused: set[int]) -> None:
     """GET, and (unless read-only) PATCH, the writable conversation with a bad credential."""
+    ctx.mark()
     ctx.expect_status(
         ctx.get(ctx.writable_id, authorization=authorization), refused, f"GET with {label}"
     )

@@ -150,6 +150,7 @@ def edge_values(ctx: Context) -> None:
     read: Sent | None = None  # the latest GET of the conversation, if it is still current
     for edge in EDGES:
         before = _stored(ctx, read)
+        ctx.mark()
         sent = ctx.patch(ctx.writable_id, **edge.request(), edge=True)
         read = None
         if sent.status in SUCCESS:  # kept: how exactly is ROUNDTRIP-EDGE-VALUES's question,

@@ -56,6 +56,7 @@ def portable(value: Any) -> bool:
 
 
 def _send_case(ctx: Context, case: Any) -> Sent:
+    ctx.mark()  # each case stands alone
     kwargs = case.as_transport_kwargs(base_url=ctx.target.base_url)
     headers = {k: v for k, v in kwargs["headers"].items() if k.lower() not in _DROPPED_HEADERS}
     authorization = kwargs["headers"].get("Authorization")

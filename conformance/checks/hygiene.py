@@ -23,6 +23,7 @@ def unsupported_methods(ctx: Context) -> None:
     # no real conversation is replaced or deleted.
     path = conversation_path(ctx.unknown_id())
     for method in ("PUT", "POST", "DELETE"):
+        ctx.mark()
         body = None if method == "DELETE" else b'{"metadata": {}}'
         sent = ctx.send(
             method,

@@ -101,6 +101,7 @@ class _Trip:
     def whole(self, metadata: dict[str, Any], content_type: str | None = None) -> None:
         """PATCH one document and read it back (labelled `content_type` if given)."""
         ctx = self.ctx
+        ctx.mark()  # a replace: each document stands alone
         if content_type is None:
             sent = ctx.patch(self.cid, {"metadata": metadata})
         else:
@@ -124,6 +125,7 @@ class _Trip:
     def document(self, document: Document, keys: frozenset[str] | None = None) -> None:
         ctx = self.ctx
         keys = keys if keys is not None else frozenset(d.key for d in document.dimensions)
+        ctx.mark()
         sent = ctx.patch(self.cid, raw=document.body(keys), edge=_past_ordinary(document, keys))
         if sent.status in SUCCESS:
             self._accepted(document, keys, sent)
@@ -218,6 +220,7 @@ class _Trip:
             if self.narrowing <= 0:
                 break
             self.narrowing -= 1
+            self.ctx.mark()
             part = frozenset(half)
             again = self.ctx.patch(
                 self.cid, raw=document.body(part), edge=_past_ordinary(document, part)

@@ -99,6 +99,7 @@ def foreign_like_absent(ctx: Context) -> None:
     pairs = [("GET", ctx.get(foreign), ctx.get(absent))]
     if not ctx.read_only:
         body = {"metadata": canary(ctx, "foreign-like-absent")}
+        ctx.mark()  # a pair stands alone: the two answers, side by side
         pairs.append(("PATCH", ctx.patch(foreign, body), ctx.patch(absent, body)))
     for method, theirs, nobodys in pairs:
         if theirs.status in SUCCESS:
@@ -108,7 +109,7 @@ def foreign_like_absent(ctx: Context) -> None:
             ctx.fail(
                 f"{method} of another account's conversation and of an id that does not exist "
                 f"can be told apart: {told}",
-                theirs,
+                nobodys,  # the steps: both answers
             )
 
 
@@ -130,6 +131,7 @@ def auth_first(ctx: Context) -> None:
         ("no Authorization header", None),
         ("an unknown key", f"Bearer {unknown_key(ctx)}"),
     ):
+        ctx.mark()
         baseline = ctx.get(own, authorization=header)
         if baseline.status not in REFUSED:
             continue  # not refused at all: AUTH-MISSING-REJECTED / -UNKNOWN-KEY-REJECTED
@@ -148,6 +150,7 @@ def auth_first(ctx: Context) -> None:
         if ctx.read_only:
             continue
         valid = {"metadata": canary(ctx, "auth-first")}
+        ctx.mark()
         baseline = ctx.patch(own, valid, authorization=header)
         if baseline.status not in REFUSED:
             continue

@@ -209,6 +209,7 @@ def omitted_untouched(ctx: Context) -> None:
 )
 @needs_writes
 def empty_object(ctx: Context) -> None:
+    _patch_ok(ctx, {"metadata": canary(ctx, "empty-object")}, "setting up")  # from a value
     _metadata_is(ctx, _patch_ok(ctx, {"metadata": {}}, "setting {}"), {}, "the PATCH answer")
     _metadata_is(ctx, ctx.read(ctx.writable_id), {}, "a later GET")
 
@@ -498,6 +499,7 @@ def unknown_id(ctx: Context) -> None:
     absent = ctx.unknown_id()
     ctx.expect_status(ctx.get(absent), 404, "GET of an unknown id")
     for what, odd in odd_ids(absent, ctx.writable_id):  # only read: a quote never writes
+        ctx.mark()
         sent = ctx.get(odd)
         if sent.status in ID_REFUSED:
             continue

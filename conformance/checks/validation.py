@@ -119,6 +119,7 @@ def _list_queries(ctx: Context) -> None:
     if ctx.target.primary.key_env not in ctx.run.snapshot.listed:
         return
     for name, value in (("limit", "-1"), ("offset", "-1"), ("limit", "abc"), ("offset", "x")):
+        ctx.mark()
         sent = ctx.send(
             "GET",
             LIST_PATH,
@@ -134,9 +135,11 @@ def _message_limits(ctx: Context) -> None:
     or non-numeric one is refused; 0 and 101 may be refused, or honoured as a limit (no
     message; at most 100) by a server that clamps."""
     for value in ("-1", "abc"):
+        ctx.mark()
         sent = ctx.get(ctx.writable_id, params={"message_limit": value})
         rejected(ctx, sent, f"GET with message_limit={value}", QUERY_REFUSED)
     for value, most in (("0", 0), ("101", 100)):
+        ctx.mark()
         sent = ctx.get(ctx.writable_id, params={"message_limit": value})
         if sent.status in QUERY_REFUSED:
             continue
@@ -168,11 +171,13 @@ def rejects_invalid(ctx: Context) -> None:
     if ctx.read_only:
         return
     for invalid in invalid_requests():
+        ctx.mark()
         rejected(
             ctx, ctx.patch(ctx.writable_id, **invalid.request), invalid.label, invalid.refusals
         )
 
     def one(metadata: Any) -> None:
+        ctx.mark()
         sent = ctx.patch(ctx.writable_id, {"metadata": metadata})
         rejected(ctx, sent, f"metadata {_short(metadata, 60)}", VALIDATION_FAILED)
 

@@ -22,11 +22,13 @@ from ..emulator import EDITIONS, FAULTS, Emulator, UnknownFaultError
 from ..jobs import (
     Job,
     SelftestRow,
+    choose_finding,
     ensure_writable,
     execute,
     load_baseline,
     load_run_report,
     plan_run,
+    reproduce,
     run_selftest,
     write_selftest,
 )
@@ -220,6 +222,43 @@ def diff_command(old: Path, new: Path, fmt: str | None, strict: bool | None) -> 
     comparison = compare(load_baseline(old), load_run_report(new), strict=strict)
     emit_comparison(_console(160), comparison, fmt)
     sys.exit(comparison.exit_code)
+
+
+@cli.command(name="reproduce")
+@click.argument("report", type=click.Path(path_type=Path))
+@click.argument("check")
+@click.option(
+    "--finding",
+    "number",
+    type=click.IntRange(1),
+    default=1,
+    show_default=True,
+    help="Which finding of the check (report.html numbers them).",
+)
+@click.option(
+    "--base-url",
+    help="Send the steps here instead of the report's target (keys from the variables the "
+    "steps name; the embedded emulator needs none).",
+)
+def reproduce_command(report: Path, check: str, number: int, base_url: str | None) -> None:
+    """Send a finding's requests again, in order, to the report's target (or --base-url),
+    and put back what they changed: exit 0 once sent and restored, 3 if the target stopped
+    answering or a conversation could not be put back, 2 on bad input."""
+    result = load_run_report(report)
+    finding = choose_finding(result, check, number)
+    out = _console(160)
+    if finding.assumes:
+        out.print(f"assumes: {escape(finding.assumes)}", soft_wrap=True)
+    done = reproduce(
+        result, finding, base_url, lambda line: out.print(escape(line), soft_wrap=True)
+    )
+    if done.stopped:
+        out.print(f"stopped: {escape(done.stopped)}", soft_wrap=True)
+    for path, ok in done.restored:
+        out.print(f"{'restored' if ok else 'NOT RESTORED'}: {escape(path)}", soft_wrap=True)
+    out.print(f"the run found: {escape(finding.message)}", soft_wrap=True)
+    trouble = bool(done.stopped) or not all(ok for _, ok in done.restored)
+    sys.exit(3 if trouble else 0)
 
 
 @cli.command(name="matrix")

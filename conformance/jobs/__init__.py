@@ -1,10 +1,12 @@
 """The jobs built on a run: one run with its reports, the regression gate against a
-baseline, the self-test, and the compatibility matrix (`jobs.matrix`)."""
+baseline, a finding's reproduction, the self-test, and the compatibility matrix
+(`jobs.matrix`)."""
 
 from __future__ import annotations
 
 from ._baseline import load_baseline, load_run_report
 from ._history import HistoryPlan, find_reports, history_job, load_history
+from ._reproduce import Reproduced, choose_finding, reproduce, steps_of
 from ._run import (
     Job,
     embedded_target,
@@ -19,8 +21,10 @@ from ._selftest import SelftestResult, SelftestRow, run_selftest, write_selftest
 __all__ = [
     "HistoryPlan",
     "Job",
+    "Reproduced",
     "SelftestResult",
     "SelftestRow",
+    "choose_finding",
     "embedded_target",
     "ensure_writable",
     "execute",
@@ -31,7 +35,9 @@ __all__ = [
     "load_run_report",
     "open_target",
     "plan_run",
+    "reproduce",
     "run_options",
     "run_selftest",
+    "steps_of",
     "write_selftest",
 ]

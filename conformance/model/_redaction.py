@@ -113,6 +113,8 @@ def _scrub_check(result: CheckResult, secrets: tuple[str, ...]) -> CheckResult:
         Finding(
             redact(f.message, secrets),
             _scrub_exchange(f.exchange, secrets) if f.exchange else None,
+            tuple(_scrub_exchange(step, secrets) for step in f.steps),
+            redact(f.assumes, secrets),
         )
         for f in result.findings
     ]

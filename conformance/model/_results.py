@@ -96,21 +96,39 @@ class Exchange:
 
 @dataclass(frozen=True)
 class Finding:
-    """One way the target broke a requirement, with the exchange that shows it."""
+    """One way the target broke a requirement, with the exchange that shows it, and how to
+    see it again: `steps`, the requests that led to it in order (set-up first, the one
+    that shows it last), from the state `assumes` says. No steps: the exchange alone does."""
 
     message: str
     exchange: Exchange | None = None
+    steps: tuple[Exchange, ...] = ()
+    assumes: str = ""
+
+    @property
+    def reproduction(self) -> tuple[Exchange, ...]:
+        """The requests that show it, in order: the steps, or the exchange alone."""
+        if self.steps:
+            return self.steps
+        return (self.exchange,) if self.exchange is not None and self.exchange.status else ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "message": self.message,
             "exchange": self.exchange.to_dict() if self.exchange else None,
+            "steps": [step.to_dict() for step in self.steps],
+            "assumes": self.assumes,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Finding:
         exchange = data.get("exchange")
-        return cls(data["message"], Exchange.from_dict(exchange) if exchange else None)
+        return cls(
+            data["message"],
+            Exchange.from_dict(exchange) if exchange else None,
+            tuple(Exchange.from_dict(step) for step in data.get("steps", ())),
+            data.get("assumes", ""),
+        )
 
 
 class Confirmation(StrEnum):

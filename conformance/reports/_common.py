@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import quote
 
-from ..model import CheckResult, Confirmation, Exchange, Level, Outcome, RunResult
+from ..model import CheckResult, Confirmation, Exchange, Finding, Level, Outcome, RunResult
 
 __all__ = [
     "KINDS",
@@ -28,6 +28,7 @@ __all__ = [
     "relative_link",
     "relative_path",
     "replayed",
+    "reproduction_script",
     "request_line",
     "rerun_check",
     "truncate_bytes",
@@ -230,6 +231,34 @@ def request_line(exchange: Exchange) -> str:
     """`PATCH https://... -> 422` (or `-> no answer`)."""
     status = "no answer" if exchange.status is None else str(exchange.status)
     return f"{exchange.method} {exchange.url} -> {status}"
+
+
+MAX_STEP_CURL: Final = 4096  # bytes of one step's curl command a script shows
+
+
+def reproduction_script(finding: Finding, check_id: str = "", number: int = 1) -> str | None:
+    """The finding's steps as a shell script, in order, each with what it answered; None
+    when the finding's own exchange alone shows it (its curl command is the script). A step
+    whose command is too long to show is named, and the report's JSON holds it whole."""
+    if not finding.steps:
+        return None
+    lines = []
+    if finding.assumes:
+        lines.append(f"# assumes: {one_line(finding.assumes, 300)}")
+    if check_id:
+        lines.append(
+            f"# or: agentphone-conformance reproduce report.json {check_id} --finding {number}"
+        )
+    for step, exchange in enumerate(finding.steps, 1):
+        last = " (shows it)" if step == len(finding.steps) else ""
+        lines.append(f"# {step}. {one_line(request_line(exchange), 160)}{last}")
+        curl, cut = truncate_bytes(exchange.curl, MAX_STEP_CURL)
+        lines.append(
+            curl
+            if not cut
+            else f"# (its curl command, {format_size(exchange.curl)}, is in report.json)"
+        )
+    return "\n".join(lines)
 
 
 def relative_path(path: Path, out_dir: Path | None) -> str:

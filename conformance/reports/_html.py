@@ -29,8 +29,10 @@ from ._common import (
     format_duration,
     format_size,
     kind,
+    plural,
     printable,
     replayed,
+    reproduction_script,
     request_line,
     truncate_bytes,
     verdict,
@@ -122,6 +124,10 @@ def _details(result: CheckResult) -> str:
                 f"<p><code>{_e(request_line(finding.exchange))}</code></p>"
                 + _exchange(finding.exchange)
             )
+        script = reproduction_script(finding, info.id, number)
+        if script is not None:
+            steps = plural(len(finding.steps), "request")
+            parts.append(f"<h5>Reproduce it: {_e(steps)}, in order</h5><pre>{_e(script)}</pre>")
         parts.append("</div>")
     if total > MAX_FINDINGS:
         parts.append(f'<p class="note">{total - MAX_FINDINGS} more findings in report.json.</p>')

@@ -25,6 +25,7 @@ from ._common import (
     one_line,
     printable,
     replayed,
+    reproduction_script,
     request_line,
     truncate_bytes,
 )
@@ -61,6 +62,10 @@ def _findings_text(result: CheckResult) -> str:
             if cut:
                 size = format_size(finding.exchange.curl)
                 lines.append(f"  [curl command truncated: {size}; full command in report.json]")
+        script = reproduction_script(finding, info.id, number)
+        if script is not None:
+            lines.append(f"  Reproduce it, {len(finding.steps)} requests in order:")
+            lines += [f"    {line}" for line in script.splitlines()]
     if len(result.findings) > MAX_FINDINGS:
         lines += ["", f"... {len(result.findings) - MAX_FINDINGS} more findings in report.json"]
     return "\n".join(lines)

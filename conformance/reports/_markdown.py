@@ -42,6 +42,7 @@ from ._common import (
     plural,
     printable,
     replayed,
+    reproduction_script,
     request_line,
     rerun_check,
     truncate_bytes,
@@ -136,6 +137,10 @@ def _failure_section(result: CheckResult, run: RunResult) -> str:
         lines += [f"**Finding {number}:** {md_text(finding.message)}", ""]
         if finding.exchange is not None:
             lines += _exchange(finding.exchange)
+        script = reproduction_script(finding, info.id, number)
+        if script is not None:
+            steps = plural(len(finding.steps), "request")
+            lines += [f"**Reproduce it: {steps}, in order:**", "", fenced(script, "sh"), ""]
     hidden = len(result.findings) - MAX_FINDINGS
     if hidden > 0:
         lines += [f"_... and {hidden} more findings: see report.html_", ""]
