@@ -219,6 +219,8 @@ class Context:
         self.run = run
         self.exchanges: list[Exchange] = []  # every exchange this check made, in order
         self._mark = 0  # where the steps of a finding start: see `mark`
+        self.causes: set[str] = set()  # what broke, of each failure that says (see `fail`)
+        self.uncaused = 0  # failures that name no cause
         self.findings: list[Finding] = []  # the first MAX_FINDINGS_KEPT
         self.failure_count = 0
         self.elsewhere: dict[str, list[Elsewhere]] = {}  # findings for other checks
@@ -346,17 +348,24 @@ class Context:
         sent: Sent | Exchange | None = None,
         check_id: str | None = None,
         judge: Judge | None = None,
+        cause: str = "",
     ) -> None:
         """Record a finding, with the exchange that shows it (an answer, or an exchange the
         run did not send: a webhook delivery): for this check, or for `check_id` when
         another check's requirement is what the answer broke (`judge` then tells whether the
-        same request's answer breaks it again, for the replay)."""
+        same request's answer breaks it again, for the replay). `cause`: what broke, in
+        words other checks' findings may share (a merge instead of a replace): the report
+        leads with the first check a cause shows in, and groups the rest under it."""
         exchange = sent if isinstance(sent, Exchange) or sent is None else sent.exchange
-        finding = Finding(message, exchange, *self._reproduction(exchange))
+        finding = Finding(message, exchange, *self._reproduction(exchange), cause=cause)
         if check_id is not None:
             assert not isinstance(sent, Exchange), "a delivery is not replayed as a request"
             self.elsewhere.setdefault(check_id, []).append(Elsewhere(finding, sent, judge))
             return
+        if cause:
+            self.causes.add(cause)
+        else:
+            self.uncaused += 1
         self.failure_count += 1
         if len(self.findings) < MAX_FINDINGS_KEPT:
             self.findings.append(finding)
@@ -382,6 +391,8 @@ class Context:
     def absorb(self, other: Context) -> None:
         """Count `other`'s findings as this check's (its exchanges are the caller's call)."""
         self.failure_count += other.failure_count
+        self.causes |= other.causes
+        self.uncaused += other.uncaused
         self.findings += other.findings[: MAX_FINDINGS_KEPT - len(self.findings)]
         for check_id, found in other.elsewhere.items():
             self.elsewhere.setdefault(check_id, []).extend(found)

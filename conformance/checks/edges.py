@@ -19,7 +19,7 @@ from ._context import SUCCESS, Context, same_json
 from ._registry import needs_writes, scenario
 from ._storage import ORDINARY, ordinary
 from .roundtrip import difference, within_latitude
-from .semantics import _short
+from .semantics import _short, metadata_cause
 from .sources import DOCS, RFC9110_5XX, SEED
 
 __all__ = ["EDGES", "Edge"]
@@ -242,7 +242,14 @@ def edge_round_trip(ctx: Context) -> None:
             if within_latitude(edge.metadata, got):
                 ctx.fail(message, shown)
             else:  # accepted, then kept changed: data lost, whatever its size
-                ctx.fail(message, shown, check_id="ROUNDTRIP-METADATA", judge=_changes(edge))
+                cause = metadata_cause(edge.metadata, got)
+                ctx.fail(
+                    message,
+                    shown,
+                    check_id="ROUNDTRIP-METADATA",
+                    judge=_changes(edge),
+                    cause=cause,
+                )
             break
     ctx.detail = f"{judged} accepted edge documents judged"
 

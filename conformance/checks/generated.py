@@ -24,7 +24,7 @@ from ..core import Sent
 from ._context import CONVERSATION_PATH, Context, same_json
 from ._drive import drive
 from ._schemathesis import as_schemathesis
-from .semantics import _short
+from .semantics import _short, metadata_cause
 
 __all__ = ["EXPLORATION_JUDGES", "portable", "run_generated", "seed_invalid"]
 
@@ -164,4 +164,5 @@ def _judge_positive_patch(ctx: Context, body: dict[str, Any], sent: Sent) -> Non
             sent,
             check_id="ROUNDTRIP-METADATA",
             judge=lambda again: again.status == 200 and mangled(again),
+            cause=metadata_cause(body["metadata"], answer.get("metadata")),
         )

@@ -22,7 +22,7 @@ from ._context import SIZE, SUCCESS, Context, same_json
 from ._drive import drive
 from ._registry import needs_writes, scenario
 from ._storage import DOCUMENTS, Dimension, Document, Latitude, ordinary
-from .semantics import _short, drifted_since
+from .semantics import MERGE, _short, drifted_since, metadata_cause
 from .sources import DOCS, SEED
 
 __all__ = ["REFUSED", "difference", "metadata_objects", "within_latitude"]
@@ -115,11 +115,13 @@ class _Trip:
             return
         got = sent.json_body.get("metadata", _ABSENT)
         if not same_json(got, metadata):
-            ctx.fail(f"the PATCH answer's metadata {_changed(metadata, got)}", sent)
+            cause = metadata_cause(metadata, got)
+            ctx.fail(f"the PATCH answer's metadata {_changed(metadata, got)}", sent, cause=cause)
         read = self._read_back()
         stored = read.json_body.get("metadata", _ABSENT) if read is not None else metadata
         if read is not None and not same_json(stored, metadata):
-            ctx.fail(f"a later GET's metadata {_changed(metadata, stored)}", read)
+            cause = metadata_cause(metadata, stored)
+            ctx.fail(f"a later GET's metadata {_changed(metadata, stored)}", read, cause=cause)
 
     # --- the storage model's documents ---------------------------------------------------
     def document(self, document: Document, keys: frozenset[str] | None = None) -> None:
@@ -176,7 +178,8 @@ class _Trip:
         spread = {k for d in document.dimensions if d.spread and d.key in keys for k in d.value}
         unsent = sorted(set(got) - keys - spread)
         if unsent:
-            ctx.fail(f"{where} holds members never sent: {', '.join(map(repr, unsent[:8]))}", shown)
+            members = ", ".join(map(repr, unsent[:8]))
+            ctx.fail(f"{where} holds members never sent: {members}", shown, cause=MERGE)
 
     def _refused(self, document: Document, keys: frozenset[str], sent: Sent) -> None:
         """Name what was refused (or crashed on): the dimensions, by halves."""

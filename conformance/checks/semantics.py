@@ -60,8 +60,21 @@ def _metadata_is(ctx: Context, sent: Sent, want: Any, where: str) -> bool:
     got = metadata_of(sent.json_body)
     if same_json(got, want):
         return True
-    ctx.fail(f"{where} holds metadata {_short(got)}, expected {_short(want)}", sent)
+    message = f"{where} holds metadata {_short(got)}, expected {_short(want)}"
+    ctx.fail(message, sent, cause=metadata_cause(want, got))
     return False
+
+
+MERGE = "a PATCH merges the metadata instead of replacing it: members it did not send survive"
+
+
+def metadata_cause(sent: Any, got: Any) -> str:
+    """What a metadata that came back different says about the target, when it says one
+    thing several checks see: members kept that the PATCH did not send (a merge)."""
+    merged = isinstance(sent, dict) and isinstance(got, dict) and set(got) > set(sent)
+    if merged and all(same_json(got[key], value) for key, value in sent.items()):
+        return MERGE
+    return ""
 
 
 def metadata_of(conversation: dict[str, Any]) -> Any:

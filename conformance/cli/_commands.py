@@ -20,6 +20,7 @@ from ..checks import REGISTRY
 from ..core import PROFILES, HarnessError
 from ..emulator import EDITIONS, FAULTS, Emulator, UnknownFaultError
 from ..jobs import (
+    DEFAULT_REPORT_DIR,
     Job,
     SelftestRow,
     choose_finding,
@@ -150,7 +151,7 @@ def _console(width: int) -> Console:
 @click.option(
     "--report-dir",
     type=click.Path(path_type=Path, file_okay=False),
-    default=Path("reports"),
+    default=DEFAULT_REPORT_DIR,
     show_default=True,
     help="Where the reports go.",
 )
@@ -273,7 +274,7 @@ def reproduce_command(report: Path, check: str, number: int, base_url: str | Non
 @click.option(
     "--report-dir",
     type=click.Path(path_type=Path, file_okay=False),
-    default=Path("reports"),
+    default=DEFAULT_REPORT_DIR,
     show_default=True,
     help="Where matrix.md/.json/.html go; each run's reports go in targets/<name>/.",
 )
@@ -333,7 +334,7 @@ def matrix_command(
 @click.option(
     "--report-dir",
     type=click.Path(path_type=Path, file_okay=False),
-    default=Path("reports"),
+    default=DEFAULT_REPORT_DIR,
     show_default=True,
     help="Where selftest.md and selftest.json go.",
 )

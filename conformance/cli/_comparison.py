@@ -15,6 +15,7 @@ from ..reports._changes import (
     comparison_verdict,
     explain_change,
     transition,
+    way_back,
 )
 
 __all__ = ["emit_comparison", "print_comparison"]
@@ -48,7 +49,8 @@ def _print_short(console: Console, comparison: Comparison) -> None:
             why = explain_change(change, limit=160)
             console.print(
                 f"  [{STYLE[kind]}]{label}[/] {escape(change.check)} "
-                f"({transition(change)}){': ' + escape(why) if why else ''}"
+                f"({escape(transition(change))}){': ' + escape(why) if why else ''}",
+                soft_wrap=True,
             )
     others = [
         f"{len(comparison.of(kind))} {CHANGES[kind][1]}"
@@ -75,7 +77,7 @@ def _print_table(console: Console, comparison: Comparison) -> None:
                 f"[{STYLE[kind]}]{label}[/]",
                 escape(change.check),
                 change.level or "-",
-                transition(change),
+                escape(transition(change)),
                 escape(explain_change(change)),
             )
     console.print(table)
@@ -89,6 +91,9 @@ def print_comparison(console: Console, comparison: Comparison, *, short: bool = 
         _print_short(console, comparison)
     else:
         _print_table(console, comparison)
+        for change in comparison.regressions:  # the way back, as lines to copy
+            for line in way_back(change):
+                console.print(f"  {escape(line)}", soft_wrap=True)
     for note in comparison.notes:
         console.print(f"note: {escape(note)}")
     console.print(_verdict_line(comparison))

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from ..engine import Progress as ProgressCallback
 from ..model import CheckResult, Level, Outcome, RunResult
-from ..reports._common import edition_line, plural, verdict
+from ..reports._common import edition_line, plural, same_cause_line, verdict
 
 __all__ = ["print_result", "progress_reporter"]
 
@@ -72,7 +72,9 @@ def print_result(console: Console, result: RunResult, written: dict[str, Path]) 
             check.check.id,
             check.check.level.value,
             _outcome_text(result, check),
-            escape((check.reason or plural(check.exchanges, "request"))[:300]),
+            escape(
+                (same_cause_line(check) or check.reason or plural(check.exchanges, "request"))[:300]
+            ),
             end_section=False,
         )
     console.print(table)
@@ -103,10 +105,14 @@ def print_result(console: Console, result: RunResult, written: dict[str, Path]) 
     if result.exit_code != 0 and result.rerun:
         say(f"rerun: {escape(result.rerun)}")
     if gate:
-        say(
-            f"[bold red]NOT CONFORMANT[/]: {len(gate)} check(s) failed: "
-            + ", ".join(r.check.id for r in gate)
-        )
+        causes = [r for r in gate if not r.caused_by]
+        by = f" by {plural(len(causes), 'cause')}" if len(causes) < len(gate) else ""
+        shown = [
+            r.check.id + (f" (with {', '.join(r.same_cause)})" if r.same_cause else "")
+            for r in causes
+        ]
+        failed = escape(", ".join(shown))
+        say(f"[bold red]NOT CONFORMANT[/]: {len(gate)} check(s) failed{by}: {failed}")
     elif result.exit_code == 3:
         say(f"[magenta]INCOMPLETE[/]: {escape(verdict(result).headline)}")
     else:

@@ -128,6 +128,14 @@ class _Tally:
     failures: int = 0
     findings: list[Finding] = field(default_factory=list)
     first: Sent | None = None  # the first answer it failed: replayed to confirm
+    causes: set[str] = field(default_factory=set)  # the answers it failed, in words
+
+
+def answer_cause(sent: Sent) -> str:
+    """The cause a response check's finding names: that answer. Two checks failing the same
+    answers fail by one cause; the same answer twice is one finding."""
+    exchange = sent.exchange
+    return f"the answer to {exchange.method} {exchange.url} -> {exchange.status}"
 
 
 class _Observer:
@@ -162,10 +170,14 @@ class _Observer:
             tally = self.tallies[check.id]
             tally.evaluated += 1
             if isinstance(verdict, str):
+                cause = answer_cause(sent)
+                if any(f.cause == cause and f.message == verdict for f in tally.findings):
+                    continue  # the same answer judged again: one finding
                 tally.failures += 1
+                tally.causes.add(cause)
                 tally.first = tally.first or sent
                 if len(tally.findings) < MAX_FINDINGS_KEPT:
-                    tally.findings.append(Finding(verdict, sent.exchange))
+                    tally.findings.append(Finding(verdict, sent.exchange, cause=cause))
 
     def results(self) -> list[CheckResult]:
         return [_tally_result(c.info, self.tallies[c.id]) for c in self.checks]
@@ -464,6 +476,8 @@ def _run_scenario(
         list(ctx.findings),
         exchanges=len(ctx.exchanges),
         duration_s=time.monotonic() - clock,
+        causes=frozenset(ctx.causes),
+        uncaused=ctx.uncaused,
     )
     return result, unreachable
 
@@ -475,7 +489,14 @@ def _more(failures: int) -> str:
 def _tally_result(info: CheckInfo, tally: _Tally) -> CheckResult:
     if tally.failures:
         reason = tally.findings[0].message + _more(tally.failures)
-        return CheckResult(info, Outcome.FAILED, reason, tally.findings, tally.evaluated)
+        return CheckResult(
+            info,
+            Outcome.FAILED,
+            reason,
+            tally.findings,
+            tally.evaluated,
+            causes=frozenset(tally.causes),
+        )
     if tally.evaluated:
         return CheckResult(info, Outcome.PASSED, f"{tally.evaluated} answers", [], tally.evaluated)
     return CheckResult(info, Outcome.NOT_APPLICABLE, "no answer of this run was one it judges")
@@ -492,6 +513,9 @@ def _complete(
             results.append(CheckResult(check.info, Outcome.SKIPPED, "not run: interrupted"))
     results += observer.results()
     _merge_elsewhere(results, done.elsewhere)
+    order = {check_id: i for i, check_id in enumerate(REGISTRY)}
+    results.sort(key=lambda r: order[r.check.id])
+    _group_causes(results)
     for result in results:
         if result.outcome is Outcome.FAILED:
             result.confirmation = done.confirmed.get(result.check.id, Confirmation.NOT_REPLAYED)
@@ -538,11 +562,39 @@ def _redacted(result: CheckResult, secrets: dict[str, str]) -> CheckResult:
 _NOT_JUDGED = (Outcome.SKIPPED, Outcome.NOT_APPLICABLE, Outcome.NOT_IMPLEMENTED)
 
 
+def _group_causes(results: list[CheckResult]) -> None:
+    """One cause, one lead: a failed check every failure of which names a cause that an
+    earlier failed check (in the registry's order) also shows is `caused_by` that one, which
+    lists it as `same_cause`. A check with a failure of no cause stands alone."""
+    leads: list[CheckResult] = []
+    for result in results:
+        if result.outcome is not Outcome.FAILED:
+            continue
+        lead = next(
+            (
+                r
+                for r in leads
+                if result.causes and not result.uncaused and result.causes <= r.causes
+            ),
+            None,
+        )
+        if lead is None:
+            leads.append(result)
+            continue
+        shared = "; ".join(sorted(result.causes))
+        result.caused_by, result.cause = lead.check.id, shared
+        lead.same_cause = (*lead.same_cause, result.check.id)
+        lead.cause = lead.cause or shared
+
+
 def _merge_elsewhere(results: list[CheckResult], elsewhere: Mapping[str, list[Elsewhere]]) -> None:
     for result in results:
         found = [e.finding for e in elsewhere.get(result.check.id, [])]
         if not found or result.outcome in _NOT_JUDGED:
             continue
+        causes = {f.cause for f in found if f.cause}
+        result.causes = result.causes | causes
+        result.uncaused += sum(1 for f in found if not f.cause)
         if result.outcome is not Outcome.FAILED:
             result.outcome, result.reason = Outcome.FAILED, found[0].message
         room = MAX_FINDINGS_KEPT - len(result.findings)

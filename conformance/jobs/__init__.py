@@ -7,6 +7,7 @@ from __future__ import annotations
 from ._baseline import load_baseline, load_run_report
 from ._history import HistoryPlan, find_reports, history_job, load_history
 from ._reproduce import Reproduced, choose_finding, reproduce, steps_of
+from ._rerun import DEFAULT_REPORT_DIR
 from ._run import (
     Job,
     embedded_target,
@@ -19,6 +20,7 @@ from ._run import (
 from ._selftest import SelftestResult, SelftestRow, run_selftest, write_selftest
 
 __all__ = [
+    "DEFAULT_REPORT_DIR",
     "HistoryPlan",
     "Job",
     "Reproduced",

@@ -4,6 +4,7 @@ profile, options and checks). Keys are never in it: they stay in the variables i
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..core import OPTIONS, TargetSpec
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
 __all__ = ["rerun_command"]
 
 PROGRAM = "agentphone-conformance run"
+DEFAULT_REPORT_DIR = Path("reports")
 
 
 def _webhook_args(setup: WebhookSetup) -> list[str]:
@@ -70,8 +72,30 @@ def _option_args(job: Job, checks: tuple[str, ...]) -> list[str]:
     return args + [a for check in checks for a in ("--check", check)]
 
 
-def rerun_command(job: Job, checks: tuple[str, ...] | None = None) -> str:
-    """The command line that runs `job` again: its own checks, or `checks` (() for all)."""
+def _output_args(job: Job, report_dir: Path | None, baseline: str | None) -> list[str]:
+    """Where the run wrote, and what it gated against: the same again."""
+    args: list[str] = []
+    if report_dir is not None and report_dir != DEFAULT_REPORT_DIR:
+        args += ["--report-dir", str(report_dir)]
+    if baseline is not None:
+        args += ["--baseline", baseline]
+    if job.har is not None:
+        args += ["--har", str(job.har)]
+    if job.badge is not None:
+        args += ["--badge", str(job.badge)]
+    return args
+
+
+def rerun_command(
+    job: Job,
+    checks: tuple[str, ...] | None = None,
+    report_dir: Path | None = None,
+    baseline: str | None = None,
+) -> str:
+    """The command line that runs `job` again, exactly: its target and options, its own
+    checks or `checks` (() for all), and where it wrote (`report_dir`, the HAR, the badge)
+    and what it gated against (`baseline`, a file's path)."""
     chosen = job.options.checks if checks is None else checks
     args = _target_args(job.spec) + _option_args(job, chosen)
+    args += _output_args(job, report_dir, baseline)
     return " ".join([PROGRAM, *(shlex.quote(a) for a in args)])

@@ -218,7 +218,9 @@ def execute(
             if error.code is ExitCode.TARGET_UNUSABLE:
                 _untestable(job, journal, target, error)
             raise
-        result.rerun, result.rerun_all = rerun_command(job), rerun_command(job, checks=())
+        source = baseline.source if baseline is not None else None
+        result.rerun = rerun_command(job, report_dir=report_dir, baseline=source)
+        result.rerun_all = rerun_command(job, checks=(), report_dir=report_dir, baseline=source)
         written = _extras(job, journal, result, target)
         if report_dir is not None:
             comparison = compare(baseline, result) if baseline is not None else None

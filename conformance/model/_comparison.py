@@ -114,6 +114,11 @@ class CheckChange:
     expires: date | None = None  # when that acceptance ends (accepted-failures files)
     expired: bool = False  # that acceptance has ended: the failure counts again
     new: bool = False  # the baseline report has no such check
+    # a failure's way back: the command that runs this check again, and its first finding's
+    # requests in order (curl commands) with the state they assume
+    rerun: str = ""
+    reproduce: tuple[str, ...] = ()
+    assumes: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -127,6 +132,9 @@ class CheckChange:
             "expires": self.expires.isoformat() if self.expires else None,
             "expired": self.expired,
             "new": self.new,
+            "rerun": self.rerun,
+            "reproduce": list(self.reproduce),
+            "assumes": self.assumes,
         }
 
 
@@ -242,8 +250,38 @@ def _known_failures(
     return known
 
 
+def _way_back(r: CheckResult, rerun_all: str) -> dict[str, Any]:
+    """A failure's rerun line and its first finding's reproduction, for the comparison."""
+    if r.outcome is not Outcome.FAILED:
+        return {}
+    first = r.findings[0] if r.findings else None
+    return {
+        "rerun": f"{rerun_all} --check {r.check.id}" if rerun_all else "",
+        "reproduce": tuple(e.curl for e in first.reproduction) if first else (),
+        "assumes": first.assumes if first else "",
+    }
+
+
+def _known_for(r: CheckResult, known: dict[str, _Known]) -> _Known | None:
+    """A check's known failure: its own, or - failing by the same cause as a check the
+    baseline knows failing - that one's (an accepted failure accepts its cause, and every
+    check the cause explains)."""
+    own = known.get(r.check.id)
+    lead = known.get(r.caused_by) if r.outcome is Outcome.FAILED and r.caused_by else None
+    if own is not None or lead is None:
+        return own
+    reason = f"the same cause as {r.caused_by}, a known failure ({lead.reason})"
+    return _Known(reason, lead.expires, lead.expired)
+
+
 def _change(
-    r: CheckResult, prior: CheckResult | None, known: _Known | None, strict: bool, *, new: bool
+    r: CheckResult,
+    prior: CheckResult | None,
+    known: _Known | None,
+    strict: bool,
+    *,
+    new: bool,
+    rerun_all: str = "",
 ) -> CheckChange | None:
     """How one check of the new run compares, or None when nothing worth reporting changed."""
     before = prior.outcome.value if prior else ("accepted" if known else None)
@@ -261,6 +299,7 @@ def _change(
             expires=known.expires if known else None,
             expired=known.expired if known else False,
             new=new,
+            **_way_back(r, rerun_all),
         )
 
     if r.outcome is Outcome.FAILED:
@@ -291,7 +330,9 @@ def compare(
     for r in result.checks:
         prior = before.get(r.check.id)
         new = report is not None and prior is None
-        change = _change(r, prior, known.get(r.check.id), strict, new=new)
+        change = _change(
+            r, prior, _known_for(r, known), strict, new=new, rerun_all=result.rerun_all
+        )
         if change is not None:
             changes.append(change)
     seen = {r.check.id for r in result.checks}

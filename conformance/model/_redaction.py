@@ -126,7 +126,13 @@ def _scrub_check(result: CheckResult, secrets: tuple[str, ...]) -> CheckResult:
         requirement=redact(info.requirement, secrets),
         source=redact(info.source, secrets),
     )
-    return replace(result, check=check, reason=redact(result.reason, secrets), findings=findings)
+    return replace(
+        result,
+        check=check,
+        reason=redact(result.reason, secrets),
+        findings=findings,
+        cause=redact(result.cause, secrets),
+    )
 
 
 def _scrub_restore(record: RestoreRecord, secrets: tuple[str, ...]) -> RestoreRecord:

@@ -104,6 +104,7 @@ class Finding:
     exchange: Exchange | None = None
     steps: tuple[Exchange, ...] = ()
     assumes: str = ""
+    cause: str = ""  # what broke, in words another check's finding may share (not written)
 
     @property
     def reproduction(self) -> tuple[Exchange, ...]:
@@ -148,6 +149,15 @@ class CheckResult:
     exchanges: int = 0  # how many exchanges this check looked at
     duration_s: float = 0.0
     confirmation: Confirmation | None = None  # for a failure: did the replay fail too?
+    # Root causes: a failure that one cause explains, which another check's findings show
+    # first, is `caused_by` that check (and says the `cause`); that check lists the ones it
+    # explains as `same_cause`. The causes of every failure, and how many had none: how the
+    # run finds them (not written: the cause and the grouping are).
+    cause: str = ""
+    caused_by: str = ""
+    same_cause: tuple[str, ...] = ()
+    causes: frozenset[str] = frozenset()
+    uncaused: int = 0
 
     def gates(self, strict: bool) -> bool:
         """Does this result fail the gate?"""
@@ -164,6 +174,9 @@ class CheckResult:
             "exchanges": self.exchanges,
             "duration_s": round(self.duration_s, 4),
             "confirmation": self.confirmation.value if self.confirmation else None,
+            "cause": self.cause,
+            "caused_by": self.caused_by,
+            "same_cause": list(self.same_cause),
         }
 
     @classmethod
@@ -176,6 +189,9 @@ class CheckResult:
             exchanges=data.get("exchanges", 0),
             duration_s=data.get("duration_s", 0.0),
             confirmation=Confirmation(data["confirmation"]) if data.get("confirmation") else None,
+            cause=data.get("cause", ""),
+            caused_by=data.get("caused_by", ""),
+            same_cause=tuple(data.get("same_cause", ())),
         )
 
 

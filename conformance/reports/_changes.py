@@ -28,6 +28,7 @@ __all__ = [
     "render_comparison_text",
     "scrub_comparison",
     "transition",
+    "way_back",
     "write_comparison_json",
 ]
 
@@ -118,6 +119,8 @@ def render_comparison_text(comparison: Comparison, kinds: Iterable[Change] = tup
             f"  {label:<14} {printable(change.check):<{width}}  {change.level or '-':<8}  "
             f"{transition(change):<22}  {explain_change(change)}".rstrip()
         )
+        if change.change is Change.REGRESSED:
+            lines += [f"      {line}" for line in way_back(change)]
     if not comparison.changes:
         lines.append("  nothing changed")
     lines += [f"note: {printable(note)}" for note in comparison.notes]
@@ -126,6 +129,17 @@ def render_comparison_text(comparison: Comparison, kinds: Iterable[Change] = tup
         f"{verdict.emoji} since the baseline: {verdict.headline} (exit code {comparison.exit_code})"
     )
     return "\n".join(lines) + "\n"
+
+
+def way_back(change: CheckChange) -> list[str]:
+    """A regression's rerun line and reproduction, as lines of a shell script."""
+    lines = [f"# rerun: {printable(change.rerun)}"] if change.rerun else []
+    if change.reproduce:
+        if change.assumes:
+            lines.append(f"# assumes: {one_line(printable(change.assumes), 300)}")
+        lines.append(f"# reproduce: {plural(len(change.reproduce), 'request')}, in order")
+        lines += [printable(curl) for curl in change.reproduce]
+    return lines
 
 
 def render_comparison_json(comparison: Comparison) -> str:
@@ -161,6 +175,9 @@ def scrub_comparison(comparison: Comparison, secrets: Iterable[str]) -> Comparis
                 check=text(c.check),
                 detail=text(c.detail),
                 accepted_reason=c.accepted_reason and text(c.accepted_reason),
+                rerun=text(c.rerun),
+                reproduce=tuple(text(curl) for curl in c.reproduce),
+                assumes=text(c.assumes),
             )
             for c in comparison.changes
         ),

@@ -31,6 +31,7 @@ __all__ = [
     "reproduction_script",
     "request_line",
     "rerun_check",
+    "same_cause_line",
     "truncate_bytes",
     "verdict",
 ]
@@ -138,6 +139,9 @@ def verdict(result: RunResult) -> Headline:
                 f"{plural(len(gate), 'check')} failed "
                 f"({required} required, {advisory} advisory under --strict)"
             )
+        causes = sum(1 for r in gate if not r.caused_by)
+        if causes < len(gate):
+            headline += f", by {plural(causes, 'cause')}"
         if errors:
             headline += f"; {errors} errored"
         return Headline("❌", headline, "fail")
@@ -259,6 +263,14 @@ def reproduction_script(finding: Finding, check_id: str = "", number: int = 1) -
             else f"# (its curl command, {format_size(exchange.curl)}, is in report.json)"
         )
     return "\n".join(lines)
+
+
+def same_cause_line(result: CheckResult) -> str:
+    """`failed by the same cause as META-REPLACE: a PATCH merges ...` for a check another
+    explains; "" for one that leads (or stands alone)."""
+    if not result.caused_by:
+        return ""
+    return f"the same cause as {result.caused_by}: {result.cause}"
 
 
 def relative_path(path: Path, out_dir: Path | None) -> str:

@@ -58,6 +58,11 @@ def _anchor(result: CheckResult) -> str:
     return f"{prefix}-{quote(result.check.id, safe='')}"
 
 
+def _id_anchor(check_id: str) -> str:
+    """A failed check's details, by its ID."""
+    return f"check-{quote(check_id, safe='')}"
+
+
 def _chip(key: str, text: str | None = None) -> str:
     label = KINDS[key][0]
     shown = _e(text if text is not None else label)
@@ -111,6 +116,20 @@ def _details(result: CheckResult) -> str:
     ]
     if result.reason:
         parts.append(f'<p><span class="label">Reason:</span> {_e(result.reason)}</p>')
+    if result.same_cause:
+        also = ", ".join(
+            f'<a href="#{_e(_id_anchor(c))}"><code>{_e(c)}</code></a>' for c in result.same_cause
+        )
+        parts.append(
+            f'<p><span class="label">Also failed by the same cause:</span> {also} '
+            f"({_e(result.cause)})</p>"
+        )
+    if result.caused_by:
+        parts.append(
+            f'<p><span class="label">The same cause as</span> <a href="#'
+            f'{_e(_id_anchor(result.caused_by))}"><code>{_e(result.caused_by)}</code></a>: '
+            f"{_e(result.cause)}</p>"
+        )
     if replayed(result):
         parts.append(f'<p><span class="label">Replayed:</span> {_e(replayed(result))}</p>')
     if result.outcome is Outcome.ERROR:

@@ -27,6 +27,7 @@ from ._common import (
     replayed,
     reproduction_script,
     request_line,
+    same_cause_line,
     truncate_bytes,
 )
 from ._output import write_text
@@ -77,7 +78,7 @@ def _testcase(result: CheckResult, strict: bool, accepted: str | None = None) ->
     case = ET.Element(
         "testcase", classname=info.family, name=info.id, time=f"{result.duration_s:.3f}"
     )
-    message = printable(one_line(result.reason or info.requirement, 500))
+    message = printable(one_line(same_cause_line(result) or result.reason or info.requirement, 500))
     if result.outcome is Outcome.FAILED:
         text = _findings_text(result)
         if accepted is not None and result.gates(strict):

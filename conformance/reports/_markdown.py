@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Final
 
 from ..model import (
+    Change,
     CheckResult,
     Comparison,
     Exchange,
@@ -30,6 +31,7 @@ from ._changes import (
     explain_change,
     scrub_comparison,
     transition,
+    way_back,
 )
 from ._common import (
     KINDS,
@@ -45,6 +47,7 @@ from ._common import (
     reproduction_script,
     request_line,
     rerun_check,
+    same_cause_line,
     truncate_bytes,
     verdict,
 )
@@ -128,6 +131,12 @@ def _failure_section(result: CheckResult, run: RunResult) -> str:
     ]
     if result.reason:
         lines += [f"**Reason:** {md_text(result.reason)}", ""]
+    if result.same_cause:
+        also = ", ".join(md_code(check) for check in result.same_cause)
+        lines += [
+            f"**Also failed by the same cause:** {also} ({md_text(result.cause, 300)})",
+            "",
+        ]
     if replayed(result):
         lines += [f"**Replayed:** {md_text(replayed(result) or '')}", ""]
     again = rerun_check(run, info.id)
@@ -226,6 +235,11 @@ def render_changes_markdown(comparison: Comparison) -> str:
             ),
             "",
         ]
+        if change is Change.REGRESSED:
+            for c in rows:
+                back = way_back(c)
+                if back:
+                    lines += [f"{md_code(c.check)}, again:", "", fenced("\n".join(back), "sh"), ""]
     if not comparison.changes:
         lines += ["Nothing changed: every check ended as it did in the baseline.", ""]
     lines += [f"- _Note:_ {md_text(note, 500)}" for note in comparison.notes]
@@ -283,7 +297,7 @@ def _checks_table(result: RunResult) -> list[str]:
         table.append(
             f"| {md_code(r.check.id, in_table=True)} | {md_text(r.check.family)} "
             f"| {r.check.level.value} | {emoji} {label} "
-            f"| {md_text(r.reason or plural(r.exchanges, 'request'), 160)} |"
+            f"| {md_text(same_cause_line(r) or r.reason or plural(r.exchanges, 'request'), 160)} |"
         )
     return [*table, ""]
 
@@ -326,8 +340,8 @@ def _summary_tail(result: RunResult) -> list[str]:
 
 def _failure_sections(result: RunResult, budget: int) -> list[str]:
     """A section per failed check, gating ones first, while they fit in `budget` characters."""
-    failed = [r for r in result.checks if r.outcome is Outcome.FAILED]
-    failed.sort(key=lambda r: not r.gates(result.settings.strict))
+    failed = [r for r in result.checks if r.outcome is Outcome.FAILED and not r.caused_by]
+    failed.sort(key=lambda r: not r.gates(result.settings.strict))  # one section a cause
     sections: list[str] = []
     for number, r in enumerate(failed):
         section = _failure_section(r, result)
