@@ -409,7 +409,7 @@ def test_a_finding_about_a_later_get_shows_that_get_in_every_report(tmp_path: Pa
     report = load_report(tmp_path / "report.json")
     (persisted,) = report.checks
     (later_get,) = persisted.findings  # the PATCH answered the new value: no finding there
-    assert later_get.message.startswith("a later GET holds metadata")
+    assert later_get.message.startswith("a later GET: the metadata ")
     assert later_get.exchange is not None
     assert later_get.exchange.method == "GET" and later_get.exchange.request_body is None
     assert later_get.exchange.curl.startswith("curl -i -X GET ")

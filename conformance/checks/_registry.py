@@ -147,11 +147,9 @@ def _webhooks(run: RunContext) -> str | None:
     if run.target.webhooks.managed:
         return "the embedded emulator did not register the run's webhook (see the run's notes)"
     return (
-        "webhook checks are opt-in against a target the suite did not start (it never "
-        "registers a webhook on a real account): point a test account's webhook at the "
-        "receiver (--webhook-listen HOST:PORT, --webhook-public-url URL behind a tunnel), "
-        "export its secret and give --webhook-secret-env NAME, and --webhook-trigger COMMAND "
-        'or --webhook-wait SECONDS (README, "Webhooks")'
+        "opt-in against a target the suite did not start (it never registers a webhook on "
+        "a real account): point a test account's webhook at --webhook-listen, give "
+        '--webhook-secret-env and --webhook-trigger or --webhook-wait (README, "Webhooks")'
     )
 
 

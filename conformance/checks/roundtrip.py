@@ -22,7 +22,7 @@ from ._context import SIZE, SUCCESS, Context, same_json
 from ._drive import drive
 from ._registry import needs_writes, scenario
 from ._storage import DOCUMENTS, Dimension, Document, Latitude, ordinary
-from .semantics import MERGE, _short, drifted_since, metadata_cause
+from .semantics import MERGE, _short, difference, drifted_since, metadata_cause
 from .sources import DOCS, SEED
 
 __all__ = ["REFUSED", "difference", "metadata_objects", "within_latitude"]
@@ -404,52 +404,9 @@ def _shown(value: Any) -> str:
     return "nothing" if value is _ABSENT else _short(value)
 
 
-def difference(sent: Any, got: Any) -> str:
-    """Where `got` first differs from `sent`, shown there: a member, an item, a character."""
-    path = ""
-    while True:
-        if isinstance(sent, dict) and isinstance(got, dict):
-            missing = [k for k in sent if k not in got]
-            if missing:
-                return f"lost {_members(missing)}{_at(path)} (it holds {_short(got, 100)})"
-            extra = [k for k in got if k not in sent]
-            if extra:
-                return f"gained {_members(extra)}{_at(path)} (it holds {_short(got, 100)})"
-            key = next(k for k in sent if not same_json(sent[k], got[k]))
-            path, sent, got = f"{path}.{key}" if path else key, sent[key], got[key]
-        elif isinstance(sent, list) and isinstance(got, list) and len(sent) == len(got):
-            index = next(
-                i for i, (x, y) in enumerate(zip(sent, got, strict=True)) if not same_json(x, y)
-            )
-            path, sent, got = f"{path}[{index}]", sent[index], got[index]
-        else:
-            break
-    if isinstance(sent, str) and isinstance(got, str):
-        at = next(
-            (i for i, (x, y) in enumerate(zip(sent, got, strict=False)) if x != y),
-            min(len(sent), len(got)),
-        )
-        start = max(0, at - 12)
-        return (
-            f"holds {_short(got[start : at + 24])}{_at(path)}, sent {_short(sent[start : at + 24])}"
-            f" (from character {at}; {len(got)} characters, sent {len(sent)})"
-        )
-    return f"holds {_short(got, 120)}{_at(path)}, sent {_short(sent, 120)}"
-
-
 def _changed(sent: Any, got: Any) -> str:
     if got is _ABSENT:
         return "is missing"
     if isinstance(sent, dict) and isinstance(got, dict):
         return difference(sent, got)
     return f"is {_short(got, 120)}, sent {_short(sent, 120)}"
-
-
-def _members(keys: list[str]) -> str:
-    """`the member 'a'`, `the members 'a', 'b' and 3 more`."""
-    shown = ", ".join(map(repr, keys[:4])) + (f" and {len(keys) - 4} more" if len(keys) > 4 else "")
-    return f"the member{'s' if len(keys) > 1 else ''} {shown}"
-
-
-def _at(path: str) -> str:
-    return f" at {path}" if path else ""

@@ -60,7 +60,7 @@ def _metadata_is(ctx: Context, sent: Sent, want: Any, where: str) -> bool:
     got = metadata_of(sent.json_body)
     if same_json(got, want):
         return True
-    message = f"{where} holds metadata {_short(got)}, expected {_short(want)}"
+    message = f"{where}: the metadata {difference(want, got)}; expected {_short(want)}"
     ctx.fail(message, sent, cause=metadata_cause(want, got))
     return False
 
@@ -87,6 +87,49 @@ def metadata_of(conversation: dict[str, Any]) -> Any:
 def _short(value: Any, limit: int = 160) -> str:
     text = json.dumps(value, ensure_ascii=False)
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+def difference(sent: Any, got: Any) -> str:
+    """Where `got` first differs from `sent`, shown there: a member, an item, a character."""
+    path = ""
+    while True:
+        if isinstance(sent, dict) and isinstance(got, dict):
+            missing = [k for k in sent if k not in got]
+            if missing:
+                return f"lost {_members(missing)}{_at(path)} (it holds {_short(got, 100)})"
+            extra = [k for k in got if k not in sent]
+            if extra:
+                return f"gained {_members(extra)}{_at(path)} (it holds {_short(got, 100)})"
+            key = next(k for k in sent if not same_json(sent[k], got[k]))
+            path, sent, got = f"{path}.{key}" if path else key, sent[key], got[key]
+        elif isinstance(sent, list) and isinstance(got, list) and len(sent) == len(got):
+            index = next(
+                i for i, (x, y) in enumerate(zip(sent, got, strict=True)) if not same_json(x, y)
+            )
+            path, sent, got = f"{path}[{index}]", sent[index], got[index]
+        else:
+            break
+    if isinstance(sent, str) and isinstance(got, str):
+        at = next(
+            (i for i, (x, y) in enumerate(zip(sent, got, strict=False)) if x != y),
+            min(len(sent), len(got)),
+        )
+        start = max(0, at - 12)
+        return (
+            f"holds {_short(got[start : at + 24])}{_at(path)}, sent {_short(sent[start : at + 24])}"
+            f" (from character {at}; {len(got)} characters, sent {len(sent)})"
+        )
+    return f"holds {_short(got, 120)}{_at(path)}, sent {_short(sent, 120)}"
+
+
+def _members(keys: list[str]) -> str:
+    """`the member 'a'`, `the members 'a', 'b' and 3 more`."""
+    shown = ", ".join(map(repr, keys[:4])) + (f" and {len(keys) - 4} more" if len(keys) > 4 else "")
+    return f"the member{'s' if len(keys) > 1 else ''} {shown}"
+
+
+def _at(path: str) -> str:
+    return f" at {path}" if path else ""
 
 
 def differing_fields(before: dict[str, Any], after: dict[str, Any]) -> list[str]:

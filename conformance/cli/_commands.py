@@ -12,7 +12,6 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from .. import __version__
@@ -40,17 +39,16 @@ from ._comparison import emit_comparison, print_comparison
 from ._matrix import MatrixReporter, print_matrix
 from ._options import PROFILE, given_options, tuning_options
 from ._terminal import print_result, progress_reporter
+from ._text import line, plain_console, styled
 
 __all__ = ["cli", "main"]
 
-_err = Console(stderr=True, highlight=False)
+_err = plain_console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _fail(error: HarnessError) -> NoReturn:
-    _err.print(
-        f"[bold red]error:[/] {escape(error.message)} - {escape(error.hint)}", soft_wrap=True
-    )
+    _err.print(line(("error:", "bold red"), f" {error.message} - {error.hint}"), soft_wrap=True)
     sys.exit(int(error.code))
 
 
@@ -62,8 +60,8 @@ def cli() -> None:
 
 def _console(width: int) -> Console:
     """Standard output: a terminal as it is; piped (CI logs), `width` columns wide."""
-    out = Console(highlight=False)
-    return out if out.is_terminal else Console(highlight=False, width=width)
+    out = plain_console()
+    return out if out.is_terminal else plain_console(width=width)
 
 
 @cli.command(name="run")
@@ -249,15 +247,13 @@ def reproduce_command(report: Path, check: str, number: int, base_url: str | Non
     finding = choose_finding(result, check, number)
     out = _console(160)
     if finding.assumes:
-        out.print(f"assumes: {escape(finding.assumes)}", soft_wrap=True)
-    done = reproduce(
-        result, finding, base_url, lambda line: out.print(escape(line), soft_wrap=True)
-    )
+        out.print(f"assumes: {finding.assumes}", soft_wrap=True)
+    done = reproduce(result, finding, base_url, lambda text: out.print(text, soft_wrap=True))
     if done.stopped:
-        out.print(f"stopped: {escape(done.stopped)}", soft_wrap=True)
+        out.print(f"stopped: {done.stopped}", soft_wrap=True)
     for path, ok in done.restored:
-        out.print(f"{'restored' if ok else 'NOT RESTORED'}: {escape(path)}", soft_wrap=True)
-    out.print(f"the run found: {escape(finding.message)}", soft_wrap=True)
+        out.print(f"{'restored' if ok else 'NOT RESTORED'}: {path}", soft_wrap=True)
+    out.print(f"the run found: {finding.message}", soft_wrap=True)
     trouble = bool(done.stopped) or not all(ok for _, ok in done.restored)
     sys.exit(3 if trouble else 0)
 
@@ -403,12 +399,15 @@ def selftest(
     out = _console(200)  # CI logs: one line per fault
 
     def show(row: SelftestRow) -> None:
-        mark = "[green]ok[/]" if row.ok else "[bold red]FAIL[/]"
+        mark = styled("ok", "green") if row.ok else styled("FAIL", "bold red")
         name = row.fault or "(conformant emulator)"
         detail = f"missed {', '.join(row.missed)}" if row.missed else ", ".join(row.tripped)
         out.print(
-            f"{mark} {name:38} {row.edition:>7} edition, seed {row.seed:<4} {row.seconds:5.1f} s"
-            f"  {detail}"
+            line(
+                mark,
+                f" {name:38} {row.edition:>7} edition, seed {row.seed:<4} {row.seconds:5.1f} s"
+                f"  {detail}",
+            )
         )
 
     result = run_selftest(
@@ -424,13 +423,19 @@ def selftest(
     for tally in result.tallies():
         if not tally.ok:
             out.print(
-                f"[bold red]{tally.fault or '(conformant emulator)'}[/] ({tally.edition}): "
-                f"{tally.caught} of {len(tally.rows)} seeds"
+                line(
+                    (tally.fault or "(conformant emulator)", "bold red"),
+                    f" ({tally.edition}): {tally.caught} of {len(tally.rows)} seeds",
+                )
             )
     if result.unproven:
         out.print("unproven checks (no fault trips them): " + ", ".join(result.unproven))
     out.print("reports: " + ", ".join(str(p) for p in written))
-    out.print("[bold green]self-test passed[/]" if result.ok else "[bold red]self-test FAILED[/]")
+    out.print(
+        styled("self-test passed", "bold green")
+        if result.ok
+        else styled("self-test FAILED", "bold red")
+    )
     sys.exit(result.exit_code)
 
 
@@ -443,7 +448,9 @@ def list_checks() -> None:
     table.add_column("requirement (source)", overflow="fold", ratio=1)
     for check in REGISTRY.values():
         info = check.info
-        table.add_row(info.id, info.level.value, f"{info.requirement} [dim]({info.source})[/]")
+        table.add_row(
+            info.id, info.level.value, line(info.requirement, (f" ({info.source})", "dim"))
+        )
     _console(220).print(table)
 
 
@@ -517,9 +524,9 @@ def emulator(
                 "pick another --port, or --port 0 for any free one",
             )
         )
-    out = Console(highlight=False)
+    out = plain_console()
     active = ", ".join(sorted(server.faults)) or "none"
-    out.print(f"AgentPhone emulator on [bold]{server.base_url}[/] (faults: {active})")
+    out.print(line("AgentPhone emulator on ", (server.base_url, "bold"), f" (faults: {active})"))
     out.print(f"  edition of the contract: {server.edition}")
     for number, account in enumerate(server.state.describe(), start=1):
         out.print(f"  account {number}: api key {account['api_key']}")

@@ -4,8 +4,8 @@ a run, or a table from `diff`."""
 from __future__ import annotations
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from ..model import Change, Comparison
 from ..reports import render_changes_markdown, render_comparison_json, render_comparison_text
@@ -17,6 +17,7 @@ from ..reports._changes import (
     transition,
     way_back,
 )
+from ._text import line, styled
 
 __all__ = ["emit_comparison", "print_comparison"]
 
@@ -33,12 +34,12 @@ STYLE = {
 SHORT = (Change.REGRESSED, Change.FIXED, Change.STILL_FAILING)
 
 
-def _verdict_line(comparison: Comparison) -> str:
+def _verdict_line(comparison: Comparison) -> Text:
     verdict = comparison_verdict(comparison)
     style = {"ok": "bold green", "fail": "bold red"}.get(verdict.status, "magenta")
-    return (
-        f"[{style}]{verdict.emoji} since the baseline: {escape(verdict.headline)}[/] "
-        f"(exit code {comparison.exit_code})"
+    return line(
+        (f"{verdict.emoji} since the baseline: {verdict.headline}", style),
+        f" (exit code {comparison.exit_code})",
     )
 
 
@@ -48,8 +49,11 @@ def _print_short(console: Console, comparison: Comparison) -> None:
         for change in comparison.of(kind):
             why = explain_change(change, limit=160)
             console.print(
-                f"  [{STYLE[kind]}]{label}[/] {escape(change.check)} "
-                f"({escape(transition(change))}){': ' + escape(why) if why else ''}",
+                line(
+                    "  ",
+                    (label, STYLE[kind]),
+                    f" {change.check} ({transition(change)}){': ' + why if why else ''}",
+                ),
                 soft_wrap=True,
             )
     others = [
@@ -74,11 +78,11 @@ def _print_table(console: Console, comparison: Comparison) -> None:
     for kind, (_, label, _) in CHANGES.items():
         for change in comparison.of(kind):
             table.add_row(
-                f"[{STYLE[kind]}]{label}[/]",
-                escape(change.check),
+                styled(label, STYLE[kind]),
+                change.check,
                 change.level or "-",
-                escape(transition(change)),
-                escape(explain_change(change)),
+                transition(change),
+                explain_change(change),
             )
     console.print(table)
 
@@ -86,16 +90,16 @@ def _print_table(console: Console, comparison: Comparison) -> None:
 def print_comparison(console: Console, comparison: Comparison, *, short: bool = False) -> None:
     """The comparison and its verdict; `short` (after a run): only what regressed, got
     fixed or still fails, the rest counted."""
-    console.print(f"baseline: {escape(baseline_description(comparison.baseline))}")
+    console.print(f"baseline: {baseline_description(comparison.baseline)}", soft_wrap=True)
     if short:
         _print_short(console, comparison)
     else:
         _print_table(console, comparison)
         for change in comparison.regressions:  # the way back, as lines to copy
-            for line in way_back(change):
-                console.print(f"  {escape(line)}", soft_wrap=True)
+            for text in way_back(change):
+                console.print(f"  {text}", soft_wrap=True)
     for note in comparison.notes:
-        console.print(f"note: {escape(note)}")
+        console.print(f"note: {note}", soft_wrap=True)
     console.print(_verdict_line(comparison))
 
 

@@ -6,13 +6,13 @@ import sys
 from pathlib import Path
 
 import click
-from rich.markup import escape
 
 from ..core import HarnessError
 from ..jobs import history_job
 from ..reports import history_verdict
 from ..reports.history import stretch_words, timeline_verdict
 from ._commands import _console, _err, _fail
+from ._text import line
 
 __all__ = ["history_command"]
 
@@ -54,7 +54,7 @@ def history_command(paths: tuple[Path, ...], out: Path, last: int | None) -> Non
         _fail(error)
     for skipped in history.skipped:
         _err.print(
-            f"[yellow]warning:[/] left out {escape(str(skipped.path))}: {escape(skipped.reason)}",
+            line(("warning:", "yellow"), f" left out {skipped.path}: {skipped.reason}"),
             soft_wrap=True,
         )
     console = _console(160)
@@ -62,14 +62,18 @@ def history_command(paths: tuple[Path, ...], out: Path, last: int | None) -> Non
         headline = timeline_verdict(timeline)
         style = _STYLE.get(headline.status, "magenta")
         console.print(
-            f"[bold]{escape(timeline.name)}[/] ({len(timeline.runs)} runs): latest "
-            f"[{style}]{escape(headline.headline)}[/]"
+            line(
+                (timeline.name, "bold"),
+                f" ({len(timeline.runs)} runs): latest ",
+                (headline.headline, style),
+            ),
+            soft_wrap=True,
         )
-        for line in timeline.lines:
-            now = line.failing_now
+        for row in timeline.lines:
+            now = row.failing_now
             if now is not None:
-                console.print(f"  {line.check.id}: {escape(stretch_words(timeline, now))}")
+                console.print(f"  {row.check.id}: {stretch_words(timeline, now)}", soft_wrap=True)
     console.print("history: " + ", ".join(str(p) for p in written.values()))
     overall = history_verdict(history)
-    console.print(f"{escape(overall.headline)}")
+    console.print(overall.headline, soft_wrap=True)
     sys.exit(0)

@@ -7,12 +7,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from ..model import Column, Matrix, Outcome, Status
 from ..reports import column_verdict, matrix_verdict
 from ..reports.matrix._common import CELL_KINDS, cell_kind
+from ._text import line, styled
 
 __all__ = ["MatrixReporter", "print_matrix"]
 
@@ -42,18 +42,18 @@ class MatrixReporter:
         self.console = console
 
     def started(self, name: str) -> None:
-        self.console.print(f"[dim]started[/]  {escape(name)}")
+        self.console.print(line(("started", "dim"), f"  {name}"), soft_wrap=True)
 
     def finished(self, column: Column) -> None:
         took = f" in {column.result.duration_s:.1f} s" if column.result else ""
         style = _STATUS_STYLE[column.status]
         self.console.print(
-            f"[{style}]finished[/] {escape(column.name)}: "
-            f"{escape(str(column_verdict(column)))}{took}"
+            line(("finished", style), f" {column.name}: {column_verdict(column)}{took}"),
+            soft_wrap=True,
         )
 
     def note(self, text: str) -> None:
-        self.console.print(f"[magenta]{escape(text)}[/]")
+        self.console.print(styled(text, "magenta"), soft_wrap=True)
 
 
 def print_matrix(console: Console, matrix: Matrix, written: Mapping[str, Path]) -> None:
@@ -66,7 +66,7 @@ def print_matrix(console: Console, matrix: Matrix, written: Mapping[str, Path]) 
         verdict = column_verdict(column).headline
         if column.problem is not None:
             verdict = str(column.problem)
-        targets.add_row(escape(column.name), f"[{style}]{column.status.value}[/]", escape(verdict))
+        targets.add_row(column.name, styled(column.status.value, style), verdict)
     console.print(targets)
     ran = [index for index, column in enumerate(matrix.columns) if column.result is not None]
     differing = [
@@ -78,16 +78,16 @@ def print_matrix(console: Console, matrix: Matrix, written: Mapping[str, Path]) 
         grid = Table(title="checks not passed by every target that ran", title_justify="left")
         grid.add_column("check", no_wrap=True)
         for index in ran:
-            grid.add_column(escape(matrix.columns[index].name), overflow="fold")
+            grid.add_column(matrix.columns[index].name, overflow="fold")
         for row in differing:
             cells = []
             for index in ran:
                 key = cell_kind(row.cells[index])
-                cells.append(f"[{_STYLE[key]}]{CELL_KINDS[key][0]}[/]")
+                cells.append(styled(CELL_KINDS[key][0], _STYLE[key]))
             grid.add_row(row.check.id, *cells)
         console.print(grid)
     if written:
         console.print("matrix: " + ", ".join(str(p) for p in written.values()))
     overall = matrix_verdict(matrix)
     style = {"ok": "bold green", "fail": "bold red"}.get(overall.status, "magenta")
-    console.print(f"[{style}]{escape(overall.headline)}[/] (exit code {matrix.exit_code})")
+    console.print(line((overall.headline, style), f" (exit code {matrix.exit_code})"))

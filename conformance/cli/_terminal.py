@@ -7,13 +7,22 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from ..engine import Progress as ProgressCallback
 from ..model import CheckResult, Level, Outcome, RunResult
-from ..reports._common import edition_line, plural, same_cause_line, verdict
+from ..reports._common import (
+    edition_line,
+    levels,
+    one_line,
+    plural,
+    same_cause_line,
+    table_rows,
+    verdict,
+)
+from ._text import line, styled
 
 __all__ = ["print_result", "progress_reporter"]
 
@@ -33,12 +42,12 @@ def progress_reporter(console: Console) -> Iterator[ProgressCallback]:
     if not console.is_terminal:
 
         def plain(what: str, done: int, total: int) -> None:
-            console.print(f"[{done}/{total}] {what}", highlight=False)
+            console.print(f"[{done}/{total}] {what}", soft_wrap=True)
 
         yield plain
         return
     columns = (
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
@@ -52,13 +61,13 @@ def progress_reporter(console: Console) -> Iterator[ProgressCallback]:
         yield live
 
 
-def _outcome_text(result: RunResult, check: CheckResult) -> str:
+def _outcome_text(result: RunResult, check: CheckResult) -> Text:
     outcome, level = check.outcome, check.check.level
     replay = [check.confirmation.value] if check.confirmation else []
     if outcome is Outcome.FAILED and level is Level.ADVISORY and not result.settings.strict:
-        return f"[yellow]failed ({', '.join(['advisory', *replay])})[/]"
+        return styled(f"failed ({', '.join(['advisory', *replay])})", "yellow")
     shown = f"{outcome.value} ({replay[0]})" if replay else outcome.value
-    return f"[{STYLE[outcome]}]{shown}[/]"
+    return styled(shown, STYLE[outcome])
 
 
 def print_result(console: Console, result: RunResult, written: dict[str, Path]) -> None:
@@ -67,19 +76,21 @@ def print_result(console: Console, result: RunResult, written: dict[str, Path]) 
     table.add_column("level", no_wrap=True)
     table.add_column("outcome", no_wrap=True)
     table.add_column("detail", overflow="fold", ratio=1)
-    for check in result.checks:
+    for row in table_rows(result):  # checks that did not run for one reason: one row
+        check = row[0]
+        detail = same_cause_line(check) or check.reason or plural(check.exchanges, "request")
         table.add_row(
-            check.check.id,
-            check.check.level.value,
+            "\n".join(r.check.id for r in row),
+            levels(row),
             _outcome_text(result, check),
-            escape(
-                (same_cause_line(check) or check.reason or plural(check.exchanges, "request"))[:300]
-            ),
+            one_line(detail, 300),
             end_section=False,
         )
     console.print(table)
 
-    def say(text: str) -> None:  # a line as it is: the terminal wraps it, not us (curl commands)
+    def say(
+        text: str | Text,
+    ) -> None:  # a line as it is: the terminal wraps it, not us (curl commands)
         console.print(text, soft_wrap=True)
 
     counts = ", ".join(f"{result.count(o)} {o.value}" for o in Outcome if result.count(o))
@@ -87,23 +98,25 @@ def print_result(console: Console, result: RunResult, written: dict[str, Path]) 
         f"seed {result.settings.seed} - profile {result.settings.profile} - "
         f"{result.requests_sent} requests in {result.duration_s:.1f} s - {counts}"
     )
-    say(f"edition judged: {escape(edition_line(result))}")
+    say(f"edition judged: {edition_line(result)}")
     for record in result.restore:
         if not record.restored:
             say(
-                f"[bold red]{escape(record.message)}[/] conversation "
-                f"{escape(record.conversation_id)}: put it back by hand with\n  "
-                f"{escape(record.manual_fix or '')}"
+                line(
+                    (record.message, "bold red"),
+                    f" conversation {record.conversation_id}: put it back by hand with\n  "
+                    f"{record.manual_fix or ''}",
+                )
             )
     for limit in result.limits:
-        say(f"limit of the target (refused cleanly, not a failure): {escape(str(limit))}")
+        say(f"limit of the target (refused cleanly, not a failure): {limit}")
     for note in result.notes:
-        say(f"note: {escape(note)}")
+        say(f"note: {note}")
     if written:
-        say("reports: " + escape(", ".join(str(p) for p in written.values())))
+        say("reports: " + ", ".join(str(p) for p in written.values()))
     gate = result.gate_failures
     if result.exit_code != 0 and result.rerun:
-        say(f"rerun: {escape(result.rerun)}")
+        say(f"rerun: {result.rerun}")
     if gate:
         causes = [r for r in gate if not r.caused_by]
         by = f" by {plural(len(causes), 'cause')}" if len(causes) < len(gate) else ""
@@ -111,9 +124,9 @@ def print_result(console: Console, result: RunResult, written: dict[str, Path]) 
             r.check.id + (f" (with {', '.join(r.same_cause)})" if r.same_cause else "")
             for r in causes
         ]
-        failed = escape(", ".join(shown))
-        say(f"[bold red]NOT CONFORMANT[/]: {len(gate)} check(s) failed{by}: {failed}")
+        failed = ", ".join(shown)
+        say(line(("NOT CONFORMANT", "bold red"), f": {len(gate)} check(s) failed{by}: {failed}"))
     elif result.exit_code == 3:
-        say(f"[magenta]INCOMPLETE[/]: {escape(verdict(result).headline)}")
+        say(line(("INCOMPLETE", "magenta"), f": {verdict(result).headline}"))
     else:
-        say("[bold green]CONFORMANT[/]: no required check failed")
+        say(line(("CONFORMANT", "bold green"), ": no required check failed"))

@@ -361,8 +361,8 @@ def compare(
             )
         if report.target.name != result.target.name:
             notes.append(
-                f"the baseline ran against {report.target.name!r}, this run against "
-                f"{result.target.name!r}"
+                f"the baseline ran against '{report.target.name}', this run against "
+                f"'{result.target.name}'"
             )
         if report.interrupted:
             notes.append("the baseline run was interrupted: checks it did not run are not known")

@@ -22,6 +22,7 @@ __all__ = [
     "format_duration",
     "format_size",
     "kind",
+    "levels",
     "one_line",
     "plural",
     "printable",
@@ -32,6 +33,7 @@ __all__ = [
     "request_line",
     "rerun_check",
     "same_cause_line",
+    "table_rows",
     "truncate_bytes",
     "verdict",
 ]
@@ -201,9 +203,16 @@ def _spell(match: re.Match[str]) -> str:
 
 
 def one_line(text: str, limit: int = 200) -> str:
-    """Whitespace collapsed to single spaces, cut at `limit` characters with an ellipsis."""
+    """Whitespace collapsed to single spaces, cut to at most `limit` characters with an
+    ellipsis: at a space when one is near the end, never in the middle of a word."""
     flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit - 1]
+    space = cut.rfind(" ")
+    if space >= limit * 2 // 3:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
 
 
 def truncate_bytes(text: str, limit: int) -> tuple[str, bool]:
@@ -263,6 +272,35 @@ def reproduction_script(finding: Finding, check_id: str = "", number: int = 1) -
             else f"# (its curl command, {format_size(exchange.curl)}, is in report.json)"
         )
     return "\n".join(lines)
+
+
+#: The outcomes whose rows are gathered when their reasons are the same: nothing to read
+#: but the reason, once.
+GATHERED: Final = (Outcome.NOT_APPLICABLE, Outcome.NOT_IMPLEMENTED, Outcome.SKIPPED)
+
+
+def table_rows(result: RunResult) -> list[list[CheckResult]]:
+    """The rows of a table of checks, in the run's order: one check each, except that
+    checks that did not run for the same reason (same outcome, same words) share one row,
+    at the place of the first of them."""
+    rows: list[list[CheckResult]] = []
+    shared: dict[tuple[Outcome, str], list[CheckResult]] = {}
+    for r in result.checks:
+        if r.outcome not in GATHERED or not r.reason:
+            rows.append([r])
+            continue
+        key = (r.outcome, r.reason)
+        if key in shared:
+            shared[key].append(r)
+        else:
+            shared[key] = [r]
+            rows.append(shared[key])
+    return rows
+
+
+def levels(row: list[CheckResult]) -> str:
+    """The level of a row's checks: one word when they share it."""
+    return ", ".join(dict.fromkeys(r.check.level.value for r in row))
 
 
 def same_cause_line(result: CheckResult) -> str:

@@ -40,6 +40,7 @@ from ._common import (
     format_duration,
     format_size,
     kind,
+    levels,
     one_line,
     plural,
     printable,
@@ -48,6 +49,7 @@ from ._common import (
     request_line,
     rerun_check,
     same_cause_line,
+    table_rows,
     truncate_bytes,
     verdict,
 )
@@ -292,12 +294,15 @@ def _summary_head(result: RunResult) -> list[str]:
 
 def _checks_table(result: RunResult) -> list[str]:
     table = ["| Check | Family | Level | Outcome | Reason |", "|---|---|---|---|---|"]
-    for r in result.checks:
+    for row in table_rows(result):  # checks that did not run for one reason: one row
+        r = row[0]
         label, emoji = KINDS[kind(r)]
+        ids = ", ".join(md_code(c.check.id, in_table=True) for c in row)
+        families = ", ".join(dict.fromkeys(c.check.family for c in row))
+        reason = same_cause_line(r) or r.reason or plural(r.exchanges, "request")
         table.append(
-            f"| {md_code(r.check.id, in_table=True)} | {md_text(r.check.family)} "
-            f"| {r.check.level.value} | {emoji} {label} "
-            f"| {md_text(same_cause_line(r) or r.reason or plural(r.exchanges, 'request'), 160)} |"
+            f"| {ids} | {md_text(families)} | {levels(row)} | {emoji} {label} "
+            f"| {md_text(reason, 160 if len(row) == 1 else 400)} |"
         )
     return [*table, ""]
 
