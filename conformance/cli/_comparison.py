@@ -11,11 +11,12 @@ from ..model import Change, Comparison
 from ..reports import render_changes_markdown, render_comparison_json, render_comparison_text
 from ..reports._changes import (
     CHANGES,
+    also_failed,
     baseline_description,
     comparison_verdict,
     explain_change,
     transition,
-    way_back,
+    ways_back,
 )
 from ._text import line, styled
 
@@ -46,8 +47,11 @@ def _verdict_line(comparison: Comparison) -> Text:
 def _print_short(console: Console, comparison: Comparison) -> None:
     for kind in SHORT:
         label = CHANGES[kind][1]
-        for change in comparison.of(kind):
+        changes = comparison.regression_causes if kind is Change.REGRESSED else comparison.of(kind)
+        for change in changes:  # a regression: its cause, with the checks it explains
             why = explain_change(change, limit=160)
+            also = [c.check for c in comparison.explained_by(change)]
+            why += f" (with {', '.join(also)})" if also else ""
             console.print(
                 line(
                     "  ",
@@ -82,7 +86,7 @@ def _print_table(console: Console, comparison: Comparison) -> None:
                 change.check,
                 change.level or "-",
                 transition(change),
-                explain_change(change),
+                " - ".join(filter(None, [explain_change(change), also_failed(comparison, change)])),
             )
     console.print(table)
 
@@ -95,8 +99,8 @@ def print_comparison(console: Console, comparison: Comparison, *, short: bool = 
         _print_short(console, comparison)
     else:
         _print_table(console, comparison)
-        for change in comparison.regressions:  # the way back, as lines to copy
-            for text in way_back(change):
+        for _, back in ways_back(comparison):  # the way back, as lines to copy
+            for text in back:
                 console.print(f"  {text}", soft_wrap=True)
     for note in comparison.notes:
         console.print(f"note: {note}", soft_wrap=True)

@@ -5,6 +5,7 @@ The runner emits plain result objects (`RunResult`); it prints nothing and write
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -132,10 +133,17 @@ class _Tally:
 
 
 def answer_cause(sent: Sent) -> str:
-    """The cause a response check's finding names: that answer. Two checks failing the same
-    answers fail by one cause; the same answer twice is one finding."""
+    """The cause a response check's finding names: that answer, to that request (its body
+    shown short, with a digest when cut). Two checks failing the same answers fail by one
+    cause; the same answer twice is one finding."""
     exchange = sent.exchange
-    return f"the answer to {exchange.method} {exchange.url} -> {exchange.status}"
+    body = exchange.request_body or ""
+    shown = " ".join(body.split())
+    if len(shown) > 80:
+        digest = hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        shown = f"{shown[:72]}... ({digest})"
+    sent_with = f" with {shown}" if shown else ""
+    return f"the {exchange.status} answer to {exchange.method} {exchange.url}{sent_with}"
 
 
 class _Observer:

@@ -119,6 +119,9 @@ class CheckChange:
     rerun: str = ""
     reproduce: tuple[str, ...] = ()
     assumes: str = ""
+    # a failure another failure of this run explains: that check, and the cause in words
+    caused_by: str = ""
+    cause: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -135,6 +138,8 @@ class CheckChange:
             "rerun": self.rerun,
             "reproduce": list(self.reproduce),
             "assumes": self.assumes,
+            "caused_by": self.caused_by,
+            "cause": self.cause,
         }
 
 
@@ -155,6 +160,17 @@ class Comparison:
     @property
     def regressions(self) -> list[CheckChange]:
         return self.of(Change.REGRESSED)
+
+    @property
+    def regression_causes(self) -> list[CheckChange]:
+        """The regressions no other regression explains: one per cause, each leading the
+        regressions `explained_by` it."""
+        regressed = {c.check for c in self.regressions}
+        return [c for c in self.regressions if c.caused_by not in regressed]
+
+    def explained_by(self, lead: CheckChange) -> list[CheckChange]:
+        """The regressions that failed by the same cause as `lead`."""
+        return [c for c in self.regressions if c.caused_by == lead.check]
 
     @property
     def fixed(self) -> list[CheckChange]:
@@ -199,7 +215,11 @@ class Comparison:
             "started_at": self.started_at,
             "strict": self.strict,
             "exit_code": self.exit_code,
-            "summary": {**summary, "new_checks": len(self.new_checks)},
+            "summary": {
+                **summary,
+                "new_checks": len(self.new_checks),
+                "regression_causes": len(self.regression_causes),
+            },
             "changes": [c.to_dict() for c in self.changes],
             "notes": list(self.notes),
         }
@@ -259,6 +279,8 @@ def _way_back(r: CheckResult, rerun_all: str) -> dict[str, Any]:
         "rerun": f"{rerun_all} --check {r.check.id}" if rerun_all else "",
         "reproduce": tuple(e.curl for e in first.reproduction) if first else (),
         "assumes": first.assumes if first else "",
+        "caused_by": r.caused_by,
+        "cause": r.cause,
     }
 
 

@@ -20,6 +20,7 @@ from ._output import write_text
 
 __all__ = [
     "CHANGES",
+    "also_failed",
     "baseline_description",
     "comparison_schema",
     "comparison_verdict",
@@ -29,6 +30,7 @@ __all__ = [
     "scrub_comparison",
     "transition",
     "way_back",
+    "ways_back",
     "write_comparison_json",
 ]
 
@@ -68,11 +70,14 @@ def comparison_verdict(comparison: Comparison) -> Headline:
         (len(comparison.warnings), "new advisory warning(s)"),
         (len(comparison.new_checks), "new check(s)"),
     ]
+    causes, regressions = len(comparison.regression_causes), len(comparison.regressions)
+    if causes < regressions:  # one bug, several checks: the bug is what is counted
+        by = "its cause" if causes == 1 else "their causes"
+        counts.insert(0, (regressions, f"checks failed by {by}"))
     rest = ", ".join(f"{n} {label}" for n, label in counts if n)
     suffix = f" ({rest})" if rest else ""
-    regressions = len(comparison.regressions)
     if regressions:
-        return Headline("❌", f"{plural(regressions, 'regression')}{suffix}", "fail")
+        return Headline("❌", f"{plural(causes, 'regression')}{suffix}", "fail")
     if comparison.inconclusive:
         return Headline(
             "💥",
@@ -103,9 +108,25 @@ def explain_change(change: CheckChange, limit: int = 300) -> str:
         parts.append(f"accepted{until}: {reason}")
     if change.new and change.change is not Change.NEW:
         parts.append("new check")
-    if change.detail and change.change is not Change.FIXED:
+    if change.caused_by and change.change is not Change.FIXED:
+        parts.append(f"the same cause as {change.caused_by}: {change.cause}")
+    elif change.detail and change.change is not Change.FIXED:
         parts.append(change.detail)
     return one_line(printable(" - ".join(parts)), limit)
+
+
+def also_failed(comparison: Comparison, change: CheckChange) -> str:
+    """`also failed by the same cause: ROUNDTRIP-METADATA, ...` under a regression that
+    leads others; "" otherwise."""
+    if change.change is not Change.REGRESSED:
+        return ""
+    others = [c.check for c in comparison.explained_by(change)]
+    return f"also failed by the same cause: {', '.join(others)}" if others else ""
+
+
+def ways_back(comparison: Comparison) -> list[tuple[CheckChange, list[str]]]:
+    """Each regression cause with its way back (the regressions it explains share it)."""
+    return [(c, back) for c in comparison.regression_causes if (back := way_back(c))]
 
 
 def render_comparison_text(comparison: Comparison, kinds: Iterable[Change] = tuple(CHANGES)) -> str:
@@ -119,7 +140,10 @@ def render_comparison_text(comparison: Comparison, kinds: Iterable[Change] = tup
             f"  {label:<14} {printable(change.check):<{width}}  {change.level or '-':<8}  "
             f"{transition(change):<22}  {explain_change(change)}".rstrip()
         )
-        if change.change is Change.REGRESSED:
+        also = also_failed(comparison, change)
+        if also:
+            lines.append(f"      {printable(also)}")
+        if change in comparison.regression_causes:
             lines += [f"      {line}" for line in way_back(change)]
     if not comparison.changes:
         lines.append("  nothing changed")
@@ -178,6 +202,7 @@ def scrub_comparison(comparison: Comparison, secrets: Iterable[str]) -> Comparis
                 rerun=text(c.rerun),
                 reproduce=tuple(text(curl) for curl in c.reproduce),
                 assumes=text(c.assumes),
+                cause=text(c.cause),
             )
             for c in comparison.changes
         ),

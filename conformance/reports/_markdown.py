@@ -16,6 +16,7 @@ from typing import Final
 
 from ..model import (
     Change,
+    CheckChange,
     CheckResult,
     Comparison,
     Exchange,
@@ -26,12 +27,13 @@ from ..model import (
 )
 from ._changes import (
     CHANGES,
+    also_failed,
     baseline_description,
     comparison_verdict,
     explain_change,
     scrub_comparison,
     transition,
-    way_back,
+    ways_back,
 )
 from ._common import (
     KINDS,
@@ -209,6 +211,10 @@ def _restore_section(result: RunResult) -> list[str]:
     return lines
 
 
+def _why(comparison: Comparison, change: CheckChange) -> str:
+    return " - ".join(filter(None, [explain_change(change), also_failed(comparison, change)]))
+
+
 def render_changes_markdown(comparison: Comparison) -> str:
     """The "Changes since baseline" section: its verdict (the gate's) as a level-2 heading,
     then one table per kind of change, then the notes."""
@@ -232,16 +238,15 @@ def render_changes_markdown(comparison: Comparison) -> str:
             "|---|---|---|---|",
             *(
                 f"| {md_code(c.check, in_table=True)} | {c.level or '-'} "
-                f"| {transition(c, '→')} | {md_text(explain_change(c), 300)} |"
+                f"| {transition(c, '→')} "
+                f"| {md_text(_why(comparison, c), 400)} |"
                 for c in rows
             ),
             "",
         ]
         if change is Change.REGRESSED:
-            for c in rows:
-                back = way_back(c)
-                if back:
-                    lines += [f"{md_code(c.check)}, again:", "", fenced("\n".join(back), "sh"), ""]
+            for c, back in ways_back(comparison):
+                lines += [f"{md_code(c.check)}, again:", "", fenced("\n".join(back), "sh"), ""]
     if not comparison.changes:
         lines += ["Nothing changed: every check ended as it did in the baseline.", ""]
     lines += [f"- _Note:_ {md_text(note, 500)}" for note in comparison.notes]
