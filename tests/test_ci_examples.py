@@ -32,7 +32,7 @@ CI = ROOT / "examples" / "ci"
 CI_FILES = sorted([*CI.glob("*.yml"), *CI.glob("*.yaml")])
 SUITE = "agentphone-conformance"
 THIS_ACTION = re.compile(r"^[\w.-]+/agentphone-conformance(?:/[^@]*)?@(?P<ref>.*)$")
-KEY_INPUT = re.compile(r"inputs\.(?:second-)?api-key(?![\w-])")
+KEY_INPUT = re.compile(r"inputs\.(?:(?:second-)?api-key|webhook-secret)(?![\w-])")
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 FAKE_KEY = "sk_fake_Zq8vT1nW4eRr2yU7"
 
@@ -40,10 +40,12 @@ FAKE_KEY = "sk_fake_Zq8vT1nW4eRr2yU7"
 INPUTS = {
     "target": "",
     "api-key": "",
-    "api-key-env": "AGENTPHONE_API_KEY",
+    "api-key-env": "",
     "second-api-key": "",
+    "webhook-secret": "",
+    "webhook-secret-env": "",
     "seed": "",
-    "profile": "ci",
+    "profile": "",
     "report-dir": "reports/agentphone-conformance",
     "baseline": "",
     "har": "true",
@@ -341,7 +343,7 @@ def test_the_api_key_is_only_ever_in_env() -> None:
         assert not KEY_INPUT.search(json.dumps(step.get("with", {}))), step
         assert not KEY_INPUT.search(str(step.get("if", ""))), step
         in_env += [name for name, value in step.get("env", {}).items() if KEY_INPUT.search(value)]
-    assert sorted(in_env) == ["INPUT_API_KEY", "INPUT_SECOND_API_KEY"]
+    assert sorted(in_env) == ["INPUT_API_KEY", "INPUT_SECOND_API_KEY", "INPUT_WEBHOOK_SECRET"]
     # The examples never put a secret on a command line either.
     for path in CI_FILES:
         for where, text in _shell_texts(_load(path)):
@@ -478,7 +480,9 @@ def _environment(*prepend: Path) -> dict[str, str]:
     return {**environ, "PATH": path}
 
 
-def run_action_locally(workspace: Path, given: Mapping[str, str]) -> LocalRun:
+def run_action_locally(
+    workspace: Path, given: Mapping[str, str], job_env: Mapping[str, str] | None = None
+) -> LocalRun:
     """The composite action's steps, from action.yml, in order, as the runner would run them
     (`bash --noprofile --norc -eo pipefail`, in the workspace, a fresh GITHUB_OUTPUT each).
 
@@ -510,6 +514,7 @@ def run_action_locally(workspace: Path, given: Mapping[str, str]) -> LocalRun:
         script.write_text(_evaluate(step["run"], context), encoding="utf-8")
         env = {
             **_environment(bin_dir),
+            **(job_env or {}),
             **{k: _evaluate(str(v), context) for k, v in step.get("env", {}).items()},
             "GITHUB_ACTION_PATH": str(ROOT),
             "GITHUB_WORKSPACE": str(workspace),
@@ -647,6 +652,7 @@ def run_script(tmp_path: Path, inputs: Mapping[str, str], **stand_in: str) -> Sc
         **inputs,
         **{f"STAND_IN_{k.upper()}": v for k, v in stand_in.items()},
         "STAND_IN_RECORD": str(record),
+        "PYTHON": sys.executable,  # where the suite is installed (action/run.sh reads files)
         "GITHUB_OUTPUT": str(output),
         "GITHUB_STEP_SUMMARY": str(summary),
     }
@@ -673,8 +679,10 @@ def run_script(tmp_path: Path, inputs: Mapping[str, str], **stand_in: str) -> Sc
 EMPTY_INPUTS = {
     "INPUT_TARGET": "",
     "INPUT_API_KEY": "",
-    "INPUT_API_KEY_ENV": "AGENTPHONE_API_KEY",
+    "INPUT_API_KEY_ENV": "",
     "INPUT_SECOND_API_KEY": "",
+    "INPUT_WEBHOOK_SECRET": "",
+    "INPUT_WEBHOOK_SECRET_ENV": "",
     "INPUT_SEED": "",
     "INPUT_PROFILE": "",
     "INPUT_BASELINE": "",
@@ -698,6 +706,8 @@ def test_the_script_passes_each_input_as_one_argument_and_keys_in_env(tmp_path: 
         "INPUT_API_KEY": FAKE_KEY,
         "INPUT_API_KEY_ENV": "VENDOR_X_API_KEY",
         "INPUT_SECOND_API_KEY": FAKE_KEY + "2",
+        "INPUT_WEBHOOK_SECRET": FAKE_KEY + "w",
+        "INPUT_WEBHOOK_SECRET_ENV": "VENDOR_X_WEBHOOK_SECRET",
         "INPUT_SEED": "7",
         "INPUT_PROFILE": "quick",
         "INPUT_REPORT_DIR": "reports dir/x",
@@ -714,8 +724,8 @@ def test_the_script_passes_each_input_as_one_argument_and_keys_in_env(tmp_path: 
         "my targets/vendor x.toml",
         "--api-key-env",
         "VENDOR_X_API_KEY",
-        "--second-api-key-env",
-        "AGENTPHONE_SECOND_API_KEY",
+        "--webhook-secret-env",
+        "VENDOR_X_WEBHOOK_SECRET",
         "--seed",
         "7",
         "--profile",
@@ -726,22 +736,63 @@ def test_the_script_passes_each_input_as_one_argument_and_keys_in_env(tmp_path: 
         "reports dir/x/run.har",
     ]
     assert run.env["VENDOR_X_API_KEY"] == FAKE_KEY
-    assert run.env["AGENTPHONE_SECOND_API_KEY"] == FAKE_KEY + "2"
-    assert "INPUT_API_KEY" not in run.env and "INPUT_SECOND_API_KEY" not in run.env
+    assert run.env["AGENTPHONE_SECOND_API_KEY"] == FAKE_KEY + "2"  # no such file: the default
+    assert run.env["VENDOR_X_WEBHOOK_SECRET"] == FAKE_KEY + "w"
+    assert not {"INPUT_API_KEY", "INPUT_SECOND_API_KEY", "INPUT_WEBHOOK_SECRET"} & set(run.env)
     assert run.returncode == 1 and run.outputs["exit-code"] == "1"
     assert run.summary == "## ❌ not conformant\n"
     assert FAKE_KEY not in run.logs + run.summary + json.dumps(run.outputs)
+
+
+def test_the_secrets_go_where_the_target_file_says(tmp_path: Path) -> None:
+    """api-key-env and webhook-secret-env left empty: each secret reaches the suite in the
+    variable the target file names (one meaning: the variable the run reads), and the
+    command line overrides nothing."""
+    target = tmp_path / "vendor-y.toml"
+    target.write_text(
+        'base_url = "https://api.vendor-y.example"\napi_key_env = "VENDOR_Y_KEY"\n'
+        'conversation_ids = ["c1"]\n[second_account]\napi_key_env = "VENDOR_Y_OTHER_KEY"\n'
+        'conversation_ids = ["c2"]\n[webhooks]\nsecret_env = "VENDOR_Y_HOOK"\n',
+        encoding="utf-8",
+    )
+    inputs = {
+        **EMPTY_INPUTS,
+        "INPUT_TARGET": target.name,
+        "INPUT_API_KEY": FAKE_KEY,
+        "INPUT_SECOND_API_KEY": FAKE_KEY + "2",
+        "INPUT_WEBHOOK_SECRET": FAKE_KEY + "w",
+        "INPUT_REPORT_DIR": "r",
+    }
+    run = run_script(tmp_path, inputs)
+    assert run.returncode == 0, run.logs
+    assert run.argv == [
+        *("run", "--report-dir", "r", "--target", target.name),
+        *("--webhook-secret-env", "VENDOR_Y_HOOK"),
+    ]
+    assert run.env["VENDOR_Y_KEY"] == FAKE_KEY
+    assert run.env["VENDOR_Y_OTHER_KEY"] == FAKE_KEY + "2"
+    assert run.env["VENDOR_Y_HOOK"] == FAKE_KEY + "w"
+    assert "AGENTPHONE_API_KEY" not in run.env and "AGENTPHONE_SECOND_API_KEY" not in run.env
 
 
 @pytest.mark.parametrize(
     "inputs",
     [
         {"INPUT_API_KEY": FAKE_KEY, "INPUT_API_KEY_ENV": "not a name", "INPUT_REPORT_DIR": "r"},
-        {"INPUT_API_KEY": FAKE_KEY, "INPUT_API_KEY_ENV": "", "INPUT_REPORT_DIR": "r"},
+        {
+            "INPUT_SECOND_API_KEY": FAKE_KEY,
+            "INPUT_API_KEY_ENV": "AGENTPHONE_SECOND_API_KEY",
+            "INPUT_REPORT_DIR": "r",
+        },
+        {
+            "INPUT_WEBHOOK_SECRET": FAKE_KEY,
+            "INPUT_WEBHOOK_SECRET_ENV": "a-b",
+            "INPUT_REPORT_DIR": "r",
+        },
         {"INPUT_API_KEY": FAKE_KEY, "INPUT_REPORT_DIR": ""},
         {"INPUT_HAR": "yes", "INPUT_REPORT_DIR": "r"},
     ],
-    ids=["bad-key-env", "empty-key-env", "no-report-dir", "bad-har"],
+    ids=["bad-key-env", "key-envs-clash", "bad-webhook-secret-env", "no-report-dir", "bad-har"],
 )
 def test_the_script_refuses_unusable_inputs_with_exit_2(
     tmp_path: Path, inputs: dict[str, str]
@@ -844,3 +895,295 @@ def test_the_nightly_history_job_draws_the_last_nights(tmp_path: Path) -> None:
     assert (workspace / "history" / "history.html").is_file()
     [upload] = [s for s in job["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")]
     assert upload["with"]["path"] == "history"
+
+
+# --- a whole example job, run here -----------------------------------------------------------
+
+# Steps that are GitHub's services or set up what this machine already has.
+_SERVICE_STEPS = ("actions/checkout@", "actions/setup-python@", "actions/upload-artifact@")
+
+
+@dataclass
+class JobRun:
+    steps: list[tuple[str, int, str]] = field(default_factory=list)  # name, code, log
+    action: LocalRun | None = None
+    summary: str = ""
+
+    def step(self, name: str) -> tuple[str, int, str]:
+        return next(s for s in self.steps if s[0] == name)
+
+
+def run_job_locally(
+    path: Path,
+    workspace: Path,
+    *,
+    env: Mapping[str, str] = {},
+    context: Mapping[str, str] = {},
+    bin_dirs: tuple[Path, ...] = (),
+) -> JobRun:
+    """The single job of the workflow at `path`, its steps in order as the runner would run
+    them: its `run:` steps verbatim (bash -eo pipefail, in `workspace`, the job's env with
+    `env` laid over it: the user's own settings), this action through
+    `run_action_locally`, GitHub's own actions skipped. A step after a failure runs only if
+    its `if:` says always() or !cancelled()."""
+    workflow = _load(path)
+    [job] = workflow["jobs"].values()
+    job_env = {k: str(v) for k, v in {**job.get("env", {}), **env}.items()}
+    ctx = {**{f"env.{k}": v for k, v in job_env.items()}, **context}
+    summary = workspace.parent / "job-summary.md"
+    summary.write_text("", encoding="utf-8")
+    done, failed = JobRun(), False
+    for index, step in enumerate(job["steps"]):
+        name = step.get("name", step.get("uses", f"step {index}"))
+        condition = str(step.get("if", ""))
+        if failed and "always()" not in condition and "!cancelled()" not in condition:
+            continue
+        uses = step.get("uses", "")
+        if uses.startswith(_SERVICE_STEPS):
+            continue
+        if THIS_ACTION.match(uses):
+            given = {k: _evaluate(str(v), ctx) for k, v in step.get("with", {}).items()}
+            done.action = run_action_locally(workspace, given, job_env)
+            done.steps.append((name, done.action.exit_code, done.action.text()))
+            failed = failed or done.action.exit_code != 0
+            continue
+        assert "run" in step, f"{_name(path)}: a step this test cannot run: {step}"
+        output = workspace.parent / f"job-output-{index}"
+        output.write_text("", encoding="utf-8")
+        step_env = {k: _evaluate(str(v), ctx) for k, v in step.get("env", {}).items()}
+        ran = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", _evaluate(step["run"], ctx)],
+            cwd=workspace,
+            env={
+                **_environment(*bin_dirs, Path(sys.executable).parent),
+                **job_env,
+                **step_env,
+                "GITHUB_OUTPUT": str(output),
+                "GITHUB_STEP_SUMMARY": str(summary),
+                "GITHUB_REPOSITORY": "OWNER/service",
+            },
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        done.steps.append((name, ran.returncode, ran.stdout + ran.stderr))
+        if "id" in step:
+            for key, value in _read_outputs(output.read_text(encoding="utf-8")).items():
+                ctx[f"steps.{step['id']}.outputs.{key}"] = value
+        failed = failed or ran.returncode != 0
+    done.summary = summary.read_text(encoding="utf-8")
+    if done.action is not None:
+        done.summary += done.action.summary
+    return done
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_the_server_under_test_example_starts_waits_runs_and_stops(workspace: Path) -> None:
+    """The job's steps verbatim; only its env is ours: the server under test is an
+    independent seed-edition FastAPI server (tests/servers/seed_app.py) run by uvicorn."""
+    from .servers.seed_app import create_app
+
+    key, ids = create_app().state.accounts[0]
+    port = _free_port()
+    start = (
+        f"{sys.executable} -m uvicorn --app-dir {ROOT} --factory tests.servers.seed_app:create_app"
+        f" --host 127.0.0.1 --port {port}"
+    )
+    env = {
+        "SERVER_INSTALL": "true",  # installed already: the tests' own environment
+        "SERVER_START": start,
+        "SERVER_URL": f"http://127.0.0.1:{port}",
+        "SERVER_API_KEY": key,
+        "SERVER_CONVERSATION_ID": ids[0],
+    }
+    try:
+        job = run_job_locally(
+            CI / "server-under-test.yml", workspace, env=env, context={"github.run_number": "4"}
+        )
+    finally:
+        pid = workspace / "server.pid"
+        if pid.exists():
+            subprocess.run(["kill", pid.read_text().strip()], check=False)
+    assert [name for name, _, _ in job.steps] == [
+        "Install the server under test",
+        "Start it in the background",
+        "Wait until it answers (at most 60 s)",
+        "Describe it to the suite (a target file)",
+        "Run the suite against it",
+        "Stop the server and show its log",
+    ]
+    assert all(code == 0 for _, code, _ in job.steps), job.steps
+    assert "the server answers" in job.step("Wait until it answers (at most 60 s)")[2]
+    assert job.action is not None and job.action.outputs["exit-code"] == "0"
+    report = json.loads((workspace / "reports" / "conformance" / "report.json").read_text())
+    assert report["target"]["base_url"] == env["SERVER_URL"] and report["settings"]["seed"] == 4
+    assert "conformant" in job.summary and key not in job.action.text()
+
+
+def test_the_server_under_test_example_reports_a_server_that_never_answers(
+    workspace: Path,
+) -> None:
+    env = {
+        "SERVER_INSTALL": "true",
+        "SERVER_START": f"{sys.executable} -c 'import sys; sys.exit(1)'",  # exits at once
+        "SERVER_URL": f"http://127.0.0.1:{_free_port()}",
+        "SERVER_API_KEY": "k",
+        "SERVER_CONVERSATION_ID": "c",
+    }
+    job = run_job_locally(CI / "server-under-test.yml", workspace, env=env, context={})
+    _, code, log = job.step("Wait until it answers (at most 60 s)")
+    assert code == 1 and "the server exited before answering" in log
+    assert job.action is None  # the suite never ran against nothing
+    assert job.steps[-1][0] == "Stop the server and show its log" and job.steps[-1][1] == 0
+
+
+FAKE_GH_RUNS = """#!/usr/bin/env python3
+# A stand-in for the GitHub CLI: `gh run list ... --status success` prints the newest green
+# run's id (the stored one, if any); `gh run download ID --name N --dir D` extracts that
+# run's artifact N into D, as gh does for one named artifact.
+import shutil, sys
+from pathlib import Path
+stored = Path(sys.argv[0]).resolve().parent / "runs-stored"
+args = sys.argv[1:]
+with open(stored / "calls.log", "a") as log:
+    log.write(" ".join(args) + "\\n")
+if args[:2] == ["run", "list"]:
+    assert "--status" in args and args[args.index("--status") + 1] == "success"
+    runs = sorted((p.name for p in stored.iterdir() if p.is_dir()), reverse=True)
+    print(runs[0] if runs else "")
+elif args[:2] == ["run", "download"]:
+    artifact = stored / args[2] / args[args.index("--name") + 1]
+    if not artifact.is_dir():
+        sys.exit("no artifact")
+    shutil.copytree(artifact, Path(args[args.index("--dir") + 1]))
+else:
+    sys.exit(f"unexpected gh call: {args}")
+"""
+
+
+@pytest.mark.parametrize(
+    ("stored", "now", "exit_code"),
+    [
+        ((), ("semantics-null-ignored",), "1"),  # the bug is new: a regression
+        (("semantics-null-ignored",), ("semantics-null-ignored",), "0"),  # known: not again
+        (None, ("semantics-null-ignored",), "1"),  # no green run yet: every failure gates
+        ((), (), "0"),
+    ],
+    ids=["regression", "already-in-the-baseline", "no-green-run-yet", "clean"],
+)
+def test_the_baseline_example_gates_on_what_the_last_green_run_did_not_have(
+    workspace: Path, stored: tuple[str, ...] | None, now: tuple[str, ...], exit_code: str
+) -> None:
+    """The job's steps verbatim with a stand-in `gh` serving the last green run's artifact
+    (a real run of the emulator); the target file at the example's path is the emulator,
+    with a fault or not."""
+    from conformance.core import GivenOptions, TargetSpec
+    from conformance.jobs import Job, execute, run_options
+
+    bin_dir = workspace.parent / "bin"
+    runs = bin_dir / "runs-stored"
+    runs.mkdir(parents=True)
+    (bin_dir / "gh").write_text(FAKE_GH_RUNS, encoding="utf-8")
+    (bin_dir / "gh").chmod(0o755)
+    example = _load(CI / "baseline-from-last-green.yml")
+    artifact = example["jobs"]["conformance"]["env"]["ARTIFACT"]
+    if stored is not None:  # a green run on the default branch, with its reports
+        given = GivenOptions(seed=3, profile="quick")
+        execute(Job(TargetSpec(faults=stored), run_options(given)), runs / "907" / artifact)
+    target = workspace / "conformance" / "targets" / "vendor-x.toml"
+    target.parent.mkdir(parents=True)
+    faults = ", ".join(f'"{f}"' for f in now)
+    target.write_text(f'name = "vendor-x"\n[emulator]\nfaults = [{faults}]\n', "utf-8")
+    context = {
+        "github.token": "a-token",
+        "github.workflow": "conformance (regressions)",
+        "github.event.repository.default_branch": "main",
+        "secrets.VENDOR_X_API_KEY": "",
+    }
+    job = run_job_locally(
+        CI / "baseline-from-last-green.yml", workspace, context=context, bin_dirs=(bin_dir,)
+    )
+    fetch = job.step("Fetch the last green run's report.json")
+    assert fetch[1] == 0, fetch
+    assert job.action is not None and job.action.outputs["exit-code"] == exit_code, job.steps
+    calls = (runs / "calls.log").read_text(encoding="utf-8")
+    assert "--branch main --status success" in calls
+    comparison = workspace / "reports" / "comparison.json"
+    if stored is None:
+        assert "no green run on main" in fetch[2] and not comparison.exists()
+    else:
+        assert (workspace / "baseline" / "report.json").is_file()
+        verdict = json.loads(comparison.read_text(encoding="utf-8"))
+        assert verdict["exit_code"] == int(exit_code)
+        assert "Changes since baseline" in job.summary
+
+
+def test_the_profile_is_the_target_files_unless_given(workspace: Path) -> None:
+    target = workspace / "ci.toml"
+    target.write_text(
+        'name = "x"\n[emulator]\nfaults = []\n[settings]\nprofile = "ci"\nmax_requests = 2000\n',
+        "utf-8",
+    )
+    run = run_action_locally(workspace, {"target": target.name, "seed": "2", "report-dir": "r"})
+    assert run.outputs["exit-code"] == "0", run.text()
+    report = json.loads((workspace / "r" / "report.json").read_text(encoding="utf-8"))
+    assert report["settings"]["profile"] == "ci"
+
+
+# --- pins that resolve -----------------------------------------------------------------------
+
+PLACEHOLDER = "COMMIT_SHA"
+
+
+def _suite_refs(text: str) -> list[str]:
+    """Every ref the suite is pinned at in `text`: `uses: .../agentphone-conformance@REF` and
+    `git+https://.../agentphone-conformance@REF`."""
+    return re.findall(r"[\w.-]+/agentphone-conformance@([\w.-]+)", text)
+
+
+def _tags() -> set[str]:
+    done = subprocess.run(
+        ["git", "-C", str(ROOT), "tag", "--list"], capture_output=True, text=True, check=False
+    )
+    return set(done.stdout.split()) if done.returncode == 0 else set()
+
+
+@pytest.mark.parametrize("path", [*CI_FILES, ACTION, ROOT / "README.md"], ids=lambda p: p.name)
+def test_every_pin_is_a_commit_or_a_released_tag(path: Path) -> None:
+    """The suite has released no tag: every example pins a commit (the placeholder the
+    header says how to fill, or a full SHA), one and the same throughout a file."""
+    refs = _suite_refs(path.read_text(encoding="utf-8"))
+    tags = _tags()
+    for ref in refs:
+        assert ref == PLACEHOLDER or re.fullmatch(r"[0-9a-f]{40}", ref) or ref in tags, (
+            f"{path.name}: @{ref} names no commit and no released tag"
+        )
+    assert len(set(refs)) <= 1, f"{path.name}: pinned at several refs {set(refs)}"
+    if path in CI_FILES and refs:
+        text = path.read_text(encoding="utf-8")
+        assert "git ls-remote https://github.com/OWNER/agentphone-conformance HEAD" in text
+
+
+def test_the_documented_way_to_pick_a_commit_gives_one_holding_the_action() -> None:
+    """`git ls-remote REPOSITORY HEAD`, as the examples say, on this repository: a full
+    SHA, and at that commit the action and the suite are there to be used and installed."""
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    done = subprocess.run(
+        ["git", "ls-remote", str(ROOT), "HEAD"], capture_output=True, text=True, check=True
+    )
+    sha = done.stdout.split()[0]
+    assert re.fullmatch(r"[0-9a-f]{40}", sha)
+    for file in ("action.yml", "action/run.sh", "pyproject.toml"):
+        shown = subprocess.run(
+            ["git", "-C", str(ROOT), "cat-file", "-e", f"{sha}:{file}"], check=False
+        )
+        assert shown.returncode == 0, file

@@ -244,11 +244,12 @@ def test_a_failing_run_says_how_to_run_it_again(tmp_path: Path) -> None:
     assert done.returncode == 1
     again = (
         "agentphone-conformance run --emulator-fault semantics-null-ignored --seed 5 "
-        "--profile quick"
+        f"--profile quick --report-dir {tmp_path}"
     )
     assert f"rerun: {again}" in done.stdout
     summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
     assert again in summary and f"{again} --check META-NULL-CLEARS" in summary
+    again = again.split(" --report-dir")[0]
     rerun = subprocess.run(
         [sys.executable, "-m", "conformance", *again.split()[1:], "--check", "META-NULL-CLEARS",
          "--report-dir", str(tmp_path / "again")],

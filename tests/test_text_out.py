@@ -109,7 +109,7 @@ def test_the_comparison_in_the_terminal_prints_every_value_as_it_is() -> None:
     before = _run([_check("META-REPLACE", "metadata", Outcome.PASSED)])
     comparison = compare(Baseline(source=f"base {HOSTILE}", report=before), _hostile_result())
     for short in (True, False):
-        out = _terminal(lambda console: print_comparison(console, comparison, short=short))
+        out = _terminal(lambda console, s=short: print_comparison(console, comparison, short=s))
         regressed = next(x for x in out.splitlines() if "META-REPLACE" in x)
         _seen_in(regressed, "the comparison's regression line")
     text, tags = _md(render_changes_markdown(comparison))
