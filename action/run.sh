@@ -6,8 +6,9 @@
 #   INPUT_REPORT_DIR=reports/ci INPUT_SEED=1 INPUT_PROFILE=quick bash action/run.sh
 #
 # Everything comes from the environment (action.yml sets these from its inputs and holds
-# their defaults). An unset or empty variable adds no option: the target file's setting
-# applies, else the suite's default.
+# their defaults: har and badge "true" there). An unset or empty variable adds no option
+# here: the target file's setting applies, else the suite's default (run alone: no HAR, no
+# badge unless INPUT_HAR / INPUT_BADGE say "true").
 #
 #   INPUT_TARGET              a TOML target file; empty: the embedded emulator
 #   INPUT_API_KEY             the key's value, handed to the suite only in the variable the
@@ -130,6 +131,10 @@ for flag in har badge; do
         *) usage_error "the action's $flag input must be true or false, not '${!variable}'" ;;
     esac
 done
+
+if ! command -v agentphone-conformance >/dev/null 2>&1; then
+    usage_error "agentphone-conformance is not installed here - install it first: python -m pip install <a checkout of agentphone-conformance>"
+fi
 
 # A summary.md left by an earlier run must not stand in for this one's (a run that ends
 # in a usage error, or finds the target unusable, writes none).

@@ -129,6 +129,7 @@ DEVIATING_VARIANTS = {
     "seed-clamps-limit": "message_limit 0 and 101 are clamped, not refused",
     "seed-forbids-extra": "unknown members are refused",
     "seed-redirect": "/v1 is answered 308 (the API lives under /api)",
+    "seed-501-methods": "PUT, POST and DELETE are a 501, not a 405",
 }
 assert set(DEVIATING_VARIANTS) <= set(VARIANTS)
 

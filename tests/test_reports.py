@@ -257,7 +257,7 @@ ADDED_SINCE_FORMAT_1 = {
     "target": {"emulator_edition"},
     "settings": {"edition", "deadline", "max_answer_bytes"},
     "check_info": {"edition"},
-    "check_result": {"confirmation", "cause", "caused_by", "same_cause"},
+    "check_result": {"confirmation", "replay_note", "cause", "caused_by", "same_cause"},
     "finding": {"steps", "assumes"},
     "restore_record": {"kept"},
     "summary": {"not-implemented"},

@@ -20,8 +20,9 @@ from typing import Any
 import httpx
 import pytest
 
+from conformance.checks import answer_cause
 from conformance.core import Sent
-from conformance.engine._runner import _group_causes, _Observer, answer_cause
+from conformance.engine._runner import _group_causes, _Observer
 from conformance.jobs import load_run_report
 from conformance.model import Exchange, Outcome
 from conformance.model._results import CheckInfo, Level
@@ -115,11 +116,12 @@ def test_its_reproduction_shows_the_bug_from_null_metadata(new_user: dict[str, A
     assert done.returncode == 0, done.stdout + done.stderr
     answers = [x for x in done.stdout.splitlines() if x[:1].isdigit()]
     assert len(answers) == len(lead["reproduce"])
-    first = json.loads(answers[0].split(": metadata ", 1)[1])
-    last = json.loads(answers[-1].split(": metadata ", 1)[1])
+    held = [json.loads(answer.split(": metadata ", 1)[1]) for answer in answers]
+    set_up = {key for metadata in held[:-1] if metadata for key in metadata}
     sent_last = json.loads(shlex.split(lead["reproduce"][-1])[-1])["metadata"]
-    survivors = set(last) - set(sent_last)
-    assert survivors and survivors <= set(first)  # the set-up's members survived: a merge
+    survivors = set(held[-1]) - set(sent_last)
+    assert survivors and survivors <= set_up  # the set-up's members survived: a merge
+    assert "last answer: the run's answer again" in done.stdout
     assert "restored:" in done.stdout and _metadata(new_user) is None  # put back
 
 
@@ -137,6 +139,7 @@ def test_the_same_reproduction_is_clean_on_the_conformant_server(
         answers = [x for x in done.stdout.splitlines() if x[:1].isdigit()]
         last = json.loads(answers[-1].split(": metadata ", 1)[1])
         assert last == json.loads(shlex.split(lead["reproduce"][-1])[-1])["metadata"]
+        assert "last answer: the run's status (200), other metadata" in done.stdout
     finally:
         switch.app = buggy
 
@@ -189,7 +192,7 @@ def merge_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.mark.parametrize("check", ["META-REPLACE", "META-EMPTY-OBJECT"])
+@pytest.mark.parametrize("check", ["META-REPLACE", "META-EMPTY-OBJECT", "ROUNDTRIP-METADATA"])
 def test_a_finding_carries_its_set_up_in_every_report(merge_run: Path, check: str) -> None:
     report = load_run_report(merge_run / "report.json")
     result = next(r for r in report.checks if r.check.id == check)
@@ -263,8 +266,12 @@ def test_the_same_answer_judged_twice_is_one_finding_and_one_cause() -> None:
         observer.judge(sent)
     results = observer.results()
     assert [len(r.findings) for r in results] == [2, 2]
-    assert {f.cause for f in results[0].findings} == {answer_cause(one), answer_cause(other)}
-    assert answer_cause(one) != answer_cause(other) and '"x"' in answer_cause(one)
+    assert {f.cause for f in results[0].findings} == {
+        answer_cause(one.exchange),
+        answer_cause(other.exchange),
+    }
+    assert answer_cause(one.exchange) != answer_cause(other.exchange)
+    assert '"x"' in answer_cause(one.exchange)
     _group_causes(results)
     assert results[1].caused_by == "SHAPE-STATUS-DOCUMENTED"
     assert results[0].same_cause == ("SHAPE-CONTENT-TYPE",)

@@ -73,7 +73,7 @@ def assert_fastapi_422(response: httpx.Response, loc: list[Any] | None = None) -
 
 def test_every_variant_is_registered_and_independent_of_the_suite() -> None:
     assert set(VARIANTS) <= set(SERVERS)
-    assert len(VARIANTS) == 14
+    assert len(VARIANTS) == 15
     for path in SERVERS_DIR.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.Import):
@@ -431,6 +431,20 @@ def test_seed_deflate_compresses_when_accepted() -> None:
             url, headers={**headers, "Accept-Encoding": "gzip, deflate;q=0"}
         )
         assert "content-encoding" not in refused.headers
+
+
+# ------------------------------------------------------------------------ seed-501-methods
+
+
+def test_seed_501_methods_answers_501_to_methods_it_implements_for_nothing() -> None:
+    with serving("seed-501-methods") as served:
+        url, headers = served.url(), served.auth()
+        for method in ("PUT", "POST", "DELETE", "OPTIONS"):
+            answer = served.client.request(method, url, headers=headers)
+            assert answer.status_code == 501, method
+        assert served.client.get(url, headers=headers).status_code == 200
+        patched = served.client.patch(url, headers=headers, json={"metadata": {"a": 1}})
+        assert patched.status_code == 200 and patched.json()["metadata"] == {"a": 1}
 
 
 # ------------------------------------------------------------------------ current-live

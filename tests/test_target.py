@@ -90,7 +90,9 @@ def test_bad_settings_values_are_usage_errors() -> None:
     ("environ", "needle"),
     [
         ({}, "AGENTPHONE_API_KEY is not set"),
+        ({"AGENTPHONE_API_KEY": " "}, "AGENTPHONE_API_KEY is empty"),
         ({"AGENTPHONE_API_KEY": "k1"}, "AGENTPHONE_SECOND_API_KEY is not set"),
+        ({"AGENTPHONE_API_KEY": "k1", "AGENTPHONE_SECOND_API_KEY": ""}, "SECOND_API_KEY is empty"),
         ({"AGENTPHONE_API_KEY": "k1", "AGENTPHONE_SECOND_API_KEY": "k1"}, "same key"),
     ],
 )
@@ -121,3 +123,26 @@ def test_base_urls_are_normalised(url: str, expected: str) -> None:
 def test_malformed_base_urls_are_refused(url: str) -> None:
     with pytest.raises(HarnessError, match="target URL"):
         validate_base_url(url)
+
+
+def test_a_conversation_named_twice_is_one(tmp_path: Path) -> None:
+    from conformance.core._target import load_target_file
+
+    target = tmp_path / "t.toml"
+    target.write_text(
+        'base_url = "https://x.example"\nconversation_ids = ["c1", "c2", "c1"]\n', "utf-8"
+    )
+    assert load_target_file(target).conversation_ids == ("c1", "c2")
+
+
+def test_a_conversation_given_twice_on_the_command_line_is_one() -> None:
+    from conformance.core import GivenOptions
+    from conformance.jobs import plan_run
+
+    job = plan_run(
+        given=GivenOptions(),
+        base_url="https://x.example",
+        conversation_ids=("c1", "c1", "c2"),
+        witness_ids=("w", "w"),
+    )
+    assert job.spec.conversation_ids == ("c1", "c2") and job.spec.witness_ids == ("w",)

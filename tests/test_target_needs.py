@@ -56,11 +56,24 @@ def test_the_required_operations_are_the_fragments() -> None:
     for method, path in operations:
         assert method.lower() in FRAGMENT["paths"][path]
     members = required.split("a conversation object with the seed page's members:", 1)[1]
+    members = members.split("a PATCH answers", 1)[0]
     seed_required = [
         m for m in SCHEMAS["Conversation"]["required"] if m not in _current("Conversation")
     ]
     assert [m for m in _ticked(members) if m != "metadata"] == seed_required
     assert "metadata" in _ticked(members)
+
+
+def test_the_required_behaviours_are_the_fragments() -> None:
+    required = SECTION.split("**Optional**", 1)[0]
+    behaviours = required.split("And the behaviours the required checks hold it to:", 1)[1]
+    conversation = FRAGMENT["paths"]["/v1/conversations/{conversation_id}"]
+    for status in ("401", "403", "404", "422", "400", "415"):
+        assert f"`{status}`" in behaviours and status in conversation["patch"]["responses"]
+    limit = next(p for p in conversation["get"]["parameters"] if p["name"] == "message_limit")
+    bounds = f"`{limit['schema']['minimum']}`..`{limit['schema']['maximum']}`"
+    assert f"`message_limit`\n  outside {bounds}" in behaviours or f"outside {bounds}" in behaviours
+    assert "422" in conversation["get"]["responses"]
 
 
 def test_the_optional_parts_are_the_fragments() -> None:

@@ -265,3 +265,14 @@ def test_a_long_reason_is_cut_between_words(limit: int) -> None:
 
 def test_one_word_longer_than_the_limit_is_still_cut() -> None:
     assert one_line("x" * 50, 10) == "x" * 9 + "…"
+
+
+def test_a_long_json_value_is_cut_after_a_whole_member() -> None:
+    from conformance.checks.semantics import _short
+
+    value = {"conformance_old": 1, "conformance_shared": "new", "nested": {"n": 2}, "list": ["x"]}
+    cut = _short(value, 60)
+    assert cut.endswith(" …") and len(cut) <= 62
+    assert cut[:-2].endswith(",") and '"list": ["' not in cut  # no member cut in half
+    assert _short({"a": 1}) == '{"a": 1}'
+    assert _short("y" * 100, 20) == '"' + "y" * 19 + " …"  # one string: cut anywhere

@@ -28,6 +28,7 @@ from ._context import (
     RunContext,
     Snapshot,
     Webhooks,
+    answer_cause,
     conversation_path,
     same_json,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "Snapshot",
     "Verdict",
     "Webhooks",
+    "answer_cause",
     "conversation_path",
     "run_generated",
     "same_json",

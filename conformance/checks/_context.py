@@ -8,6 +8,7 @@ Nothing of one check's lives on the shared object."""
 
 from __future__ import annotations
 
+import hashlib
 import random
 import urllib.parse
 from collections.abc import Callable
@@ -32,6 +33,7 @@ __all__ = [
     "Snapshot",
     "Webhooks",
     "absent_id_like",
+    "answer_cause",
     "conversation_path",
     "same_json",
 ]
@@ -159,6 +161,9 @@ class RunContext:
     # what schemathesis found in an answer, by what it looks at (operation, path, status,
     # content type, body): the same answer again is not judged again
     shape_verdicts: dict[tuple[Any, ...], Any] = field(default_factory=dict, repr=False)
+    # conversation id -> the last accepted PATCH of its metadata, whichever check sent it:
+    # where a finding's steps start when the check itself set nothing before them
+    last_writes: dict[str, Exchange] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.options.seed)
@@ -219,6 +224,7 @@ class Context:
         self.run = run
         self.exchanges: list[Exchange] = []  # every exchange this check made, in order
         self._mark = 0  # where the steps of a finding start: see `mark`
+        self._writes_at_mark = dict(run.last_writes)  # the state the steps start from
         self.causes: set[str] = set()  # what broke, of each failure that says (see `fail`)
         self.uncaused = 0  # failures that name no cause
         self.findings: list[Finding] = []  # the first MAX_FINDINGS_KEPT
@@ -270,6 +276,8 @@ class Context:
             raise OtherWriter(f"another client is writing {path.rsplit('/', 1)[-1]}")
         sent = self.run.client.send(method, path, **kwargs)
         self.exchanges.append(sent.exchange)
+        if _sets_metadata(sent.exchange):
+            self.run.last_writes[_conversation_of(sent.exchange.url)] = sent.exchange
         return sent
 
     def get(
@@ -357,6 +365,8 @@ class Context:
         words other checks' findings may share (a merge instead of a replace): the report
         leads with the first check a cause shows in, and groups the rest under it."""
         exchange = sent if isinstance(sent, Exchange) or sent is None else sent.exchange
+        if not cause and exchange is not None and (exchange.status or 0) >= 500:
+            cause = answer_cause(exchange)  # a crash: the answer is the cause
         finding = Finding(message, exchange, *self._reproduction(exchange), cause=cause)
         if check_id is not None:
             assert not isinstance(sent, Exchange), "a delivery is not replayed as a request"
@@ -374,6 +384,7 @@ class Context:
         """What this check sends from here on stands alone: a finding's steps start here
         (each probe of a loop of independent ones marks; by default, the check's start)."""
         self._mark = len(self.exchanges)
+        self._writes_at_mark = dict(self.run.last_writes)
 
     def _reproduction(self, exchange: Exchange | None) -> tuple[tuple[Exchange, ...], str]:
         """The steps that lead to `exchange` (this check's requests since the mark, up to it)
@@ -385,8 +396,26 @@ class Context:
         steps = self.exchanges[self._mark : at + 1]
         left_out = max(0, len(steps) - MAX_STEPS)
         steps = steps[left_out:]
+        if not steps:  # an exchange sent before the mark (a pair judged side by side)
+            return (), ""
+        prior = self._state_set_before(steps[0]) if not left_out else None
+        if prior is not None:  # a probe stands alone only on a server that replaces
+            steps = [prior, *steps]
         assumes = _assumed(steps, left_out)
         return (tuple(steps) if len(steps) > 1 else ()), assumes
+
+    def _state_set_before(self, first: Exchange) -> Exchange | None:
+        """The write that set the metadata `first` starts from: this check's last accepted
+        PATCH of the same conversation before the mark, if any. A probe that stands alone
+        against a server that replaces does not against one that merges, or keeps what an
+        earlier write left: with it, the steps start from a state they set themselves."""
+        conversation = _conversation_of(first.url)
+        if not conversation:
+            return None
+        for earlier in reversed(self.exchanges[: self._mark]):
+            if _sets_metadata(earlier) and _conversation_of(earlier.url) == conversation:
+                return earlier
+        return self._writes_at_mark.get(conversation)  # another check's, before this one
 
     def absorb(self, other: Context) -> None:
         """Count `other`'s findings as this check's (its exchanges are the caller's call)."""
@@ -421,6 +450,31 @@ def _assumed(steps: list[Exchange], left_out: int) -> str:
     if left_out:
         text += f"; the {left_out} requests of the check before these are left out"
     return text
+
+
+def answer_cause(exchange: Exchange) -> str:
+    """The cause a finding about one answer names: that answer, to that request (its body
+    shown short, with a digest when cut). Checks failing the same answers fail by one cause
+    (a crash judged by the check that sent the request and by the response checks); the
+    same answer judged twice by one check is one finding."""
+    body = exchange.request_body or ""
+    shown = " ".join(body.split())
+    if len(shown) > 80:
+        digest = hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        shown = f"{shown[:72]}… ({digest})"
+    sent_with = f" with {shown}" if shown else ""
+    return f"the {exchange.status} answer to {exchange.method} {exchange.url}{sent_with}"
+
+
+def _sets_metadata(exchange: Exchange) -> bool:
+    """An accepted PATCH that sent a metadata: it set what the conversation holds."""
+    return (
+        exchange.method == "PATCH"
+        and exchange.status is not None
+        and 200 <= exchange.status < 300
+        and '"metadata"' in (exchange.request_body or "")
+        and bool(_conversation_of(exchange.url))
+    )
 
 
 def _conversation_of(url: str) -> str:

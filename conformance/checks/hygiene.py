@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..model import Level
 from ._context import CONVERSATION_PATH, SUCCESS, Context, NotApplicable, conversation_path
 from ._registry import needs_writes, scenario
-from .sources import RFC9110_405
+from .sources import RFC9110_METHOD
 
 __all__: list[str] = []
 
@@ -14,9 +14,9 @@ __all__: list[str] = []
     "HTTP-UNSUPPORTED-METHOD",
     family="http",
     level=Level.ADVISORY,
-    requirement="PUT, POST and DELETE on a conversation are refused (405, or 404), never served "
-    "or crashed on.",
-    source=RFC9110_405,
+    requirement="PUT, POST and DELETE on a conversation are refused (405, 404, or 501 from a "
+    "server that implements the method for nothing), never served or crashed on.",
+    source=RFC9110_METHOD,
 )
 def unsupported_methods(ctx: Context) -> None:
     # Sent to an id that cannot exist: if the target does support one of these methods,
@@ -33,7 +33,7 @@ def unsupported_methods(ctx: Context) -> None:
             headers={"Content-Type": "application/json"} if body else None,
             path_template=CONVERSATION_PATH,
         )
-        ctx.expect_status(sent, {404, 405}, f"{method} on a conversation")
+        ctx.expect_status(sent, {404, 405, 501}, f"{method} on a conversation")
 
 
 @scenario(

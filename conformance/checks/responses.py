@@ -152,9 +152,15 @@ def body_schema(run: RunContext, sent: Sent) -> Verdict | str:
     source=RFC9110_5XX,
 )
 def no_server_error(run: RunContext, sent: Sent) -> Verdict | str:
+    if sent.status == 501 and sent.exchange.method not in DOCUMENTED_METHODS:
+        return Verdict.PASS  # RFC 9110 15.6.2: a method the server implements for nothing
     if sent.status >= 500:
         return f"{sent.exchange.method} answered {sent.status}"
     return Verdict.PASS
+
+
+#: The methods the fragment documents (HEAD: GET's, RFC 9110 9.3.2).
+DOCUMENTED_METHODS = frozenset({"GET", "HEAD", "PATCH"})
 
 
 @on_every_response(

@@ -80,7 +80,7 @@ def _told_apart(a: Sent, b: Sent, a_id: str, b_id: str) -> str | None:
 
 def _compact(value: Any) -> str:
     text = json.dumps(value, separators=(",", ":"))
-    return text if len(text) <= 80 else text[:77] + "..."
+    return text if len(text) <= 80 else text[:79] + "…"
 
 
 @scenario(

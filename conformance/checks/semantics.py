@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..core import Sent, instant, same_documented, same_member
+from ..model import plural
 from ._context import LIST_PAGE, LIST_PATH, SUCCESS, Abort, Context, NotApplicable, same_json
 from ._registry import needs_list, needs_writes, scenario
 from .sources import DOCS, SEED
@@ -85,8 +86,14 @@ def metadata_of(conversation: dict[str, Any]) -> Any:
 
 
 def _short(value: Any, limit: int = 160) -> str:
+    """`value` as JSON, at most about `limit` characters: cut after a whole member or item
+    (or, in one long string, anywhere) and marked with an ellipsis."""
     text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= limit else text[:limit] + "..."
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    at = cut.rfind(", ")
+    return (cut[: at + 1] if at > limit // 2 else cut) + " …"
 
 
 def difference(sent: Any, got: Any) -> str:
@@ -597,7 +604,8 @@ def recent_messages(ctx: Context) -> None:
         count = whole.get("messageCount")
         if isinstance(count, int) and len(messages) != min(count, 50):  # the default limit
             ctx.fail(
-                f"GET answered {len(messages)} messages of {count} (message_limit's default is 50)",
+                f"GET answered {plural(len(messages), 'message')} of {count} "
+                "(message_limit's default is 50)",
                 ctx.exchanges[-1],
             )
         times = [_received(m) for m in messages]
@@ -630,7 +638,9 @@ def recent_messages(ctx: Context) -> None:
                 older = [f"not {m.get('id')}" for m in messages if m.get("id") not in shown]
             if len(got) != expected:
                 ctx.fail(
-                    f"GET with message_limit={limit} answered {len(got)} messages of {count}", sent
+                    f"GET with message_limit={limit} answered "
+                    f"{plural(len(got), 'message')} of {count}",
+                    sent,
                 )
             elif older:
                 ctx.fail(

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
 from ..core import Sent
-from ..model import Edition
+from ..model import Edition, plural
 from ._context import LIST_PATH, SUCCESS, Context, same_json
 from ._drive import drive
 from ._registry import needs_writes, scenario
@@ -148,7 +148,8 @@ def _message_limits(ctx: Context) -> None:
             rejected(ctx, sent, f"GET with message_limit={value}", QUERY_REFUSED)
         elif len(messages) > most:
             ctx.fail(
-                f"GET with message_limit={value} answered {len(messages)} messages: neither "
+                f"GET with message_limit={value} answered "
+                f"{plural(len(messages), 'message')}: neither "
                 f"refused ({' or '.join(map(str, sorted(QUERY_REFUSED)))}) nor held to {most}",
                 sent,
             )

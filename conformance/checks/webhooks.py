@@ -115,7 +115,7 @@ def state_of(delivery: Delivery) -> Any:
 
 def _short(value: Any, limit: int = 160) -> str:
     text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= limit else text[:limit] + "..."
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _stored(ctx: Context, body: dict[str, Any], what: str) -> Any:

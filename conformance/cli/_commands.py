@@ -246,11 +246,11 @@ def reproduce_command(report: Path, check: str, number: int, base_url: str | Non
     result = load_run_report(report)
     finding = choose_finding(result, check, number)
     out = _console(160)
-    if finding.assumes:
-        out.print(f"assumes: {finding.assumes}", soft_wrap=True)
     done = reproduce(result, finding, base_url, lambda text: out.print(text, soft_wrap=True))
     if done.stopped:
         out.print(f"stopped: {done.stopped}", soft_wrap=True)
+    if done.compared:
+        out.print(f"last answer: {done.compared}", soft_wrap=True)
     for path, ok in done.restored:
         out.print(f"{'restored' if ok else 'NOT RESTORED'}: {path}", soft_wrap=True)
     out.print(f"the run found: {finding.message}", soft_wrap=True)

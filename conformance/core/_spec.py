@@ -189,7 +189,7 @@ def validate_response_body(operation_id: str, status: int, body: Any) -> list[st
 
 def _describe(json_path: str, message: str) -> str:
     if len(message) > _MAX_MESSAGE:
-        message = message[: _MAX_MESSAGE - 3] + "..."
+        message = message[: _MAX_MESSAGE - 1] + "…"
     return f"{json_path}: {message}"
 
 

@@ -140,8 +140,9 @@ class TargetSpec:
             )
         key = env.get(self.key_env, "").strip()
         if not key:
+            state = "is empty" if self.key_env in env else "is not set"
             raise HarnessError(
-                f"the API key variable {self.key_env} is not set",
+                f"the API key variable {self.key_env} {state}",
                 f"export {self.key_env}=<your API key> (keys are never taken on the command line)",
             )
         primary = Account(key, self.key_env, self.conversation_ids)
@@ -150,7 +151,8 @@ class TargetSpec:
         if self.second_conversation_ids and not second_key:
             raise HarnessError(
                 f"the second account's conversations are given (--second-conversation-id, or a "
-                f"target file's [second_account]) but {self.second_key_env} is not set",
+                f"target file's [second_account]) but {self.second_key_env} "
+                f"{'is empty' if self.second_key_env in env else 'is not set'}",
                 f"export {self.second_key_env}=<the second account's key>, or leave them out",
             )
         if second_key and self.second_conversation_ids:
@@ -242,7 +244,7 @@ def _ids(path: Path, value: Any, where: str) -> tuple[str, ...]:
         raise _problem(
             path, f"{where} must be a list of non-empty strings", f'write {where} = ["conv_..."]'
         )
-    return tuple(value)
+    return tuple(dict.fromkeys(value))  # a conversation named twice is one
 
 
 def _check_keys(path: Path, table: Mapping[str, Any], allowed: set[str], where: str) -> None:

@@ -42,16 +42,27 @@ def _replay(context: RunContext, evidence: Evidence) -> Confirmation:
     return Confirmation.NOT_REPLAYED
 
 
-def replay_all(context: RunContext, failures: Mapping[str, Evidence]) -> dict[str, Confirmation]:
-    """Each failure replayed once, in order, within the run's budget; a failure that cannot
-    be replayed (budget spent, target gone, throttled) is *not replayed*. An interrupt stops
-    the replays: it goes up, and what was not replayed stays *not replayed*."""
-    confirmed: dict[str, Confirmation] = {}
+def replay_all(
+    context: RunContext, failures: Mapping[str, Evidence]
+) -> dict[str, tuple[Confirmation, str]]:
+    """Each failure replayed once, in order, within the run's budget: its confirmation, and
+    for one that could not be replayed, why (budget spent, target gone, throttled, the
+    replay itself failed). An interrupt stops the replays: it goes up, and what was not
+    replayed stays *not replayed*."""
+    confirmed: dict[str, tuple[Confirmation, str]] = {}
     for check_id, evidence in failures.items():
         try:
-            confirmed[check_id] = _replay(context, evidence)
-        except (BudgetExhausted, TargetUnreachable, Throttled):
-            confirmed[check_id] = Confirmation.NOT_REPLAYED
-        except Exception:  # a check's bug while replaying: the failure stands, unconfirmed
-            confirmed[check_id] = Confirmation.NOT_REPLAYED
+            confirmed[check_id] = (_replay(context, evidence), "")
+        except BudgetExhausted:
+            confirmed[check_id] = (Confirmation.NOT_REPLAYED, "the request budget was spent")
+        except TargetUnreachable as exc:
+            confirmed[check_id] = (
+                Confirmation.NOT_REPLAYED,
+                f"the target stopped answering ({exc})",
+            )
+        except Throttled:
+            confirmed[check_id] = (Confirmation.NOT_REPLAYED, "the target kept answering 429")
+        except Exception as exc:  # a check's bug while replaying: the failure stands
+            why = f"the replay itself failed ({type(exc).__name__}); the failure stands as found"
+            confirmed[check_id] = (Confirmation.NOT_REPLAYED, why)
     return confirmed

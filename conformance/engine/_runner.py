@@ -5,9 +5,9 @@ The runner emits plain result objects (`RunResult`); it prints nothing and write
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -31,6 +31,7 @@ from ..checks import (
     RunContext,
     Snapshot,
     Verdict,
+    answer_cause,
     conversation_path,
     run_generated,
 )
@@ -132,20 +133,6 @@ class _Tally:
     causes: set[str] = field(default_factory=set)  # the answers it failed, in words
 
 
-def answer_cause(sent: Sent) -> str:
-    """The cause a response check's finding names: that answer, to that request (its body
-    shown short, with a digest when cut). Two checks failing the same answers fail by one
-    cause; the same answer twice is one finding."""
-    exchange = sent.exchange
-    body = exchange.request_body or ""
-    shown = " ".join(body.split())
-    if len(shown) > 80:
-        digest = hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()[:8]
-        shown = f"{shown[:72]}... ({digest})"
-    sent_with = f" with {shown}" if shown else ""
-    return f"the {exchange.status} answer to {exchange.method} {exchange.url}{sent_with}"
-
-
 class _Observer:
     """Judges every answer of the run with the response checks, whoever sent the request.
     Until the edition is judged (the snapshot's answers show it), answers wait."""
@@ -178,7 +165,7 @@ class _Observer:
             tally = self.tallies[check.id]
             tally.evaluated += 1
             if isinstance(verdict, str):
-                cause = answer_cause(sent)
+                cause = answer_cause(sent.exchange)
                 if any(f.cause == cause and f.message == verdict for f in tally.findings):
                     continue  # the same answer judged again: one finding
                 tally.failures += 1
@@ -213,7 +200,8 @@ class _Scenarios:
     elsewhere: dict[str, list[Elsewhere]] = field(default_factory=dict)  # findings for checks
     # other than the one whose request showed them
     evidence: dict[str, Evidence] = field(default_factory=dict)  # how to see a failure again
-    confirmed: dict[str, Confirmation] = field(default_factory=dict)
+    confirmed: dict[str, tuple[Confirmation, str]] = field(default_factory=dict)
+    unreplayed: str = ""  # why the replays did not run at all
 
     def record(self, ctx: Context) -> None:
         for check_id, found in ctx.elsewhere.items():
@@ -283,7 +271,13 @@ def run(
         wanted = any(check.info.family == "webhook" for check in scenarios)
         with webhook_session(context, _announcer(progress), wanted):
             _run_scenarios(context, scenarios, _announcing(progress, section), done, writers)
-            if not (done.interrupted or client.deadline_passed() or writers.count):
+            if done.interrupted:
+                done.unreplayed = "the run was interrupted"
+            elif client.deadline_passed():
+                done.unreplayed = "the --deadline had passed"
+            elif writers.count:
+                done.unreplayed = "another client wrote a conversation of the run"
+            else:
                 section("replays")
                 done.confirmed = replay_all(context, _failures(done, observer))
             section("webhooks")
@@ -523,10 +517,13 @@ def _complete(
     _merge_elsewhere(results, done.elsewhere)
     order = {check_id: i for i, check_id in enumerate(REGISTRY)}
     results.sort(key=lambda r: order[r.check.id])
-    _group_causes(results)
+    _group_causes(results, {c.id for c in selected if c.response is not None})
     for result in results:
         if result.outcome is Outcome.FAILED:
-            result.confirmation = done.confirmed.get(result.check.id, Confirmation.NOT_REPLAYED)
+            why = done.unreplayed or "nothing to send again for it"
+            result.confirmation, result.replay_note = done.confirmed.get(
+                result.check.id, (Confirmation.NOT_REPLAYED, why)
+            )
     secrets = context.client.secrets  # the target's, and any the run was given since
     results = [_redacted(r, secrets) for r in results]
     order = {check_id: i for i, check_id in enumerate(REGISTRY)}
@@ -563,6 +560,8 @@ def _notes(context: RunContext, done: _Scenarios) -> list[str]:
 def _redacted(result: CheckResult, secrets: dict[str, str]) -> CheckResult:
     """Messages quote answers (a schema error shows the offending value): scrub them too."""
     result.reason = redact(result.reason, secrets)
+    result.replay_note = redact(result.replay_note, secrets)
+    result.cause = redact(result.cause, secrets)
     result.findings = [replace(f, message=redact(f.message, secrets)) for f in result.findings]
     return result
 
@@ -570,12 +569,14 @@ def _redacted(result: CheckResult, secrets: dict[str, str]) -> CheckResult:
 _NOT_JUDGED = (Outcome.SKIPPED, Outcome.NOT_APPLICABLE, Outcome.NOT_IMPLEMENTED)
 
 
-def _group_causes(results: list[CheckResult]) -> None:
+def _group_causes(results: list[CheckResult], judges: AbstractSet[str] = frozenset()) -> None:
     """One cause, one lead: a failed check every failure of which names a cause that an
-    earlier failed check (in the registry's order) also shows is `caused_by` that one, which
-    lists it as `same_cause`. A check with a failure of no cause stands alone."""
+    earlier failed check also shows is `caused_by` that one, which lists it as
+    `same_cause`. Earlier: the registry's order, scenario checks before the response checks
+    (`judges`) - a check that knows what its request meant says more of a crash than one
+    that judged the answer alone. A check with a failure of no cause stands alone."""
     leads: list[CheckResult] = []
-    for result in results:
+    for result in sorted(results, key=lambda r: r.check.id in judges):  # stable
         if result.outcome is not Outcome.FAILED:
             continue
         lead = next(

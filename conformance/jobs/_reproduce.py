@@ -58,6 +58,7 @@ class Reproduced:
     answers: list[tuple[Step, int | None, str]] = field(default_factory=list)  # status, body
     restored: list[tuple[str, bool]] = field(default_factory=list)  # conversation path, ok
     stopped: str = ""  # why the steps stopped early (the target stopped answering)
+    compared: str = ""  # the last answer beside the one the run judged, for people
 
 
 def choose_finding(report: RunResult, check_id: str, number: int) -> Finding:
@@ -165,10 +166,13 @@ def reproduce(
             timeout=timeout,
             max_answer_bytes=8 * 1024 * 1024,
         )
+        prepared = [{name: _expand(value, keys) for name, value in s.headers} for s in steps]
+        if finding.assumes:  # the keys are there: the steps can be sent
+            say(f"assumes: {finding.assumes}")
         try:
             originals = _read_first(client, steps, keys)
-            for number, step in enumerate(steps, 1):
-                headers = {name: _expand(value, keys) for name, value in step.headers}
+            last: Sent | None = None
+            for number, (step, headers) in enumerate(zip(steps, prepared, strict=True), 1):
                 authorization = headers.pop("Authorization", None)
                 try:
                     sent = client.send(
@@ -182,14 +186,45 @@ def reproduce(
                     done.stopped = f"step {number}: {exc}"
                     break
                 done.answers.append((step, sent.status, sent.exchange.response_body or ""))
+                last = sent
                 seen = f"the run saw {step.seen}"
                 say(
                     f"{number}. {step.method} {step.path} -> {sent.status} ({seen}): {_shown(sent)}"
                 )
+            if last is not None and not done.stopped and finding.exchange is not None:
+                done.compared = _beside(last, finding.exchange)
             done.restored = _put_back(client, originals)
         finally:
             client.close()
     return done
+
+
+def _beside(last: Sent, judged: Exchange) -> str:
+    """The last answer beside the one the run judged: the same, or how it differs."""
+    if last.status != judged.status:
+        return (
+            f"not the run's answer: {last.status} now, {judged.status} then - the target "
+            "changed, or the finding needs a state these steps do not set"
+        )
+    now = last.json_body.get("metadata") if isinstance(last.json_body, dict) else _ABSENT
+    try:
+        then_body = json.loads(judged.response_body or "")
+    except ValueError:
+        then_body = None
+    then = then_body.get("metadata", _ABSENT) if isinstance(then_body, dict) else _ABSENT
+    if now is _ABSENT or then is _ABSENT:
+        return f"the run's answer again ({last.status})"
+    if same_json(now, then):
+        return f"the run's answer again ({last.status}, the same metadata)"
+    shown = json.dumps(then, ensure_ascii=False)
+    shown = shown if len(shown) <= 300 else shown[:299] + "…"
+    return (
+        f"the run's status ({last.status}), other metadata: the run's answer held {shown} "
+        "(members the steps do not set: compare with the finding)"
+    )
+
+
+_ABSENT: Any = object()
 
 
 def _variables(steps: list[Step]) -> set[str]:
@@ -247,6 +282,6 @@ def _shown(sent: Sent) -> str:
     body = sent.json_body
     if isinstance(body, dict) and "metadata" in body and "id" in body:
         text = json.dumps(body["metadata"], ensure_ascii=False)
-        return f"metadata {text if len(text) <= 300 else text[:300] + '...'}"
+        return f"metadata {text if len(text) <= 300 else text[:299] + '…'}"
     text = (sent.exchange.response_body or "").replace("\n", " ")
-    return text if len(text) <= 300 else text[:300] + "..."
+    return text if len(text) <= 300 else text[:299] + "…"

@@ -92,12 +92,12 @@ def plan_run(
         overrides["base_url"] = base_url
     if api_key_env:
         overrides["key_env"] = api_key_env
-    if conversation_ids:
-        overrides["conversation_ids"] = conversation_ids
+    if conversation_ids:  # a conversation named twice is one
+        overrides["conversation_ids"] = tuple(dict.fromkeys(conversation_ids))
     if second_ids:
-        overrides["second_conversation_ids"] = second_ids
+        overrides["second_conversation_ids"] = tuple(dict.fromkeys(second_ids))
     if witness_ids:
-        overrides["witness_ids"] = witness_ids
+        overrides["witness_ids"] = tuple(dict.fromkeys(witness_ids))
     if second_api_key_env:
         overrides["second_key_env"] = second_api_key_env
     if faults:

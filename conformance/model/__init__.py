@@ -49,6 +49,7 @@ from ._results import (
     RunSettings,
     TargetInfo,
 )
+from ._words import plural
 
 __all__ = [
     "COMPARISON_FORMAT",
@@ -94,6 +95,7 @@ __all__ = [
     "build_history",
     "compare",
     "lighten",
+    "plural",
     "redact",
     "run_date",
     "scrub_result",

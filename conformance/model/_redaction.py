@@ -132,6 +132,7 @@ def _scrub_check(result: CheckResult, secrets: tuple[str, ...]) -> CheckResult:
         reason=redact(result.reason, secrets),
         findings=findings,
         cause=redact(result.cause, secrets),
+        replay_note=redact(result.replay_note, secrets),
     )
 
 

@@ -137,7 +137,7 @@ class Confirmation(StrEnum):
 
     CONFIRMED = "confirmed"  # it failed again
     FLAKY = "flaky"  # it passed the second time: still a failure, but an inconsistent one
-    NOT_REPLAYED = "not-replayed"  # the budget, the deadline or an interrupt left no room
+    NOT_REPLAYED = "not-replayed"  # could not be replayed: `CheckResult.replay_note` says why
 
 
 @dataclass
@@ -149,6 +149,7 @@ class CheckResult:
     exchanges: int = 0  # how many exchanges this check looked at
     duration_s: float = 0.0
     confirmation: Confirmation | None = None  # for a failure: did the replay fail too?
+    replay_note: str = ""  # why a failure was not replayed
     # Root causes: a failure that one cause explains, which another check's findings show
     # first, is `caused_by` that check (and says the `cause`); that check lists the ones it
     # explains as `same_cause`. The causes of every failure, and how many had none: how the
@@ -174,6 +175,7 @@ class CheckResult:
             "exchanges": self.exchanges,
             "duration_s": round(self.duration_s, 4),
             "confirmation": self.confirmation.value if self.confirmation else None,
+            "replay_note": self.replay_note,
             "cause": self.cause,
             "caused_by": self.caused_by,
             "same_cause": list(self.same_cause),
@@ -189,6 +191,7 @@ class CheckResult:
             exchanges=data.get("exchanges", 0),
             duration_s=data.get("duration_s", 0.0),
             confirmation=Confirmation(data["confirmation"]) if data.get("confirmation") else None,
+            replay_note=data.get("replay_note", ""),
             cause=data.get("cause", ""),
             caused_by=data.get("caused_by", ""),
             same_cause=tuple(data.get("same_cause", ())),

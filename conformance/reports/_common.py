@@ -10,9 +10,19 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import quote
 
-from ..model import CheckResult, Confirmation, Exchange, Finding, Level, Outcome, RunResult
+from ..model import (
+    CheckResult,
+    Confirmation,
+    Exchange,
+    Finding,
+    Level,
+    Outcome,
+    RunResult,
+    plural,
+)
 
 __all__ = [
+    "ALONE",
     "KINDS",
     "REPLAYED",
     "TOOL_NAME",
@@ -67,13 +77,20 @@ REPLAYED: Final = {
         "flaky: it passed when replayed; still a failure (a server that answers the same "
         "request two ways is not conformant)"
     ),
-    Confirmation.NOT_REPLAYED: "not replayed (no budget or time left, or interrupted)",
+    Confirmation.NOT_REPLAYED: "not replayed",
 }
+
+
+#: The label of a finding's last request when it alone does not reproduce the finding.
+ALONE: Final = "This request alone (the steps below set up the state it needs)"
 
 
 def replayed(result: CheckResult) -> str | None:
     """What the failure's replay showed, or None for a result that is not a failure."""
-    return REPLAYED[result.confirmation] if result.confirmation else None
+    if not result.confirmation:
+        return None
+    note = f": {result.replay_note}" if result.replay_note else ""
+    return REPLAYED[result.confirmation] + note
 
 
 def rerun_check(result: RunResult, check_id: str) -> str | None:
@@ -112,10 +129,6 @@ class Headline:
 
     def __str__(self) -> str:
         return f"{self.emoji} {self.headline}"
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def verdict(result: RunResult) -> Headline:

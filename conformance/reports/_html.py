@@ -23,6 +23,7 @@ from ..model import (
     scrub_result,
 )
 from ._common import (
+    ALONE,
     KINDS,
     TOOL_NAME,
     edition_line,
@@ -90,7 +91,9 @@ def _headers(headers: dict[str, str]) -> str:
     return "<pre>" + _e("\n".join(f"{k}: {v}" for k, v in headers.items())) + "</pre>"
 
 
-def _exchange(exchange: Exchange) -> str:
+def _exchange(exchange: Exchange, steps: int = 0) -> str:
+    """An exchange side by side; `steps`: how many requests reproduce its finding (its own
+    curl command alone is then not the reproduction)."""
     status = "no answer (network error)" if exchange.status is None else str(exchange.status)
     took = f'<span class="label">in {exchange.elapsed_ms:.0f} ms</span>'
     return f"""<div class="exchange">
@@ -101,7 +104,7 @@ def _exchange(exchange: Exchange) -> str:
 <h5>Headers</h5>{_headers(exchange.response_headers)}
 <h5>Body</h5>{_pre(exchange.response_body, "response body")}</div>
 </div>
-<h5>Reproduce</h5>{_pre(exchange.curl, "curl command")}"""
+<h5>{_e(ALONE if steps > 1 else "Reproduce")}</h5>{_pre(exchange.curl, "curl command")}"""
 
 
 def _details(result: CheckResult) -> str:
@@ -141,7 +144,7 @@ def _details(result: CheckResult) -> str:
         if finding.exchange is not None:
             parts.append(
                 f"<p><code>{_e(request_line(finding.exchange))}</code></p>"
-                + _exchange(finding.exchange)
+                + _exchange(finding.exchange, len(finding.steps))
             )
         script = reproduction_script(finding, info.id, number)
         if script is not None:

@@ -20,6 +20,7 @@ from typing import Final
 from ..model import CheckResult, Comparison, Level, Outcome, RunResult, scrub_result
 from ._changes import scrub_comparison
 from ._common import (
+    ALONE,
     TOOL_NAME,
     format_size,
     one_line,
@@ -59,7 +60,8 @@ def _findings_text(result: CheckResult) -> str:
         if finding.exchange is not None:
             curl, cut = truncate_bytes(finding.exchange.curl, MAX_CURL)
             lines.append(f"  {request_line(finding.exchange)}")
-            lines.append(f"  Reproduce: {curl}")
+            label = ALONE if len(finding.steps) > 1 else "Reproduce"
+            lines.append(f"  {label}: {curl}")
             if cut:
                 size = format_size(finding.exchange.curl)
                 lines.append(f"  [curl command truncated: {size}; full command in report.json]")

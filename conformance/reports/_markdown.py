@@ -36,6 +36,7 @@ from ._changes import (
     ways_back,
 )
 from ._common import (
+    ALONE,
     KINDS,
     TOOL_NAME,
     edition_line,
@@ -111,9 +112,11 @@ def _body_block(label: str, body: str | None) -> list[str]:
     ]
 
 
-def _exchange(exchange: Exchange) -> list[str]:
+def _exchange(exchange: Exchange, steps: int = 0) -> list[str]:
     curl, cut = truncate_bytes(exchange.curl, MAX_CURL)
     lines = [f"{md_code(request_line(exchange))} ({exchange.elapsed_ms:.0f} ms)", ""]
+    if steps > 1:
+        lines += [f"_{ALONE}:_", ""]
     lines += [fenced(curl, "sh"), ""]
     if cut:
         lines += [f"_curl command truncated ({format_size(exchange.curl)}): see report.json_", ""]
@@ -149,7 +152,7 @@ def _failure_section(result: CheckResult, run: RunResult) -> str:
     for number, finding in enumerate(result.findings[:MAX_FINDINGS], 1):
         lines += [f"**Finding {number}:** {md_text(finding.message)}", ""]
         if finding.exchange is not None:
-            lines += _exchange(finding.exchange)
+            lines += _exchange(finding.exchange, len(finding.steps))
         script = reproduction_script(finding, info.id, number)
         if script is not None:
             steps = plural(len(finding.steps), "request")
@@ -200,8 +203,8 @@ def _restore_section(result: RunResult) -> list[str]:
         lines += ["The run touched no conversation.", ""]
     elif ok:
         parts = [
-            f"{written} the run changed were restored" if written else "",
-            f"{unchanged} held what they held before the run" if unchanged else "",
+            f"{written} changed by the run and put back" if written else "",
+            f"{unchanged} left as they were" if unchanged else "",
             f"{kept} kept another client's value" if kept else "",
         ]
         lines += [
@@ -231,8 +234,12 @@ def render_changes_markdown(comparison: Comparison) -> str:
         rows = comparison.of(change)
         if not rows:
             continue
+        count = str(len(rows))
+        causes = len(comparison.regression_causes)
+        if change is Change.REGRESSED and causes < len(rows):
+            count = f"{plural(causes, 'cause')} ({len(rows)} checks)"
         lines += [
-            f"### {emoji} {title}: {len(rows)}",
+            f"### {emoji} {title}: {count}",
             "",
             "| Check | Level | Baseline → now | Why |",
             "|---|---|---|---|",
@@ -246,7 +253,9 @@ def render_changes_markdown(comparison: Comparison) -> str:
         ]
         if change is Change.REGRESSED:
             for c, back in ways_back(comparison):
-                lines += [f"{md_code(c.check)}, again:", "", fenced("\n".join(back), "sh"), ""]
+                also = " (and the checks it explains)" if comparison.explained_by(c) else ""
+                head = f"**The way back to {md_code(c.check)}{also}:**"
+                lines += [head, "", fenced("\n".join(back), "sh"), ""]
     if not comparison.changes:
         lines += ["Nothing changed: every check ended as it did in the baseline.", ""]
     lines += [f"- _Note:_ {md_text(note, 500)}" for note in comparison.notes]

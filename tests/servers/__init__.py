@@ -37,7 +37,7 @@ of :mod:`.wrappers`: date-times spelled per operation, a 16 KiB metadata limit, 
 storage, 415 for a non-JSON body, 400 for malformed JSON, 403 for a missing key, RFC 9457
 problem details, a clamped ``message_limit``, unknown members refused, ``updatedAt`` and
 ``version``, the API moved under ``/api`` (308), an unusual spelling of the JSON media type,
-deflate, and messages arriving all the while.
+deflate, messages arriving all the while, and 501 for methods it implements for nothing.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ from . import current_app, envelope_app, seed_app
 from ._serve import Server, serve
 from .wrappers import (
     base_app,
+    with_501_for_other_methods,
     with_api_prefix,
     with_brotli,
     with_datetime_styles,
@@ -101,6 +102,7 @@ VARIANTS: dict[str, Callable[[], Any]] = {
     ),
     "seed-deflate": lambda: with_deflate(seed_app.create_app()),
     "current-live": lambda: current_app.create_app(live=True),
+    "seed-501-methods": lambda: with_501_for_other_methods(seed_app.create_app()),
 }
 """Conformant servers, each making one choice where the contract is silent."""
 

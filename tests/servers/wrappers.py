@@ -516,6 +516,33 @@ def with_api_prefix(app: ASGIApp, *, prefix: str = "/api") -> ASGIApp:
     return PathPrefixMiddleware(app, prefix=prefix)
 
 
+# ------------------------------------------------------------------ 501 for other methods
+
+
+class NotImplementedMethods:
+    """Answers 501 Not Implemented to every method but GET, HEAD and PATCH, before the app
+    sees the request: what Python's http.server does for a method it has no handler for
+    (RFC 9110 15.6.2: a method the server implements for no resource)."""
+
+    IMPLEMENTED = frozenset({"GET", "HEAD", "PATCH"})
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in self.IMPLEMENTED:
+            await self.app(scope, receive, send)
+            return
+        body = b'{"detail": "Not Implemented"}'
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+        await send({"type": "http.response.start", "status": 501, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def with_501_for_other_methods(app: ASGIApp) -> ASGIApp:
+    return NotImplementedMethods(app)
+
+
 # ------------------------------------------------------------------ problem details
 
 
