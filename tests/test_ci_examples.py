@@ -810,20 +810,30 @@ def test_the_script_refuses_unusable_inputs_with_exit_2(
 # --- the nightly example's history job, run here ----------------------------------------------
 
 FAKE_GH = """#!/usr/bin/env python3
-# A stand-in for the GitHub CLI: `gh run list` prints the nights' run ids, newest first;
-# `gh run download ID --dir D` copies that night's artifact as gh lays it out (D/NAME/...).
+# A stand-in for the GitHub CLI over runs stored beside it (runs-stored/RUN_ID/ARTIFACT/...):
+# `gh run list [--limit N]` prints run ids, newest first; `gh run download ID --dir D`
+# copies that run's artifacts as gh lays them out: with --name N, N's files into D; with
+# --pattern, each artifact into D/NAME/. Every call goes to runs-stored/calls.log.
 import shutil, sys
 from pathlib import Path
-nights = Path(sys.argv[0]).resolve().parent / "nights-stored"
+stored = Path(sys.argv[0]).resolve().parent / "runs-stored"
 args = sys.argv[1:]
-with open(nights / "calls.log", "a") as log:
+with open(stored / "calls.log", "a") as log:
     log.write(" ".join(args) + "\\n")
 if args[:2] == ["run", "list"]:
-    print("\\n".join(sorted((p.name for p in nights.iterdir() if p.is_dir()), reverse=True)))
+    runs = sorted((p.name for p in stored.iterdir() if p.is_dir()), reverse=True)
+    limit = int(args[args.index("--limit") + 1]) if "--limit" in args else len(runs)
+    print("\\n".join(runs[:limit]))
 elif args[:2] == ["run", "download"]:
-    run_id, target = args[2], Path(args[args.index("--dir") + 1])
-    for artifact in (nights / run_id).iterdir():
-        shutil.copytree(artifact, target / artifact.name)
+    run, target = stored / args[2], Path(args[args.index("--dir") + 1])
+    if "--name" in args:
+        artifact = run / args[args.index("--name") + 1]
+        if not artifact.is_dir():
+            sys.exit("no artifact")
+        shutil.copytree(artifact, target)
+    else:
+        for artifact in run.iterdir():
+            shutil.copytree(artifact, target / artifact.name)
 else:
     sys.exit(f"unexpected gh call: {args}")
 """
@@ -841,7 +851,7 @@ def test_the_nightly_history_job_draws_the_last_nights(tmp_path: Path) -> None:
     assert job["needs"] == "nightly" and "cancelled()" in job["if"]
     assert job["permissions"]["actions"] == "read"
     bin_dir = tmp_path / "bin"
-    stored = bin_dir / "nights-stored"
+    stored = bin_dir / "runs-stored"
     stored.mkdir(parents=True)
     for night, fault in enumerate(((), ("semantics-null-ignored",), ()), start=1):
         given = GivenOptions(seed=night, checks=("META-NULL-CLEARS", "META-REPLACE"))
@@ -1045,30 +1055,6 @@ def test_the_server_under_test_example_reports_a_server_that_never_answers(
     assert job.steps[-1][0] == "Stop the server and show its log" and job.steps[-1][1] == 0
 
 
-FAKE_GH_RUNS = """#!/usr/bin/env python3
-# A stand-in for the GitHub CLI: `gh run list ... --status success` prints the newest green
-# run's id (the stored one, if any); `gh run download ID --name N --dir D` extracts that
-# run's artifact N into D, as gh does for one named artifact.
-import shutil, sys
-from pathlib import Path
-stored = Path(sys.argv[0]).resolve().parent / "runs-stored"
-args = sys.argv[1:]
-with open(stored / "calls.log", "a") as log:
-    log.write(" ".join(args) + "\\n")
-if args[:2] == ["run", "list"]:
-    assert "--status" in args and args[args.index("--status") + 1] == "success"
-    runs = sorted((p.name for p in stored.iterdir() if p.is_dir()), reverse=True)
-    print(runs[0] if runs else "")
-elif args[:2] == ["run", "download"]:
-    artifact = stored / args[2] / args[args.index("--name") + 1]
-    if not artifact.is_dir():
-        sys.exit("no artifact")
-    shutil.copytree(artifact, Path(args[args.index("--dir") + 1]))
-else:
-    sys.exit(f"unexpected gh call: {args}")
-"""
-
-
 @pytest.mark.parametrize(
     ("stored", "now", "exit_code"),
     [
@@ -1091,7 +1077,7 @@ def test_the_baseline_example_gates_on_what_the_last_green_run_did_not_have(
     bin_dir = workspace.parent / "bin"
     runs = bin_dir / "runs-stored"
     runs.mkdir(parents=True)
-    (bin_dir / "gh").write_text(FAKE_GH_RUNS, encoding="utf-8")
+    (bin_dir / "gh").write_text(FAKE_GH, encoding="utf-8")
     (bin_dir / "gh").chmod(0o755)
     example = _load(CI / "baseline-from-last-green.yml")
     artifact = example["jobs"]["conformance"]["env"]["ARTIFACT"]

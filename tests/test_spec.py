@@ -404,7 +404,7 @@ def test_long_error_messages_are_shortened() -> None:
     body["metadata"] = "x" * 5000
     (message,) = validate_response_body("updateConversation", 200, body)
     assert message.startswith("$.metadata: ")
-    assert message.endswith("...")
+    assert message.endswith("…")
     assert len(message) < 400
 
 
