@@ -1013,6 +1013,7 @@ def test_the_server_under_test_example_starts_waits_runs_and_stops(workspace: Pa
         "SERVER_URL": f"http://127.0.0.1:{port}",
         "SERVER_API_KEY": key,
         "SERVER_CONVERSATION_ID": ids[0],
+        "SERVER_WITNESS_CONVERSATION_ID": ids[1],
     }
     try:
         job = run_job_locally(
@@ -1035,6 +1036,8 @@ def test_the_server_under_test_example_starts_waits_runs_and_stops(workspace: Pa
     assert job.action is not None and job.action.outputs["exit-code"] == "0"
     report = json.loads((workspace / "reports" / "conformance" / "report.json").read_text())
     assert report["target"]["base_url"] == env["SERVER_URL"] and report["settings"]["seed"] == 4
+    others = next(c for c in report["checks"] if c["check"]["id"] == "META-OTHERS-UNTOUCHED")
+    assert others["outcome"] == "passed"  # the witness was read: the target file has it
     assert "conformant" in job.summary and key not in job.action.text()
 
 

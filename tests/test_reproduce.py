@@ -275,3 +275,53 @@ def test_the_same_answer_judged_twice_is_one_finding_and_one_cause() -> None:
     _group_causes(results)
     assert results[1].caused_by == "SHAPE-STATUS-DOCUMENTED"
     assert results[0].same_cause == ("SHAPE-CONTENT-TYPE",)
+
+
+def test_reproduce_says_in_one_line_when_the_target_is_gone_or_the_key_refused(
+    merge_run: Path,
+) -> None:
+    report = str(merge_run / "report.json")
+    gone = run_cli(
+        *("reproduce", report, "META-REPLACE", "--base-url", "http://127.0.0.1:9"),
+        env={"AGENTPHONE_API_KEY": "k"},
+    )
+    assert gone.returncode == 3 and "Traceback" not in gone.stderr
+    assert gone.stderr.count("\n") == 1 and "unreachable" in gone.stderr
+    with serve(create(CONTROL)) as server:
+        refused = run_cli(
+            *("reproduce", report, "META-REPLACE", "--base-url", server.base_url),
+            env={"AGENTPHONE_API_KEY": "not-the-key"},
+        )
+    assert refused.returncode == 3 and "was refused (401)" in refused.stderr
+
+
+def test_the_reproduce_hint_names_the_report_where_the_run_wrote_it(merge_run: Path) -> None:
+    hint = f"agentphone-conformance reproduce {merge_run / 'report.json'} META-REPLACE"
+    for kind in ("summary.md", "report.html", "junit.xml"):
+        assert hint in (merge_run / kind).read_text(encoding="utf-8"), kind
+
+
+def test_the_verdict_counts_causes_apart_from_what_else_changed() -> None:
+    from conformance.model import Baseline, compare
+    from conformance.reports import comparison_verdict
+
+    from .test_reports import _check, _run
+
+    def failed(check_id: str, caused_by: str = "") -> Any:
+        result = _check(check_id, "metadata", Outcome.FAILED, reason="merged")
+        result.caused_by = caused_by
+        return result
+
+    before = _run([_check("META-REPLACE", "metadata", Outcome.PASSED), failed("LIST-PAGES")])
+    now = _run(
+        [
+            failed("META-REPLACE"),
+            failed("META-EMPTY-OBJECT", "META-REPLACE"),
+            failed("ROUNDTRIP-METADATA", "META-REPLACE"),
+            failed("LIST-PAGES"),
+        ]
+    )
+    headline = comparison_verdict(compare(Baseline("b.json", report=before), now)).headline
+    assert headline == (
+        "1 regression (3 checks failed by its cause); 1 still failing (accepted), 2 new check(s)"
+    )

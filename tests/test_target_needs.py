@@ -56,7 +56,9 @@ def test_the_required_operations_are_the_fragments() -> None:
     for method, path in operations:
         assert method.lower() in FRAGMENT["paths"][path]
     members = required.split("a conversation object with the seed page's members:", 1)[1]
-    members = members.split("a PATCH answers", 1)[0]
+    members, messages = members.split("each message with", 1)
+    messages = messages.split("every member", 1)[0]
+    assert _ticked(messages) == SCHEMAS["Message"]["required"]
     seed_required = [
         m for m in SCHEMAS["Conversation"]["required"] if m not in _current("Conversation")
     ]
@@ -74,6 +76,11 @@ def test_the_required_behaviours_are_the_fragments() -> None:
     bounds = f"`{limit['schema']['minimum']}`..`{limit['schema']['maximum']}`"
     assert f"`message_limit`\n  outside {bounds}" in behaviours or f"outside {bounds}" in behaviours
     assert "422" in conversation["get"]["responses"]
+    assert "50 when not given" in behaviours and limit["schema"]["default"] == 50
+    validation = SCHEMAS["HTTPValidationError"]
+    assert validation["required"] == ["detail"]
+    assert SCHEMAS["ValidationError"]["required"] == ["loc", "msg", "type"]
+    assert '{"detail": [{"loc": [...], "msg": "...", "type": "..."}]}' in behaviours
 
 
 def test_the_optional_parts_are_the_fragments() -> None:

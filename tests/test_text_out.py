@@ -276,3 +276,17 @@ def test_a_long_json_value_is_cut_after_a_whole_member() -> None:
     assert cut[:-2].endswith(",") and '"list": ["' not in cut  # no member cut in half
     assert _short({"a": 1}) == '{"a": 1}'
     assert _short("y" * 100, 20) == '"' + "y" * 19 + " …"  # one string: cut anywhere
+
+
+def test_the_count_line_says_which_failures_do_not_gate() -> None:
+    advisory = _check("AUTH-WWW-AUTHENTICATE", "auth", Outcome.FAILED, level=Level.ADVISORY)
+    required = _check("META-REPLACE", "metadata", Outcome.FAILED)
+    passed = _check("META-NULL-CLEARS", "metadata", Outcome.PASSED)
+    for checks, words in [
+        ([advisory, passed], "1 passed, 1 failed (advisory)"),
+        ([advisory, required], "2 failed (1 advisory)"),
+        ([required], "1 failed"),
+    ]:
+        out = _terminal(lambda console, c=checks: print_result(console, _run(c), {}))
+        line = next(x for x in out.splitlines() if x.startswith("seed "))
+        assert line.endswith(words), line

@@ -227,7 +227,9 @@ def www_authenticate(run: RunContext, sent: Sent) -> Verdict | str:
         return Verdict.NOT_APPLICABLE
     challenge = sent.response.headers.get("WWW-Authenticate", "")
     if "bearer" not in challenge.lower():
-        return f"401 with WWW-Authenticate {challenge!r}" if challenge else "401 without it"
+        if challenge:
+            return f"a 401 whose WWW-Authenticate names no Bearer scheme: {challenge[:80]!r}"
+        return "a 401 without a WWW-Authenticate header"
     return Verdict.PASS
 
 

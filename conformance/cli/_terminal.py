@@ -70,6 +70,21 @@ def _outcome_text(result: RunResult, check: CheckResult) -> Text:
     return styled(shown, STYLE[outcome])
 
 
+def _count(result: RunResult, outcome: Outcome) -> str:
+    """`48 passed`; failures say which of them do not gate: `3 failed (advisory)`."""
+    count = result.count(outcome)
+    if outcome is not Outcome.FAILED:
+        return f"{count} {outcome.value}"
+    advisory = count - len(result.gate_failures)
+    if not advisory:
+        return f"{count} failed"
+    return (
+        f"{count} failed (advisory)"
+        if advisory == count
+        else f"{count} failed ({advisory} advisory)"
+    )
+
+
 def print_result(console: Console, result: RunResult, written: dict[str, Path]) -> None:
     table = Table(title=f"{result.target.name} ({result.target.base_url})", title_justify="left")
     table.add_column("check", no_wrap=True)
@@ -93,7 +108,7 @@ def print_result(console: Console, result: RunResult, written: dict[str, Path]) 
     ) -> None:  # a line as it is: the terminal wraps it, not us (curl commands)
         console.print(text, soft_wrap=True)
 
-    counts = ", ".join(f"{result.count(o)} {o.value}" for o in Outcome if result.count(o))
+    counts = ", ".join(_count(result, o) for o in Outcome if result.count(o))
     say(
         f"seed {result.settings.seed} - profile {result.settings.profile} - "
         f"{result.requests_sent} requests in {result.duration_s:.1f} s - {counts}"

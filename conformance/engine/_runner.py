@@ -569,6 +569,14 @@ def _redacted(result: CheckResult, secrets: dict[str, str]) -> CheckResult:
 _NOT_JUDGED = (Outcome.SKIPPED, Outcome.NOT_APPLICABLE, Outcome.NOT_IMPLEMENTED)
 
 
+def _in_words(causes: AbstractSet[str]) -> str:
+    """A cause, or the first of several and how many more, at most about 300 characters."""
+    first, *more = sorted(causes)
+    if len(first) > 280:
+        first = first[:279] + "…"
+    return first + (f" (and {len(more)} more)" if more else "")
+
+
 def _group_causes(results: list[CheckResult], judges: AbstractSet[str] = frozenset()) -> None:
     """One cause, one lead: a failed check every failure of which names a cause that an
     earlier failed check also shows is `caused_by` that one, which lists it as
@@ -590,7 +598,7 @@ def _group_causes(results: list[CheckResult], judges: AbstractSet[str] = frozens
         if lead is None:
             leads.append(result)
             continue
-        shared = "; ".join(sorted(result.causes))
+        shared = _in_words(result.causes)
         result.caused_by, result.cause = lead.check.id, shared
         lead.same_cause = (*lead.same_cause, result.check.id)
         lead.cause = lead.cause or shared

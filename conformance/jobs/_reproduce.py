@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..core import Client, HarnessError, Sent, TargetUnreachable, same_json
+from ..core import Client, ExitCode, HarnessError, Sent, TargetUnreachable, same_json
 from ..core._target import DEFAULT_KEY_ENV, DEFAULT_SECOND_KEY_ENV, validate_base_url
 from ..emulator import Emulator
 from ..model import Exchange, Finding, RunResult
@@ -170,7 +170,7 @@ def reproduce(
         if finding.assumes:  # the keys are there: the steps can be sent
             say(f"assumes: {finding.assumes}")
         try:
-            originals = _read_first(client, steps, keys)
+            originals = _read_first(client, steps, keys, origin)
             last: Sent | None = None
             for number, (step, headers) in enumerate(zip(steps, prepared, strict=True), 1):
                 authorization = headers.pop("Authorization", None)
@@ -201,6 +201,8 @@ def reproduce(
 
 def _beside(last: Sent, judged: Exchange) -> str:
     """The last answer beside the one the run judged: the same, or how it differs."""
+    if last.status in (401, 403) and judged.status not in (401, 403):
+        return f"the key was refused now ({last.status}), not then: export the key the run used"
     if last.status != judged.status:
         return (
             f"not the run's answer: {last.status} now, {judged.status} then - the target "
@@ -232,16 +234,31 @@ def _variables(steps: list[Step]) -> set[str]:
 
 
 def _read_first(
-    client: Client, steps: list[Step], keys: Mapping[str, str]
+    client: Client, steps: list[Step], keys: Mapping[str, str], origin: str
 ) -> dict[tuple[str, str], Any]:
-    """The metadata of every conversation a step PATCHes, read with that step's key."""
+    """The metadata of every conversation a step PATCHes, read with that step's key; a
+    target that cannot be reached, or refuses the key, stops here (nothing sent yet)."""
     originals: dict[tuple[str, str], Any] = {}
     for step in steps:
         authorization = _expand(dict(step.headers).get("Authorization", ""), keys)
         key = (urlsplit(step.url).path, authorization)
         if step.method != "PATCH" or key in originals:
             continue
-        sent = client.send("GET", key[0], authorization=authorization or None, reserved=True)
+        try:
+            sent = client.send("GET", key[0], authorization=authorization or None, reserved=True)
+        except TargetUnreachable as exc:
+            raise HarnessError(
+                f"the target at {origin} is unreachable ({exc})",
+                "check the URL and that the service is up (--base-url sends the steps elsewhere)",
+                ExitCode.TARGET_UNUSABLE,
+            ) from None
+        if sent.status in (401, 403) and step.seen not in (401, 403):
+            names = sorted(_variables([step])) or ["the steps' key"]
+            raise HarnessError(
+                f"the key in {names[0]} was refused ({sent.status}); the run's was not",
+                f"export in {names[0]} the key the run used",
+                ExitCode.TARGET_UNUSABLE,
+            )
         if sent.status == 200 and isinstance(sent.json_body, dict):
             originals[key] = sent.json_body.get("metadata")
     return originals

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -221,6 +222,8 @@ def execute(
         source = baseline.source if baseline is not None else None
         result.rerun = rerun_command(job, report_dir=report_dir, baseline=source)
         result.rerun_all = rerun_command(job, checks=(), report_dir=report_dir, baseline=source)
+        if report_dir is not None:
+            result.report_json = shlex.quote(str(report_dir / "report.json"))
         written = _extras(job, journal, result, target)
         if report_dir is not None:
             comparison = compare(baseline, result) if baseline is not None else None

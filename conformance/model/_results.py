@@ -319,6 +319,9 @@ class RunResult:
     other_writers: tuple[str, ...] = ()  # conversations another client wrote during the run
     rerun: str = ""  # the command that runs it again, exactly ("" when not from a command)
     rerun_all: str = ""  # the same without --check: the reports add one check to it
+    # where its report.json is, as the command named it (for the reproduce hints; not
+    # written: a report read back names itself)
+    report_json: str = field(default="report.json", compare=False)
     limits: list[Limit] = field(default_factory=list)  # what the target refused cleanly
 
     def count(self, outcome: Outcome) -> int:
@@ -375,7 +378,7 @@ class RunResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunResult:
-        return cls(
+        result = cls(
             tool_version=data["tool"]["version"],
             target=TargetInfo.from_dict(data["target"]),
             settings=RunSettings.from_dict(data["settings"]),
@@ -386,10 +389,12 @@ class RunResult:
             restore=[RestoreRecord.from_dict(r) for r in data.get("restore", [])],
             notes=list(data.get("notes", [])),
             interrupted=bool(data.get("interrupted", False)),
-            **({"edition": EditionJudged.from_dict(data["edition"])} if "edition" in data else {}),
             deadline_reached=bool(data.get("deadline_reached", False)),
             other_writers=tuple(data.get("other_writers", ())),
             rerun=data.get("rerun", ""),
             rerun_all=data.get("rerun_all", ""),
             limits=[Limit.from_dict(limit) for limit in data.get("limits", [])],
         )
+        if "edition" in data:  # a report from before the editions: the default
+            result.edition = EditionJudged.from_dict(data["edition"])
+        return result

@@ -71,11 +71,12 @@ def comparison_verdict(comparison: Comparison) -> Headline:
         (len(comparison.new_checks), "new check(s)"),
     ]
     causes, regressions = len(comparison.regression_causes), len(comparison.regressions)
-    if causes < regressions:  # one bug, several checks: the bug is what is counted
-        by = "its cause" if causes == 1 else "their causes"
-        counts.insert(0, (regressions, f"checks failed by {by}"))
     rest = ", ".join(f"{n} {label}" for n, label in counts if n)
     suffix = f" ({rest})" if rest else ""
+    if causes < regressions:  # one bug, several checks: the bug is what is counted
+        by = "its cause" if causes == 1 else "their causes"
+        head = f"{plural(causes, 'regression')} ({regressions} checks failed by {by})"
+        return Headline("❌", head + (f"; {rest}" if rest else ""), "fail")
     if regressions:
         return Headline("❌", f"{plural(causes, 'regression')}{suffix}", "fail")
     if comparison.inconclusive:

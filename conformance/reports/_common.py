@@ -262,7 +262,9 @@ def request_line(exchange: Exchange) -> str:
 MAX_STEP_CURL: Final = 4096  # bytes of one step's curl command a script shows
 
 
-def reproduction_script(finding: Finding, check_id: str = "", number: int = 1) -> str | None:
+def reproduction_script(
+    finding: Finding, check_id: str = "", number: int = 1, report: str = "report.json"
+) -> str | None:
     """The finding's steps as a shell script, in order, each with what it answered; None
     when the finding's own exchange alone shows it (its curl command is the script). A step
     whose command is too long to show is named, and the report's JSON holds it whole."""
@@ -273,7 +275,7 @@ def reproduction_script(finding: Finding, check_id: str = "", number: int = 1) -
         lines.append(f"# assumes: {one_line(finding.assumes, 300)}")
     if check_id:
         lines.append(
-            f"# or: agentphone-conformance reproduce report.json {check_id} --finding {number}"
+            f"# or: agentphone-conformance reproduce {report} {check_id} --finding {number}"
         )
     for step, exchange in enumerate(finding.steps, 1):
         last = " (shows it)" if step == len(finding.steps) else ""

@@ -107,7 +107,7 @@ def _exchange(exchange: Exchange, steps: int = 0) -> str:
 <h5>{_e(ALONE if steps > 1 else "Reproduce")}</h5>{_pre(exchange.curl, "curl command")}"""
 
 
-def _details(result: CheckResult) -> str:
+def _details(result: CheckResult, report: str = "report.json") -> str:
     info = result.check
     key = kind(result)
     parts = [
@@ -146,7 +146,7 @@ def _details(result: CheckResult) -> str:
                 f"<p><code>{_e(request_line(finding.exchange))}</code></p>"
                 + _exchange(finding.exchange, len(finding.steps))
             )
-        script = reproduction_script(finding, info.id, number)
+        script = reproduction_script(finding, info.id, number, report)
         if script is not None:
             steps = plural(len(finding.steps), "request")
             parts.append(f"<h5>Reproduce it: {_e(steps)}, in order</h5><pre>{_e(script)}</pre>")
@@ -278,10 +278,10 @@ def render_html(result: RunResult) -> str:
         "</section>",
     ]
     if failed:
-        body = "\n".join(_details(r) for r in failed)
+        body = "\n".join(_details(r, result.report_json) for r in failed)
         sections.append(f'<section id="failures"><h2>Failures</h2>\n{body}</section>')
     if errors:
-        body = "\n".join(_details(r) for r in errors)
+        body = "\n".join(_details(r, result.report_json) for r in errors)
         sections.append(f'<section id="errors"><h2>Errors</h2>\n{body}</section>')
     sections.append(_restore(result))
     if result.limits:

@@ -45,7 +45,7 @@ _NOT_RUN: Final = {
 }
 
 
-def _findings_text(result: CheckResult) -> str:
+def _findings_text(result: CheckResult, report: str = "report.json") -> str:
     info = result.check
     lines = [
         f"{info.id} ({info.level.value}): {info.requirement}",
@@ -65,7 +65,7 @@ def _findings_text(result: CheckResult) -> str:
             if cut:
                 size = format_size(finding.exchange.curl)
                 lines.append(f"  [curl command truncated: {size}; full command in report.json]")
-        script = reproduction_script(finding, info.id, number)
+        script = reproduction_script(finding, info.id, number, report)
         if script is not None:
             lines.append(f"  Reproduce it, {len(finding.steps)} requests in order:")
             lines += [f"    {line}" for line in script.splitlines()]
@@ -74,7 +74,9 @@ def _findings_text(result: CheckResult) -> str:
     return "\n".join(lines)
 
 
-def _testcase(result: CheckResult, strict: bool, accepted: str | None = None) -> ET.Element:
+def _testcase(
+    result: CheckResult, strict: bool, accepted: str | None = None, report: str = "report.json"
+) -> ET.Element:
     """`accepted`: why the baseline accepts this failure, if it does."""
     info = result.check
     case = ET.Element(
@@ -82,7 +84,7 @@ def _testcase(result: CheckResult, strict: bool, accepted: str | None = None) ->
     )
     message = printable(one_line(same_cause_line(result) or result.reason or info.requirement, 500))
     if result.outcome is Outcome.FAILED:
-        text = _findings_text(result)
+        text = _findings_text(result, report)
         if accepted is not None and result.gates(strict):
             out = ET.SubElement(case, "system-out")
             out.text = printable(
@@ -104,7 +106,7 @@ def _testcase(result: CheckResult, strict: bool, accepted: str | None = None) ->
         error = ET.SubElement(case, "error", message=message, type="harness-error")
         error.text = printable(
             "The harness or the network failed: not counted as the target's fault.\n"
-            + _findings_text(result)
+            + _findings_text(result, report)
         )
     elif result.outcome in _NOT_RUN:
         label = _NOT_RUN[result.outcome]
@@ -120,7 +122,9 @@ def render_junit(result: RunResult, comparison: Comparison | None = None) -> str
         c.check: c.accepted_reason or ""
         for c in (comparison.still_failing if comparison is not None else ())
     }
-    cases = [_testcase(r, strict, accepted.get(r.check.id)) for r in result.checks]
+    cases = [
+        _testcase(r, strict, accepted.get(r.check.id), result.report_json) for r in result.checks
+    ]
     failures = [r for r in result.gate_failures if r.check.id not in accepted]
     counts = {
         "tests": str(len(cases)),

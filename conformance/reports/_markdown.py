@@ -153,7 +153,7 @@ def _failure_section(result: CheckResult, run: RunResult) -> str:
         lines += [f"**Finding {number}:** {md_text(finding.message)}", ""]
         if finding.exchange is not None:
             lines += _exchange(finding.exchange, len(finding.steps))
-        script = reproduction_script(finding, info.id, number)
+        script = reproduction_script(finding, info.id, number, run.report_json)
         if script is not None:
             steps = plural(len(finding.steps), "request")
             lines += [f"**Reproduce it: {steps}, in order:**", "", fenced(script, "sh"), ""]
