@@ -255,9 +255,9 @@ def test_report_json_validates_and_round_trips(tmp_path: Path) -> None:
 ADDED_SINCE_FORMAT_1 = {
     "report": {"edition", "deadline_reached", "other_writers", "rerun", "rerun_all", "limits"},
     "target": {"emulator_edition"},
-    "settings": {"edition", "deadline", "max_answer_bytes"},
+    "settings": {"edition", "deadline", "max_answer_bytes", "no_concurrency"},
     "check_info": {"edition"},
-    "check_result": {"confirmation", "replay_note", "cause", "caused_by", "same_cause"},
+    "check_result": {"confirmation", "replay_note", "cause", "caused_by", "same_cause", "history"},
     "finding": {"steps", "assumes"},
     "restore_record": {"kept"},
     "summary": {"not-implemented"},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from . import (  # noqa: F401
     auth,
+    consistency,
     edges,
     hygiene,
     responses,
@@ -70,6 +71,7 @@ FAMILY_ORDER = (
     "security",
     "robustness",
     "http",
+    "consistency",
     "webhook",
 )
 _ordered = sorted(REGISTRY.values(), key=lambda check: FAMILY_ORDER.index(check.info.family))

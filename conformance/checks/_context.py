@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core import Account, Client, Profile, Receiver, RunOptions, Sent, Target, same_json
-from ..model import Edition, Exchange, Finding, Limit
+from ..model import Edition, Exchange, Finding, HistoryOp, Limit
 
 __all__ = [
     "LIST_PAGE",
@@ -161,6 +161,9 @@ class RunContext:
     # what schemathesis found in an answer, by what it looks at (operation, path, status,
     # content type, body): the same answer again is not judged again
     shape_verdicts: dict[tuple[Any, ...], Any] = field(default_factory=dict, repr=False)
+    # the history of requests sent at the same time that the consistency checks judge: sent
+    # once by the first of them, judged by each (None: not sent yet; a replay sends anew)
+    concurrent: Any = field(default=None, repr=False)
     # conversation id -> the last accepted PATCH of its metadata, whichever check sent it:
     # where a finding's steps start when the check itself set nothing before them
     last_writes: dict[str, Exchange] = field(default_factory=dict, repr=False)
@@ -231,6 +234,7 @@ class Context:
         self.failure_count = 0
         self.elsewhere: dict[str, list[Elsewhere]] = {}  # findings for other checks
         self.detail = ""  # what a passing check did, when requests alone do not say it
+        self.history: tuple[HistoryOp, ...] = ()  # a consistency check's, to draw
 
     # --- the run, as the check reads it -------------------------------------------------
     @property

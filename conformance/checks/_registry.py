@@ -27,6 +27,7 @@ __all__ = [
     "Check",
     "Guard",
     "Verdict",
+    "needs_concurrency",
     "needs_list",
     "needs_second_account",
     "needs_webhooks",
@@ -151,6 +152,17 @@ def _webhooks(run: RunContext) -> str | None:
         "a real account): point a test account's webhook at --webhook-listen, give "
         '--webhook-secret-env and --webhook-trigger or --webhook-wait (README, "Webhooks")'
     )
+
+
+def _concurrency(run: RunContext) -> str | None:
+    if run.options.no_concurrency:
+        return "--no-concurrency: the suite sends one request at a time to this target"
+    return None
+
+
+def needs_concurrency(fn: F) -> F:
+    """A check that sends requests at the same time: not with --no-concurrency."""
+    return _guard(_concurrency, skipped=False)(fn)
 
 
 def _managed_read_only(run: RunContext) -> str | None:

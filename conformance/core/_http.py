@@ -4,8 +4,10 @@ back-off on 429, and a redacted record of every exchange.
 
 from __future__ import annotations
 
+import copy
 import email.utils
 import functools
+import itertools
 import json
 import shlex
 import ssl
@@ -158,6 +160,8 @@ class Client:
         self._last_start = 0.0
         self._sleep = sleep
         self._lock = threading.Lock()
+        self._observing = threading.RLock()  # observers see one answer at a time (theirs too)
+        self._root: Client | None = None  # a lane's client: the one whose budget it spends
         self._transport = transport
         self.journal = journal  # every exchange, for --har (None: none kept)
         self._http = self._open()
@@ -168,6 +172,7 @@ class Client:
         return self.run_deadline is not None and time.monotonic() >= self.run_deadline
 
     def _open(self) -> httpx.Client:
+        self._connection = f"pool-{next(_POOLS)}"  # what an in-process target sees of it
         return httpx.Client(
             base_url=self.base_url,
             timeout=self.timeout,
@@ -176,6 +181,17 @@ class Client:
             verify=_tls_context() if self.base_url.lower().startswith("https:") else _no_tls(),
             headers={"User-Agent": "agentphone-conformance", "Accept-Encoding": ACCEPT_ENCODING},
         )
+
+    def lane(self) -> Client:
+        """A client for requests sent at the same time as others: a connection and a worker
+        of its own; the budget, rate limit, deadline, secrets, journal and observers of this
+        one. Close it when done."""
+        root = self._root or self
+        twin = copy.copy(root)
+        twin._root = root
+        twin._http = twin._open()
+        twin._worker = _worker()
+        return twin
 
     def close(self) -> None:
         self._worker.shutdown(wait=False, cancel_futures=True)
@@ -301,8 +317,10 @@ class Client:
         if self.journal is not None:
             sent_with = {k: redact(v, self.secrets) for k, v in response.request.headers.items()}
             self.journal.add(started, exchange, response.http_version, None, sent_with)
-        for observer in self.observers if observed else ():
-            observer(result)
+        if observed and self.observers:
+            with (self._root or self)._observing:
+                for observer in self.observers:
+                    observer(result)
         return result
 
     def _journal_failure(
@@ -364,6 +382,7 @@ class Client:
         if self.run_deadline is not None and not reserved:
             seconds = max(0.1, min(seconds, self.run_deadline - time.monotonic()))
         deadline = time.monotonic() + seconds
+        request.extensions[CONNECTION] = self._connection
         job = self._worker.submit(
             read_answer,
             self._http,
@@ -388,18 +407,25 @@ class Client:
             raise TargetUnreachable(f"{where}: {exc}") from None
 
     def _take_slot(self, reserved: bool, counted: bool = True) -> None:
-        with self._lock:
-            if not reserved and self.deadline_passed():
+        root = self._root or self  # a lane spends its root's budget, at its root's pace
+        with root._lock:
+            if not reserved and root.deadline_passed():
                 raise DeadlineReached("the run's --deadline has passed")
-            if counted and self.sent >= self.max_requests and not reserved:
-                self.exhausted = True
-                raise BudgetExhausted(f"the request budget ({self.max_requests}) is spent")
-            self.sent += counted
-            if self._interval:
-                wait = self._last_start + self._interval - time.monotonic()
+            if counted and root.sent >= root.max_requests and not reserved:
+                root.exhausted = True
+                raise BudgetExhausted(f"the request budget ({root.max_requests}) is spent")
+            root.sent += counted
+            if root._interval:
+                wait = root._last_start + root._interval - time.monotonic()
                 if wait > 0:
-                    self._sleep(wait)
-                self._last_start = time.monotonic()
+                    root._sleep(wait)
+                root._last_start = time.monotonic()
+
+
+_POOLS = itertools.count(1)
+#: The request extension naming the client's connection pool: an in-process target (the
+#: embedded emulator) reads it where a server over the network sees a socket's address.
+CONNECTION = "agentphone.connection"
 
 
 def _worker() -> ThreadPoolExecutor:

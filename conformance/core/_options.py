@@ -155,6 +155,13 @@ OPTIONS: Final = (
     Option("read_only", bool, "Send no write: skip every check that needs one.", default=False),
     Option("strict", bool, "Advisory failures fail the gate too.", default=False),
     Option(
+        "no_concurrency",
+        bool,
+        "Never send two requests at the same time (for a target whose terms forbid it): the "
+        "consistency checks do not apply.",
+        default=False,
+    ),
+    Option(
         "edition",
         str,
         "The edition of the contract to judge: the seed page's, the current one (with the "
@@ -180,6 +187,7 @@ class GivenOptions:
     max_answer_bytes: int | None = None
     read_only: bool | None = None
     strict: bool | None = None
+    no_concurrency: bool | None = None
     edition: str | None = None
     checks: tuple[str, ...] = ()  # run only these check IDs (checked against the registry
     # by the job, which knows it)
@@ -219,6 +227,7 @@ class RunOptions:
     edition: str  # auto, seed or current
     deadline: float | None  # seconds for the whole run
     max_answer_bytes: int
+    no_concurrency: bool = False
     checks: tuple[str, ...] = ()  # empty: every check
 
     def settings(self) -> RunSettings:
@@ -234,6 +243,7 @@ class RunOptions:
             edition=self.edition,
             deadline=self.deadline,
             max_answer_bytes=self.max_answer_bytes,
+            no_concurrency=self.no_concurrency,
         )
 
 
@@ -258,5 +268,6 @@ def resolve(*layers: GivenOptions) -> RunOptions:
         edition=merged["edition"],
         deadline=merged["deadline"],
         max_answer_bytes=merged["max_answer_bytes"],
+        no_concurrency=merged["no_concurrency"],
         checks=merged["checks"],
     )

@@ -76,12 +76,27 @@ class Request:
     query: str = ""
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes = b""
+    connection: str = ""  # which connection it came on ("": unknown)
 
     @classmethod
-    def sent(cls, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Request:
+    def sent(
+        cls,
+        method: str,
+        target: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        connection: str = "",
+    ) -> Request:
         """A request as it came: its target (path and query, as sent: undecoded) split."""
         path, _, query = target.partition("?")
-        return cls(method=method, path=path, query=query, headers=headers, body=body)
+        return cls(
+            method=method,
+            path=path,
+            query=query,
+            headers=headers,
+            body=body,
+            connection=connection,
+        )
 
     def header(self, name: str) -> str | None:
         wanted = name.lower()
@@ -96,6 +111,12 @@ class Response:
 
     def json(self) -> Any:
         return json.loads(self.body)
+
+
+REPLICA_LAG = 0.15  # seconds a consistency fault's replica is behind the primary
+TORN_PAUSE = 0.002  # seconds between two members of a torn write
+TORN_MEMBERS = 16  # a torn write tears documents of at most this many members
+_PRIMARY: Any = object()  # a GET served by the primary (no replica)
 
 
 class _Reply(Exception):
@@ -261,6 +282,12 @@ class App:
         self._throttle_every = throttle_every
         self._requests = 0
         self._patched: set[str] = set()  # conversations PATCHed at least once
+        # the consistency faults' replicas: each conversation's metadata, as of when it was
+        # written (oldest first), the connections that wrote, and reads per connection
+        self._clock: Callable[[], float] = time.monotonic
+        self._versions: dict[str, list[tuple[float, Any]]] = {}
+        self._writing_connections: set[str] = set()
+        self._reads: dict[str, int] = {}
         self._before_last: dict[str, Any] = {}  # id -> metadata before its last PATCH
         self.webhooks = Webhooks(self.on)  # registrations, the delivery thread and its log
 
@@ -378,6 +405,9 @@ class App:
                 )
             return self._not_found(conversation_id)
         rendered = conversation.to_json(message_limit)
+        replica = self._replica(request, conversation)
+        if replica is not _PRIMARY:
+            rendered["metadata"] = copy_json(replica)
         if self.on(F.SEMANTICS_OLDEST_MESSAGES):
             everything = conversation.to_json(max(len(conversation.messages), 1))["messages"]
             rendered["messages"] = everything[:message_limit]
@@ -388,6 +418,33 @@ class App:
         if tag is not None and request.header("if-none-match") in (tag, f"W/{tag}"):
             return Response(304, {"ETag": tag})
         return answer
+
+    def _replica(self, request: Request, conversation: Conversation) -> Any:
+        """The metadata a replica serves this GET, or _PRIMARY (the stored one): for the
+        consistency faults, a connection that never wrote reads a replica REPLICA_LAG behind
+        (always, or every second read)."""
+        stale = self.on(F.CONSISTENCY_STALE_REPLICA)
+        flapping = self.on(F.CONSISTENCY_FLAPPING_REPLICAS)
+        if not (stale or flapping) or request.connection in self._writing_connections:
+            return _PRIMARY
+        reads = self._reads[request.connection] = self._reads.get(request.connection, 0) + 1
+        if flapping and not stale and reads % 2:
+            return _PRIMARY
+        as_of = self._clock() - REPLICA_LAG
+        versions = self._versions.get(conversation.id, [])
+        seen = [metadata for when, metadata in versions if when <= as_of]
+        return seen[-1] if seen else _PRIMARY
+
+    def _written(self, request: Request, conversation: Conversation, before: Any) -> None:
+        """A PATCH stored metadata: the replicas' log, and its connection now reads the
+        primary (a session that wrote is sticky)."""
+        if not (self.on(F.CONSISTENCY_STALE_REPLICA) or self.on(F.CONSISTENCY_FLAPPING_REPLICAS)):
+            return
+        log = self._versions.setdefault(conversation.id, [(float("-inf"), before)])
+        log.append((self._clock(), conversation.metadata))
+        del log[1:-64]  # the first (what it held before) and the latest 64
+        if request.connection:
+            self._writing_connections.add(request.connection)
 
     def _etag(self, conversation: Conversation, answer: Response) -> str | None:
         """The answer's ETag, set on it (None: the emulator serves none)."""
@@ -454,7 +511,12 @@ class App:
             conversation = self._upsert(account, conversation_id)
         if self.on(F.SEMANTICS_NOT_PERSISTED):
             conversation = copy.deepcopy(conversation)
+        before = conversation.metadata
+        torn = self._torn(conversation, body)
         self._apply(conversation, body)
+        self._written(request, conversation, before)
+        if torn is not None:
+            raise _Later(torn)
         if self.on(F.ROBUST_REFUSED_STILL_WRITES) and len(request.body) > 64 * 1024:
             return self._json(413, {"detail": "Request body too large"})
         answered = conversation
@@ -464,6 +526,32 @@ class App:
         answer = self._json(status, self._render(self._answer(answered.to_json())))
         self._etag(answered, answer)
         return answer
+
+    def _torn(
+        self, conversation: Conversation, body: dict[str, Any]
+    ) -> Callable[[], Response] | None:
+        """consistency-torn-write: the new metadata is stored member by member, the lock
+        let go between them; the answer is made once the last member is in. The body is
+        changed so that `_apply` stores only the first member (None: not torn)."""
+        new = body.get("metadata")
+        if not self.on(F.CONSISTENCY_TORN_WRITE) or not isinstance(new, dict):
+            return None
+        if not 2 <= len(new) <= TORN_MEMBERS:  # a huge document: stored whole
+            return None
+        members = list(new.items())
+        body["metadata"] = dict(members[:1])
+
+        def finish() -> Response:
+            for key, value in members[1:]:
+                self._sleep(TORN_PAUSE)
+                with self._lock:
+                    conversation.metadata = {**(conversation.metadata or {}), key: value}
+            with self._lock:
+                answer = self._json(200, self._render(self._answer(conversation.to_json())))
+                self._etag(conversation, answer)
+                return answer
+
+        return finish
 
     def _answer(self, rendered: dict[str, Any]) -> dict[str, Any]:
         """The PATCH answer's messages, as the answer faults leave them."""

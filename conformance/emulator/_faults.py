@@ -23,6 +23,7 @@ FAMILIES = (
     "robustness",
     "http",
     "webhook",
+    "consistency",
 )
 
 
@@ -656,6 +657,32 @@ HTTP_ETAG_STALE = _fault(
     "conversations carry an ETag made of lastMessageAt alone, so a conditional GET after a "
     "PATCH of metadata is answered 304 Not Modified",
     "HTTP-VALIDATORS-CHANGE",
+)
+
+# --- consistency: what requests sent at the same time see ------------------------------
+CONSISTENCY_TORN_WRITE = _fault(
+    "consistency-torn-write",
+    "consistency",
+    "a PATCH stores the new metadata one member at a time and lets other requests in "
+    "between: a GET at the same time sees part of the old document or part of the new one",
+    "CONSISTENCY-ATOMIC-REPLACE",
+    "CONSISTENCY-LINEARIZABLE",
+)
+CONSISTENCY_STALE_REPLICA = _fault(
+    "consistency-stale-replica",
+    "consistency",
+    "a GET on a connection that never wrote is served by a replica 150 ms behind: a client "
+    "that reads on another connection than it wrote on does not see its own write",
+    "CONSISTENCY-READ-YOUR-WRITES",
+    "CONSISTENCY-LINEARIZABLE",
+)
+CONSISTENCY_FLAPPING_REPLICAS = _fault(
+    "consistency-flapping-replicas",
+    "consistency",
+    "GETs on a connection that never wrote alternate between the primary and a replica "
+    "150 ms behind: a reader sees a write, then no longer sees it",
+    "CONSISTENCY-MONOTONIC-READS",
+    "CONSISTENCY-LINEARIZABLE",
 )
 
 # --- webhooks: what a message's arrival POSTs to the account's registered URL -------------

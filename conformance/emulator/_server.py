@@ -19,7 +19,11 @@ from ._app import DEFAULT_ARRIVAL, MAX_BODY_BYTES, App, Request, Response
 from ._faults import parse_faults
 from ._state import State
 
-__all__ = ["Emulator"]
+__all__ = ["CONNECTION", "Emulator"]
+
+#: The request extension an in-process client names its connection pool in: what a socket's
+#: address tells the server over the network (the consistency faults' sticky sessions).
+CONNECTION = "agentphone.connection"
 
 _POLL_SECONDS = 0.1  # how soon the serving thread notices stop() (the stdlib's default: 0.5)
 
@@ -53,7 +57,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         headers = {k: v for k, v in self.headers.items()}
-        self._send(self.server.app.handle(Request.sent(self.command, self.path, headers, body)))
+        connection = f"{self.client_address[0]}:{self.client_address[1]}"
+        request = Request.sent(self.command, self.path, headers, body, connection)
+        self._send(self.server.app.handle(request))
 
     def _read_body(self) -> bytes:
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
@@ -218,7 +224,10 @@ class Emulator:
         def handle(request: httpx.Request) -> httpx.Response:
             headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in request.headers.raw}
             target = request.url.raw_path.decode("ascii")
-            answer = app.handle(Request.sent(request.method, target, headers, request.read()))
+            connection = str(request.extensions.get(CONNECTION, ""))  # the client's pool
+            answer = app.handle(
+                Request.sent(request.method, target, headers, request.read(), connection)
+            )
             length = ("Content-Length", str(len(answer.body)))
             return httpx.Response(
                 answer.status, headers=[*answer.headers.items(), length], content=answer.body

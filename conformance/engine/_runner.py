@@ -279,6 +279,7 @@ def run(
                 done.unreplayed = "another client wrote a conversation of the run"
             else:
                 section("replays")
+                context.concurrent = None  # a consistency check replayed sends a new history
                 done.confirmed = replay_all(context, _failures(done, observer))
             section("webhooks")
     except KeyboardInterrupt:
@@ -480,6 +481,7 @@ def _run_scenario(
         duration_s=time.monotonic() - clock,
         causes=frozenset(ctx.causes),
         uncaused=ctx.uncaused,
+        history=ctx.history if ctx.failure_count else (),
     )
     return result, unreachable
 

@@ -40,9 +40,22 @@ class OtherWriters:
         self.run.client.observers.append(self)
 
     def ours(self, metadata: Any) -> bool:
-        """Did this value come from the run (or was it there before it)?"""
-        return self.run.client.wrote(metadata) or any(
-            same_json(metadata, known) for known in reversed(self.answered)
+        """Did this value come from the run (or was it there before it)? A document made
+        only of members the run wrote is the run's too, mixed by the target (a torn or
+        merged write: the consistency checks' to judge, not another client's)."""
+        return (
+            self.run.client.wrote(metadata)
+            or any(same_json(metadata, known) for known in reversed(self.answered))
+            or self._members_written(metadata)
+        )
+
+    def _members_written(self, metadata: Any) -> bool:
+        if not isinstance(metadata, dict) or not metadata:
+            return False
+        written = [v for v in self.run.client.written if isinstance(v, dict)]
+        return all(
+            any(key in value and same_json(value[key], member) for value in written)
+            for key, member in metadata.items()
         )
 
     def __call__(self, sent: Sent) -> None:

@@ -140,6 +140,44 @@ class Confirmation(StrEnum):
     NOT_REPLAYED = "not-replayed"  # could not be replayed: `CheckResult.replay_note` says why
 
 
+@dataclass(frozen=True)
+class HistoryOp:
+    """One operation of a history of requests sent at the same time (the consistency
+    checks'): who sent it, what it wrote or showed, when (milliseconds since the history
+    began: sent, answered), its status, and whether the check found it at fault."""
+
+    lane: str  # "writer 1", "reader 2", "start", "after"
+    kind: str  # "write" | "read"
+    shows: str  # the write it sent, or the write a read showed ("torn": a mixture)
+    call_ms: float
+    ret_ms: float
+    status: int | None
+    bad: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "lane": self.lane,
+            "kind": self.kind,
+            "shows": self.shows,
+            "call_ms": round(self.call_ms, 3),
+            "ret_ms": round(self.ret_ms, 3),
+            "status": self.status,
+            "bad": self.bad,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> HistoryOp:
+        return cls(
+            data["lane"],
+            data["kind"],
+            data["shows"],
+            data["call_ms"],
+            data["ret_ms"],
+            data.get("status"),
+            bool(data.get("bad", False)),
+        )
+
+
 @dataclass
 class CheckResult:
     check: CheckInfo
@@ -159,6 +197,8 @@ class CheckResult:
     same_cause: tuple[str, ...] = ()
     causes: frozenset[str] = frozenset()
     uncaused: int = 0
+    # a failed consistency check: the history it judged, its faulty operations marked
+    history: tuple[HistoryOp, ...] = ()
 
     def gates(self, strict: bool) -> bool:
         """Does this result fail the gate?"""
@@ -179,6 +219,7 @@ class CheckResult:
             "cause": self.cause,
             "caused_by": self.caused_by,
             "same_cause": list(self.same_cause),
+            **({"history": [op.to_dict() for op in self.history]} if self.history else {}),
         }
 
     @classmethod
@@ -195,6 +236,7 @@ class CheckResult:
             cause=data.get("cause", ""),
             caused_by=data.get("caused_by", ""),
             same_cause=tuple(data.get("same_cause", ())),
+            history=tuple(HistoryOp.from_dict(op) for op in data.get("history", ())),
         )
 
 
@@ -278,6 +320,7 @@ class RunSettings:
     edition: str = "auto"  # as asked: auto, seed or current
     deadline: float | None = None  # seconds for the whole run, if limited
     max_answer_bytes: int | None = None  # None: not recorded (an older report)
+    no_concurrency: bool = False  # never two requests at once (no consistency checks)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

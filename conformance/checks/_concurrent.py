@@ -1,0 +1,283 @@
+"""Requests sent at the same time: one bounded history of concurrent writes and reads of the
+writable conversation, which the consistency checks judge.
+
+A document is written first (the *start*), on its own. Then, together, writers each PATCH a
+few documents of their own, every member naming the write (`{"write": "B2-...", "b1":
+"B2-...", ...}`), and after each answer read the conversation back on a new connection; and
+readers GET it over and over, each on its own connection, until the writers are done (a few
+reads more, a bounded number in all). A last GET reads what stayed. Every operation keeps
+when it was sent and when its answer came, on one clock.
+
+Every request goes through the run's client (its lanes share the budget, the rate limit and
+the deadline), and the answers are shown to the response checks like any other. The
+conversation is the run's writable one, restored at the end like every write of the run.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..core import Client, Sent
+from ._context import CONVERSATION_PATH, SUCCESS, Context, conversation_path, same_json
+
+__all__ = ["EARLIER", "TORN", "History", "Op", "Sizes", "record", "sizes_for"]
+
+TORN = "torn"  # what a read shows that is no whole document of the history
+EARLIER = "earlier"  # what a read shows that the conversation held before the history
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How many of each: writers and the writes each sends; readers and the reads each
+    sends at least (while the writers write) and at most."""
+
+    writers: int
+    writes: int
+    readers: int
+    min_reads: int
+    max_reads: int
+
+    @property
+    def most_requests(self) -> int:
+        """The requests a history sends at most: the start, each write and the read after it,
+        the readers' reads, the last read."""
+        return 2 + 2 * self.writers * self.writes + self.readers * self.max_reads
+
+
+_SIZES = {
+    "quick": Sizes(writers=3, writes=2, readers=2, min_reads=4, max_reads=10),
+    "ci": Sizes(writers=3, writes=4, readers=3, min_reads=6, max_reads=16),
+    "thorough": Sizes(writers=4, writes=8, readers=4, min_reads=8, max_reads=24),
+}
+
+
+def sizes_for(profile: str) -> Sizes:
+    return _SIZES.get(profile, _SIZES["quick"])
+
+
+@dataclass
+class Op:
+    """One operation of the history. `value`: the write a PATCH sent, or what a GET showed
+    (a write's name, `start`, TORN, or another client's document); `shown`: the metadata a
+    GET answered; `certain`: False for a write whose answer was no 2xx (it may or may not
+    have taken effect)."""
+
+    lane: str
+    kind: str  # "write" | "read"
+    role: str  # "start", "write", "fresh" (after the lane's write, new connection),
+    #            "read", "final"
+    call: float
+    ret: float
+    sent: Sent
+    value: str
+    shown: Any = None
+    certain: bool = True
+
+
+@dataclass
+class History:
+    ops: list[Op] = field(default_factory=list)
+    start: str = ""  # the name of the document written first: what the register held
+    documents: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> document
+    lanes: list[str] = field(default_factory=list)
+    foreign: list[Op] = field(default_factory=list)  # reads of a document none of ours
+
+    @property
+    def writes(self) -> list[Op]:
+        return [op for op in self.ops if op.kind == "write" and op.role != "start"]
+
+    @property
+    def reads(self) -> list[Op]:
+        return [op for op in self.ops if op.kind == "read"]
+
+    def precedes(self, first: str, then: str) -> bool:
+        """Did write `first` certainly end before write `then` began (the start precedes
+        every write)?"""
+        if first == then:
+            return False
+        if first == EARLIER:
+            return then in self.documents
+        if first == self.start:
+            return then in self.documents
+        a, b = self._write(first), self._write(then)
+        return a is not None and b is not None and a.ret < b.call
+
+    def _write(self, name: str) -> Op | None:
+        return next((op for op in self.ops if op.kind == "write" and op.value == name), None)
+
+
+def _document(name: str, keys: str) -> dict[str, str]:
+    """A document of one write: every member names it."""
+    return {"conformance": "consistency", "write": name, **{f"{keys}{i}": name for i in (1, 2, 3)}}
+
+
+def _name(writer: int, n: int, nonce: str) -> str:
+    return f"{'ABCDEFGH'[writer]}{n}-{nonce}"
+
+
+def _named(history: History, metadata: Any, earlier: Callable[[Any], bool]) -> str:
+    """The write a read shows: its name when the metadata is one of the history's documents
+    whole; TORN when it mixes or cuts them; EARLIER for what the conversation held before
+    the history (a value the run wrote before, or the original); else another client's."""
+    if isinstance(metadata, dict):
+        name = metadata.get("write")
+        if isinstance(name, str) and same_json(metadata, history.documents.get(name)):
+            return name
+        documents = history.documents.values()
+        if metadata and all(
+            any(key in document and document[key] == value for document in documents)
+            for key, value in metadata.items()
+        ):
+            return TORN  # made only of the history's members: a part, or a mixture
+    if earlier(metadata):
+        return EARLIER
+    return "foreign:" + json.dumps(metadata, sort_keys=True, ensure_ascii=False)[:200]
+
+
+def record(ctx: Context, sizes: Sizes) -> History:
+    """Send the history (the check's own requests, in the order their answers came) and
+    return it. A lane that met the budget, the deadline, an unreachable target or a throttle
+    stops; the first such exception is raised here once every lane is done."""
+    nonce = f"{ctx.rng.getrandbits(32):08x}"
+    history = History(start=f"S-{nonce}")
+    history.documents[history.start] = _document(history.start, "s")
+    cid = ctx.writable_id
+    path = conversation_path(cid)
+    authorization = ctx.bearer(ctx.target.primary)
+    clock = time.monotonic
+    origin = clock()
+
+    def at() -> float:
+        return clock() - origin
+
+    def send(client: Client, method: str, body: Any = None) -> Sent:
+        if method == "PATCH":
+            return client.send(
+                "PATCH",
+                path,
+                authorization=authorization,
+                json_body={"metadata": body},
+                path_template=CONVERSATION_PATH,
+            )
+        return client.send(
+            "GET", path, authorization=authorization, path_template=CONVERSATION_PATH
+        )
+
+    lock = threading.Lock()
+    originals = [body.get("metadata") for body in ctx.run.snapshot.conversations.values()]
+
+    def earlier(metadata: Any) -> bool:
+        return ctx.run.client.wrote(metadata) or any(same_json(metadata, o) for o in originals)
+
+    def keep(op: Op) -> None:
+        with lock:
+            history.ops.append(op)
+
+    def read(client: Client, lane: str, role: str) -> None:
+        call = at()
+        sent = send(client, "GET")
+        ret = at()
+        shown = sent.json_body.get("metadata") if isinstance(sent.json_body, dict) else None
+        if sent.status in SUCCESS and isinstance(sent.json_body, dict):
+            op = Op(lane, "read", role, call, ret, sent, _named(history, shown, earlier), shown)
+            keep(op)
+            if op.value.startswith("foreign:"):
+                history.foreign.append(op)
+
+    # the start: on its own, before anything else
+    start_call = at()
+    first = send(ctx.run.client, "PATCH", history.documents[history.start])
+    start = Op("start", "write", "start", start_call, at(), first, history.start)
+    keep(start)
+    if first.status not in SUCCESS:
+        _own(ctx, history)
+        return history
+
+    for number in range(sizes.writers):  # every document named before any lane starts
+        for n in range(1, sizes.writes + 1):
+            name = _name(number, n, nonce)
+            history.documents[name] = _document(name, "abcdefgh"[number])
+    writers_left = [sizes.writers]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(sizes.writers + sizes.readers)
+
+    def writer(number: int) -> None:
+        lane = f"writer {number + 1}"
+        client = ctx.run.client.lane()
+        try:
+            barrier.wait(timeout=30)
+            for n in range(1, sizes.writes + 1):
+                name = _name(number, n, nonce)
+                call = at()
+                sent = send(client, "PATCH", history.documents[name])
+                keep(
+                    Op(
+                        lane,
+                        "write",
+                        "write",
+                        call,
+                        at(),
+                        sent,
+                        name,
+                        certain=sent.status in SUCCESS,
+                    )
+                )
+                fresh = ctx.run.client.lane()  # a new connection: read your write there
+                try:
+                    read(fresh, lane, "fresh")
+                finally:
+                    fresh.close()
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            client.close()
+            with lock:
+                writers_left[0] -= 1
+
+    def reader(number: int) -> None:
+        lane = f"reader {number + 1}"
+        client = ctx.run.client.lane()
+        try:
+            barrier.wait(timeout=30)
+            reads = 0
+            after = 0  # reads once the writers are done: a few more
+            while reads < sizes.max_reads and (reads < sizes.min_reads or after < 3):
+                read(client, lane, "read")
+                reads += 1
+                with lock:
+                    after += 0 if writers_left[0] else 1
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            client.close()
+
+    threads = [
+        threading.Thread(target=writer, args=(i,), name=f"agentphone-writer-{i}", daemon=True)
+        for i in range(sizes.writers)
+    ] + [
+        threading.Thread(target=reader, args=(i,), name=f"agentphone-reader-{i}", daemon=True)
+        for i in range(sizes.readers)
+    ]
+    history.lanes = ["start"] + [f"writer {i + 1}" for i in range(sizes.writers)]
+    history.lanes += [f"reader {i + 1}" for i in range(sizes.readers)] + ["after"]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        _own(ctx, history)
+        raise errors[0]
+    read(ctx.run.client, "after", "final")
+    _own(ctx, history)
+    return history
+
+
+def _own(ctx: Context, history: History) -> None:
+    """The history's exchanges as the check's own, in the order they were sent."""
+    history.ops.sort(key=lambda op: op.call)
+    ctx.exchanges.extend(op.sent.exchange for op in history.ops)
