@@ -316,7 +316,27 @@ PROBES: dict[str, Probe] = {
         ARRIVAL, read=lambda sent, secrets: type(_payload(sent, secrets)["timestamp"]).__name__
     ),
     "webhook-delivers-other-account": _arrive_on_other,
+    "consistency-torn-write": lambda app: _parts_seen_during_a_write(app),
+    "consistency-stale-replica": _patched_then_read({"metadata": {"new": 1}}),
+    "consistency-flapping-replicas": lambda app: [
+        call(app, "PATCH", ONE, {"metadata": {"new": 1}}).status,
+        *(call(app, "GET", ONE).json()["metadata"] for _ in range(2)),
+    ],
 }
+
+
+def _parts_seen_during_a_write(app: App) -> bool:
+    """Did a GET at the same time as a PATCH see part of the new document?"""
+    import threading
+
+    document = {f"k{i}": i for i in range(8)}
+    writer = threading.Thread(target=call, args=(app, "PATCH", ONE, {"metadata": document}))
+    seen = []
+    writer.start()
+    while writer.is_alive():
+        seen.append(call(app, "GET", ONE).json()["metadata"])
+    writer.join()
+    return any(isinstance(s, dict) and s and set(s) < set(document) for s in seen)
 
 
 def test_every_fault_has_a_probe() -> None:

@@ -14,11 +14,11 @@ from hypothesis import strategies as st
 from conformance.checks._linearizable import Operation, check, impossible_reads
 
 
-def W(client: int, value: str, call: float, ret: float) -> Operation:  # noqa: N802
+def W(client: int, value: str, call: float, ret: float) -> Operation:
     return Operation(client, "write", value, call, ret)
 
 
-def R(client: int, value: str, call: float, ret: float) -> Operation:  # noqa: N802
+def R(client: int, value: str, call: float, ret: float) -> Operation:
     return Operation(client, "read", value, call, ret)
 
 
@@ -55,7 +55,8 @@ def test_a_value_never_written_and_one_from_the_future() -> None:
     future = [R(1, "a", 0, 1), W(0, "a", 2, 3)]
     for history in (never, future):
         assert check(history, "w0").linearizable is False
-        assert impossible_reads(history, "w0") == [next(i for i, o in enumerate(history) if o.kind == "read")]
+        read = next(i for i, o in enumerate(history) if o.kind == "read")
+        assert impossible_reads(history, "w0") == [read]
 
 
 def test_the_search_is_bounded() -> None:

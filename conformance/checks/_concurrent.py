@@ -22,8 +22,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core import Client, Sent
-from ._context import CONVERSATION_PATH, SUCCESS, Context, conversation_path, same_json
+from ..core import Client, ConditionFailed, Sent
+from ._context import (
+    CONVERSATION_PATH,
+    SUCCESS,
+    Context,
+    OtherWriter,
+    conversation_path,
+    same_json,
+)
 
 __all__ = ["EARLIER", "TORN", "History", "Op", "Sizes", "record", "sizes_for"]
 
@@ -155,14 +162,15 @@ def record(ctx: Context, sizes: Sizes) -> History:
     def at() -> float:
         return clock() - origin
 
-    def send(client: Client, method: str, body: Any = None) -> Sent:
-        if method == "PATCH":
+    def send(client: Client, method: str, body: Any = None, conditional: bool = False) -> Sent:
+        if method == "PATCH":  # the writers' race is the point: no If-Match among them
             return client.send(
                 "PATCH",
                 path,
                 authorization=authorization,
                 json_body={"metadata": body},
                 path_template=CONVERSATION_PATH,
+                conditional=conditional,
             )
         return client.send(
             "GET", path, authorization=authorization, path_template=CONVERSATION_PATH
@@ -191,7 +199,11 @@ def record(ctx: Context, sizes: Sizes) -> History:
 
     # the start: on its own, before anything else
     start_call = at()
-    first = send(ctx.run.client, "PATCH", history.documents[history.start])
+    try:
+        first = send(ctx.run.client, "PATCH", history.documents[history.start], conditional=True)
+    except ConditionFailed as exc:  # If-Match refused: someone else wrote it
+        ctx.run.others.setdefault(ctx.writable_id, exc.metadata)
+        raise OtherWriter(str(exc)) from None
     start = Op("start", "write", "start", start_call, at(), first, history.start)
     keep(start)
     if first.status not in SUCCESS:

@@ -16,7 +16,17 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core import Account, Client, Profile, Receiver, RunOptions, Sent, Target, same_json
+from ..core import (
+    Account,
+    Client,
+    ConditionFailed,
+    Profile,
+    Receiver,
+    RunOptions,
+    Sent,
+    Target,
+    same_json,
+)
 from ..model import Edition, Exchange, Finding, HistoryOp, Limit
 
 __all__ = [
@@ -278,7 +288,12 @@ class Context:
         a conversation another client is seen writing (`OtherWriter`)."""
         if method != "GET" and any(path == conversation_path(c) for c in self.run.others):
             raise OtherWriter(f"another client is writing {path.rsplit('/', 1)[-1]}")
-        sent = self.run.client.send(method, path, **kwargs)
+        try:
+            sent = self.run.client.send(method, path, **kwargs)
+        except ConditionFailed as exc:  # If-Match refused: someone else wrote it
+            conversation = urllib.parse.unquote(exc.path.rsplit("/", 1)[-1])
+            self.run.others.setdefault(conversation, exc.metadata)
+            raise OtherWriter(str(exc)) from None
         self.exchanges.append(sent.exchange)
         if _sets_metadata(sent.exchange):
             self.run.last_writes[_conversation_of(sent.exchange.url)] = sent.exchange

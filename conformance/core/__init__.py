@@ -8,6 +8,7 @@ from ._errors import ExitCode, HarnessError
 from ._http import (
     BudgetExhausted,
     Client,
+    ConditionFailed,
     DeadlineReached,
     Dropped,
     Sent,
@@ -35,6 +36,7 @@ __all__ = [
     "Account",
     "BudgetExhausted",
     "Client",
+    "ConditionFailed",
     "DeadlineReached",
     "Delivery",
     "Dropped",

@@ -29,6 +29,7 @@ from ._json import same_json
 __all__ = [
     "BudgetExhausted",
     "Client",
+    "ConditionFailed",
     "DeadlineReached",
     "Dropped",
     "Sent",
@@ -67,6 +68,17 @@ class Dropped(TargetUnreachable):
 class Throttled(Exception):
     """The target kept asking the suite to wait (429, or 503 with Retry-After) after every
     retry: the request was not answered, which is nobody's violation."""
+
+
+class ConditionFailed(Exception):
+    """A write the suite sent with If-Match was refused (412), and the conversation now
+    holds a value the run did not put there: another client wrote it. `path` is the
+    conversation's; `metadata` what it holds now. Never the target's fault."""
+
+    def __init__(self, path: str, metadata: Any) -> None:
+        super().__init__(f"another client wrote {path.rsplit('/', 1)[-1]} (If-Match refused)")
+        self.path = path
+        self.metadata = metadata
 
 
 class DeadlineReached(BudgetExhausted):
@@ -122,6 +134,7 @@ class Sent:
     complete: bool = True  # False: the answer was larger than --max-answer-bytes, cut there
     edge: bool = False  # a request at the edge of the contract: refusing it or taking long
     # over it is the server's call (README, "choices where the contract is silent")
+    path: str = ""  # the path as the suite named it (what its ETag is kept under)
 
     @property
     def status(self) -> int:
@@ -161,6 +174,11 @@ class Client:
         self._sleep = sleep
         self._lock = threading.Lock()
         self._observing = threading.RLock()  # observers see one answer at a time (theirs too)
+        # conditional writes: each conversation path's current ETag, as its last plain GET or
+        # PATCH answer gave it; and whether a value is one the run put there (the runner
+        # says, once the snapshot is taken)
+        self.etags: dict[str, str] = {}
+        self.ours: Callable[[Any], bool] = lambda metadata: True
         self._root: Client | None = None  # a lane's client: the one whose budget it spends
         self._transport = transport
         self.journal = journal  # every exchange, for --har (None: none kept)
@@ -222,9 +240,74 @@ class Client:
         reserved: bool = False,
         observed: bool = True,
         edge: bool = False,
+        conditional: bool = True,
     ) -> Sent:
         """Send one request. `reserved` requests (restores) may go past the budget; requests
-        not `observed` (replays of a failure) are not shown to the observers."""
+        not `observed` (replays of a failure) are not shown to the observers. A PATCH of a
+        conversation whose ETag the run knows carries If-Match with it, unless not
+        `conditional` (or the caller set a precondition itself): another client's write in
+        between is never overwritten (ConditionFailed)."""
+        root = self._root or self
+        tag = root.etags.get(path) if method == "PATCH" and conditional else None
+        given = {name.lower() for name in headers or {}}
+        if tag is not None and not given & {"if-match", "if-none-match"}:
+            headers = {**(headers or {}), "If-Match": tag}
+        sent = self._send(
+            method, path, authorization, json_body, content, headers, params,
+            path_template, reserved, observed, edge,
+        )  # fmt: skip
+        if tag is not None and sent.status == 412:
+            sent = self._after_412(sent, method, path, authorization, json_body, content, headers)
+        if method in ("GET", "PATCH") and not params:
+            etag = sent.response.headers.get("ETag") if sent.status in (200, 304) else None
+            if etag and not etag.startswith("W/"):
+                root.etags[path] = etag
+            elif method == "PATCH" and 200 <= sent.status < 300:
+                root.etags.pop(path, None)  # written, and its tag no longer known
+        return sent
+
+    def _after_412(
+        self,
+        refused: Sent,
+        method: str,
+        path: str,
+        authorization: str | None,
+        json_body: Any,
+        content: bytes | None,
+        headers: Mapping[str, str] | None,
+    ) -> Sent:
+        """A conditional write refused: read the conversation. Still a value of the run's
+        (its representation changed otherwise: a message arrived): the write again, with the
+        new tag, once. Someone else's: ConditionFailed."""
+        root = self._root or self
+        root.etags.pop(path, None)
+        now = self.send("GET", path, authorization=authorization, reserved=True)
+        metadata = now.json_body.get("metadata") if isinstance(now.json_body, dict) else None
+        if now.status != 200 or not root.ours(metadata) or path not in root.etags:
+            raise ConditionFailed(path, metadata)
+        retried = {**(headers or {}), "If-Match": root.etags[path]}
+        again = self._send(
+            method, path, authorization, json_body, content, retried, None,
+            refused.path_template, False, True, refused.edge,
+        )  # fmt: skip
+        if again.status == 412:
+            raise ConditionFailed(path, metadata)
+        return again
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        authorization: str | None,
+        json_body: Any,
+        content: bytes | None,
+        headers: Mapping[str, str] | None,
+        params: Mapping[str, str] | None,
+        path_template: str | None,
+        reserved: bool,
+        observed: bool,
+        edge: bool,
+    ) -> Sent:
         sent_headers: dict[str, str] = {}
         if authorization is not None:
             sent_headers["Authorization"] = authorization
@@ -238,8 +321,9 @@ class Client:
             method, path, content=content, headers=sent_headers, params=params
         )
         return self._exchange(
-            request, content, sent_headers, authorization, path_template, reserved, observed, edge
-        )
+            request, content, sent_headers, authorization, path_template, reserved, observed, edge,
+            path,
+        )  # fmt: skip
 
     def _remember(self, body: Any) -> None:
         """Keep the metadata a PATCH carries, however it is spelt (raw JSON bytes too)."""
@@ -264,14 +348,18 @@ class Client:
             for name, value in request.headers.raw
             if name.lower().decode("latin-1") in _KEPT
         }
+        tag = (self._root or self).etags.get(sent.path)
+        if request.method == "PATCH" and tag is not None:
+            headers["If-Match"] = tag  # a replayed write overwrites nobody's either
         authorization = request.headers.get("Authorization")
         again = self._http.build_request(
             request.method, request.url, content=request.content, headers=headers
         )
         content = request.content if request.content else None
         return self._exchange(
-            again, content, headers, authorization, sent.path_template, False, False, sent.edge
-        )
+            again, content, headers, authorization, sent.path_template, False, False, sent.edge,
+            sent.path,
+        )  # fmt: skip
 
     def _exchange(
         self,
@@ -283,6 +371,7 @@ class Client:
         reserved: bool,
         observed: bool,
         edge: bool = False,
+        path: str = "",
     ) -> Sent:
         method = request.method
         started = _now()
@@ -313,7 +402,9 @@ class Client:
             decoded = json.loads(body) if body and answer.complete else None
         except (ValueError, RecursionError):
             decoded = None
-        result = Sent(response, exchange, presented, path_template, decoded, answer.complete, edge)
+        result = Sent(
+            response, exchange, presented, path_template, decoded, answer.complete, edge, path
+        )
         if self.journal is not None:
             sent_with = {k: redact(v, self.secrets) for k, v in response.request.headers.items()}
             self.journal.add(started, exchange, response.http_version, None, sent_with)

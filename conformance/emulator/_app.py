@@ -117,6 +117,7 @@ REPLICA_LAG = 0.15  # seconds a consistency fault's replica is behind the primar
 TORN_PAUSE = 0.002  # seconds between two members of a torn write
 TORN_MEMBERS = 16  # a torn write tears documents of at most this many members
 _PRIMARY: Any = object()  # a GET served by the primary (no replica)
+_OWN_TAG = "X-Emulator-Own-Tag"  # internal: this answer's ETag is of its own body
 
 
 class _Reply(Exception):
@@ -263,8 +264,10 @@ class App:
     ) -> None:
         """`throttle_every=N`: every Nth request is answered 429 with Retry-After, as a
         rate-limited service does (not a fault: a 429 is never a violation).
-        `etags=True`: GET and PATCH answers carry an ETag (a hash of the conversation as
-        answered), and a GET with a matching If-None-Match is answered 304.
+        `etags=True`: GET and PATCH answers carry an ETag (a hash of the conversation as a
+        plain GET answers it; a GET with its own message_limit: of that answer), a GET with
+        a matching If-None-Match is answered 304, and a PATCH whose If-Match names another
+        ETag is answered 412 and changes nothing.
         `edition="seed"`: the API as the seed page describes it, without the vendor's later
         additions (no group fields in answers; `group_name` ignored like any unknown member)."""
         unknown = faults - F.FAULTS.keys()
@@ -405,6 +408,7 @@ class App:
                 )
             return self._not_found(conversation_id)
         rendered = conversation.to_json(message_limit)
+        own_tag = message_limit != 50  # another representation: its own entity tag
         replica = self._replica(request, conversation)
         if replica is not _PRIMARY:
             rendered["metadata"] = copy_json(replica)
@@ -414,6 +418,8 @@ class App:
         if self.on(F.SEMANTICS_COUNT_LIMITED):
             rendered["messageCount"] = len(rendered["messages"])
         answer = self._json(200, self._render(rendered))
+        if own_tag or replica is not _PRIMARY:
+            answer.headers[_OWN_TAG] = "1"
         tag = self._etag(conversation, answer)
         if tag is not None and request.header("if-none-match") in (tag, f"W/{tag}"):
             return Response(304, {"ETag": tag})
@@ -447,13 +453,33 @@ class App:
             self._writing_connections.add(request.connection)
 
     def _etag(self, conversation: Conversation, answer: Response) -> str | None:
-        """The answer's ETag, set on it (None: the emulator serves none)."""
+        """The answer's ETag, set on it (None: the emulator serves none): the conversation's
+        current one, or - a GET with a message_limit of its own - that answer's."""
+        own = answer.headers.pop(_OWN_TAG, None)
         if not self.etags:
             return None
-        seen = conversation.last_message_at.encode() if self.on(F.HTTP_ETAG_STALE) else answer.body
-        tag = f'"{hashlib.sha256(seen).hexdigest()[:20]}"'
+        tag = self._tag(conversation, answer.body if own else None)
         answer.headers["ETag"] = tag
         return tag
+
+    def _tag(self, conversation: Conversation, body: bytes | None = None) -> str:
+        """An entity tag: of `body`, else of the conversation as a plain GET answers it."""
+        if self.on(F.HTTP_ETAG_STALE):
+            body = conversation.last_message_at.encode()
+        elif body is None:
+            body = self._json(200, self._render(conversation.to_json(50))).body
+        return f'"{hashlib.sha256(body).hexdigest()[:20]}"'
+
+    def _precondition(self, request: Request, conversation: Conversation) -> Response | None:
+        """If-Match on a PATCH (served ETags only): 412 unless it names the conversation's
+        current ETag (or is `*`). Weak tags never match (RFC 9110 13.1.1)."""
+        wanted = request.header("if-match")
+        if not self.etags or wanted is None:
+            return None
+        tags = [tag.strip() for tag in wanted.split(",")]
+        if "*" in tags or self._tag(conversation) in tags:
+            return None
+        return self._json(412, {"detail": "Precondition Failed"})
 
     def _not_found(self, conversation_id: str) -> Response:
         """404 for an unknown id, and for another account's conversation: the same answer."""
@@ -509,6 +535,9 @@ class App:
             if not (self.on(F.SEMANTICS_UNKNOWN_ID_UPSERTED) and unknown):
                 return self._not_found(conversation_id)
             conversation = self._upsert(account, conversation_id)
+        failed = self._precondition(request, conversation)
+        if failed is not None:
+            return failed
         if self.on(F.SEMANTICS_NOT_PERSISTED):
             conversation = copy.deepcopy(conversation)
         before = conversation.metadata

@@ -258,6 +258,7 @@ def run(
         section("snapshot")
         snapshot = context.snapshot = take_snapshot(context)
         writers.watch(snapshot)
+        client.ours = writers.ours  # a write refused for its If-Match: whose value is there?
         for sign in live_use(snapshot, datetime.now(UTC)):
             context.notes.append(f"{sign}: {_LIVE}")
             if progress:
@@ -275,7 +276,7 @@ def run(
                 done.unreplayed = "the run was interrupted"
             elif client.deadline_passed():
                 done.unreplayed = "the --deadline had passed"
-            elif writers.count:
+            elif writers.count or context.others:
                 done.unreplayed = "another client wrote a conversation of the run"
             else:
                 section("replays")
@@ -344,10 +345,10 @@ def _run_scenarios(
         if context.client.deadline_passed():
             done.results.append(CheckResult(check.info, Outcome.SKIPPED, _PAST_DEADLINE))
             continue
-        seen = writers.count
+        seen = writers.count + len(context.others)
         try:
             result, unreachable = _run_scenario(context, check, done)
-            if writers.count > seen:  # someone else's write: nothing of this check is judged
+            if writers.count + len(context.others) > seen:  # someone else's write: not judged
                 result.outcome, result.findings = Outcome.ERROR, []
                 result.reason = f"not judged: {_other_writer(context)}"
                 done.evidence.pop(check.id, None)

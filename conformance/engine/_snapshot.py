@@ -26,6 +26,7 @@ from ..checks import (
 from ..core import (
     Account,
     BudgetExhausted,
+    ConditionFailed,
     Dropped,
     ExitCode,
     HarnessError,
@@ -296,7 +297,18 @@ def _restore_one(
             )
         if run.read_only:
             return unrestored("changed during a read-only run (by someone else?): not written")
-        _put(run, account, conversation_id, original)
+        try:
+            _put(run, account, conversation_id, original)
+        except ConditionFailed as exc:  # If-Match refused: written between read and write
+            run.others.setdefault(conversation_id, exc.metadata)
+            return RestoreRecord(
+                conversation_id,
+                True,
+                "kept: another client wrote it between the suite's read and its write (If-Match "
+                "refused); the suite does not write over a value it did not write",
+                original,
+                kept=True,
+            )
         if same_json(_current(run, account, conversation_id), original):
             return RestoreRecord(conversation_id, True, "restored", original)
         _put(run, account, conversation_id, None)  # a target that merges needs a clean slate

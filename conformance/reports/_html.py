@@ -38,6 +38,7 @@ from ._common import (
     truncate_bytes,
     verdict,
 )
+from ._history_svg import history_svg
 from ._html_style import CSS, page
 from ._marks import headline_html, mark
 from ._output import write_text
@@ -135,6 +136,11 @@ def _details(result: CheckResult, report: str = "report.json") -> str:
         )
     if replayed(result):
         parts.append(f'<p><span class="label">Replayed:</span> {_e(replayed(result))}</p>')
+    if result.history:
+        parts.append(
+            "<h4>The history it judged</h4>"
+            f'<div class="history-frame">{history_svg(result.history, info.id)}</div>'
+        )
     if result.outcome is Outcome.ERROR:
         parts.append('<p class="note">The harness or the network failed, not the target.</p>')
     total = len(result.findings)

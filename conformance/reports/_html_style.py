@@ -56,6 +56,7 @@ dl.meta dd { margin: 0; font-weight: 600; overflow-wrap: anywhere; }
   background: var(--k); font-weight: 600; font-size: 13px; white-space: nowrap; }
 .alert { border: 2px solid #cf222e; background: #ffebe9; border-radius: 6px;
   padding: 12px 16px; margin: 20px 0 0; font-weight: 600; }
+.history-frame { overflow-x: auto; margin: 4px 0 8px; }
 .legend { display: flex; flex-wrap: wrap; gap: 16px; margin: 0 0 12px; color: var(--muted); }
 .family { display: grid; grid-template-columns: 160px 1fr; gap: 12px; align-items: start;
   padding: 6px 0; border-top: 1px solid var(--soft); }

@@ -18,13 +18,18 @@ Options (choices a careful server may make where the contract is silent):
 - ``clamp_message_limit``: ``message_limit`` is clamped rather than refused: 0 answers no
   messages, above 100 answers at most 100 (negative or not a number: still 422);
 - ``forbid_extra``: unknown members of the PATCH body are refused (pydantic's
-  ``extra="forbid"``: 422 ``extra_forbidden``), nothing stored.
+  ``extra="forbid"``: 422 ``extra_forbidden``), nothing stored;
+- ``write_delay``: a PATCH takes this many seconds more, and stays atomic: holding the lock
+  meanwhile (every other request waits), or - ``hold_lock_while_writing=False`` - making the
+  new document outside it and putting it in place whole (copy-on-write: reads meanwhile see
+  the old one).
 """
 
 import copy
 import json
 import math
 import threading
+import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -262,6 +267,8 @@ def create_app(
     legacy_bearer: bool = False,
     clamp_message_limit: bool = False,
     forbid_extra: bool = False,
+    write_delay: float = 0.0,
+    hold_lock_while_writing: bool = True,
 ) -> FastAPI:
     """A fresh seed-edition app with freshly seeded state (the options: see the module).
 
@@ -350,8 +357,22 @@ def create_app(
     ) -> Conversation:
         if metadata_byte_limit is not None and update.metadata is not None:
             refuse_oversized(update.metadata, metadata_byte_limit)
+        if write_delay and not hold_lock_while_writing:
+            # copy-on-write: the new document is made (slowly) outside the lock, then put in
+            # place whole; reads meanwhile see the old one
+            with lock:
+                find(conversation_id, account_id)
+            new = copy.deepcopy(update.metadata)
+            time.sleep(write_delay)
+            with lock:
+                record = find(conversation_id, account_id)
+                if "metadata" in update.model_fields_set:
+                    record["metadata"] = new
+                return render(record, 50)
         with lock:
             record = find(conversation_id, account_id)
+            if write_delay:
+                time.sleep(write_delay)  # a slow write, every other request waiting on it
             if "metadata" in update.model_fields_set:
                 record["metadata"] = copy.deepcopy(update.metadata)
             return render(record, 50)
