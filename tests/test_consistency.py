@@ -29,6 +29,7 @@ from conformance.model import Outcome, RunResult
 from conformance.reports import report_schema
 
 from .conftest import run_cli
+from .realistic._middleware import capture, respond
 from .servers import serve
 from .servers.seed_app import create_app
 
@@ -43,8 +44,10 @@ TRIPS = {
     "consistency-stale-replica": {"CONSISTENCY-READ-YOUR-WRITES", "CONSISTENCY-LINEARIZABLE"},
     "consistency-flapping-replicas": {
         "CONSISTENCY-MONOTONIC-READS",
+        "CONSISTENCY-READ-YOUR-WRITES",
         "CONSISTENCY-LINEARIZABLE",
     },
+    "consistency-worker-caches": {"CONSISTENCY-READ-YOUR-WRITES", "CONSISTENCY-LINEARIZABLE"},
 }
 
 
@@ -148,6 +151,44 @@ def test_atomic_servers_written_apart_are_clean(tmp_path: Path, options: dict[st
                 timeout=180,
             )
             assert done.returncode == 0, done.stdout
+
+
+class _MixedAnswers:
+    """A PATCH's answer shows its document mixed with the one written before (a cache of the
+    answer built from two rows); storage and GETs stay whole."""
+
+    def __init__(self, app: Any) -> None:
+        self.app, self.before = app, None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] != "PATCH":
+            await self.app(scope, receive, send)
+            return
+        answer = await capture(self.app, scope, receive)
+        body = json.loads(answer.body) if answer.status == 200 else None
+        if isinstance(body, dict) and isinstance(body.get("metadata"), dict):
+            written = body["metadata"]
+            if isinstance(self.before, dict):
+                body["metadata"] = {**self.before, **dict(list(written.items())[:2])}
+            self.before = written
+            answer = answer.replaced(json.dumps(body).encode())
+        await respond(send, answer)
+
+
+def test_a_patch_answer_that_mixes_documents_fails_atomic_replace(tmp_path: Path) -> None:
+    app = create_app()
+    key, ids = app.state.accounts[0]
+    with serve(_MixedAnswers(app)) as server:
+        done = run_cli(
+            *("run", "--base-url", server.base_url, "--conversation-id", ids[0]),
+            *("--report-dir", str(tmp_path), "--check", "CONSISTENCY-ATOMIC-REPLACE"),
+            env={"AGENTPHONE_API_KEY": key},
+            timeout=120,
+        )
+    assert done.returncode == 1, done.stdout
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    (check,) = [c for c in report["checks"] if c["check"]["id"] == "CONSISTENCY-ATOMIC-REPLACE"]
+    assert "PATCH showed a mixture of documents" in json.dumps(check["findings"]), check
 
 
 # --- the emulator's faults, on their own --------------------------------------------------------

@@ -17,6 +17,7 @@ from conformance.emulator import (
     parse_faults,
     sign,
 )
+from conformance.emulator._app import Request
 
 from .conftest import BARE, BUSY, KEY_1, KEY_2, OTHER, QUIET, call, conversation
 
@@ -322,7 +323,22 @@ PROBES: dict[str, Probe] = {
         call(app, "PATCH", ONE, {"metadata": {"new": 1}}).status,
         *(call(app, "GET", ONE).json()["metadata"] for _ in range(2)),
     ],
+    "consistency-worker-caches": lambda app: _read_around_a_write_on_connections(app),
 }
+
+
+def _read_around_a_write_on_connections(app: App) -> list[Any]:
+    """GETs on two new connections, a PATCH on a third, GETs on two more: what they show."""
+    key = {"Authorization": f"Bearer {KEY_1}"}
+
+    def on(connection: str, method: str, body: bytes = b"") -> Any:
+        headers = {**key, "Content-Type": "application/json"} if body else key
+        return app.handle(Request(method, ONE, "", headers, body, connection))
+
+    for connection in ("r1", "r2"):
+        on(connection, "GET")
+    on("w", "PATCH", b'{"metadata": {"new": 1}}')
+    return [on(connection, "GET").json()["metadata"] for connection in ("r3", "r4")]
 
 
 def _parts_seen_during_a_write(app: App) -> bool:

@@ -9,7 +9,7 @@ HTML, redirects, and a server that echoes the key in eight encodings.
 from __future__ import annotations
 
 import json
-import resource
+import os
 import subprocess
 import sys
 import time
@@ -63,29 +63,38 @@ def written_files(directory: Path) -> dict[str, str]:
     }
 
 
-def peak_child_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # Linux: kB
+# The suite's process, run by a process of its own that writes the suite's peak memory
+# (its RUSAGE_CHILDREN, kB on Linux) to a file: this test process's own RUSAGE_CHILDREN also
+# counts every other child it ever waited for (a browser, another test's server).
+MEASURED = (
+    "import os, resource, subprocess, sys\n"
+    "code = subprocess.call([sys.executable, *sys.argv[1:]])\n"
+    "with open(os.environ['PEAK_RSS_FILE'], 'w') as out:\n"
+    "    out.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n"
+    "sys.exit(code)\n"
+)
 
 
-def suite(base_url: str, report_dir: Path, *extra: str) -> tuple[Any, float]:
+def peak_rss_mb(measured: Path) -> float:
+    return int(measured.read_text()) / 1024
+
+
+def suite(base_url: str, report_dir: Path, *extra: str) -> tuple[Any, float, float]:
+    """The run's answer, its seconds, and its peak memory in MB."""
+    measured = report_dir.parent / "peak-rss"
+    argv = ["--base-url", base_url, "--conversation-id", "conv_a1", "--seed", "1"]
+    argv += ["--report-dir", str(report_dir), "--timeout", str(TIMEOUT), *extra]
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("AGENTPHONE_")}
     start = time.monotonic()
-    done = run_cli(
-        "run",
-        "--base-url",
-        base_url,
-        "--conversation-id",
-        "conv_a1",
-        "--report-dir",
-        str(report_dir),
-        "--seed",
-        "1",
-        "--timeout",
-        str(TIMEOUT),
-        *extra,
-        env={"AGENTPHONE_API_KEY": KEY},
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURED, "-m", "conformance", "run", *argv],
+        capture_output=True,
+        text=True,
         timeout=120,
+        env={**environ, "AGENTPHONE_API_KEY": KEY, "PEAK_RSS_FILE": str(measured)},
+        check=False,
     )
-    return done, time.monotonic() - start
+    return done, time.monotonic() - start, peak_rss_mb(measured)
 
 
 @pytest.mark.parametrize("name", ROWS)
@@ -94,14 +103,14 @@ def test_a_hostile_target_costs_a_deadline_a_bounded_memory_and_one_clear_line(
 ) -> None:
     har = tmp_path / "run.har"
     with HOSTILE[name]() as server:
-        done, seconds = suite(server.base_url, tmp_path / "reports", "--har", str(har))
+        done, seconds, peak_mb = suite(server.base_url, tmp_path / "reports", "--har", str(har))
         requests = list(server.requests)
     output = done.stdout + done.stderr
     assert done.returncode == 3, output  # cannot test: never blamed as a violation (1)
     assert "Traceback" not in output
     assert [line for line in done.stderr.splitlines() if line.startswith("error:")], output
     assert seconds < TIMEOUT + 15, seconds  # the answer's deadline, plus the start-up
-    assert peak_child_rss_mb() < MAX_RSS_MB
+    assert peak_mb < MAX_RSS_MB, peak_mb
     assert not leaks({"output": output, **written_files(tmp_path)}, KEY)
     # the HAR holds what the target answered, each body cut at 64 KiB: bounded too
     entries = json.loads(har.read_text(encoding="utf-8"))["log"]["entries"]
@@ -117,7 +126,7 @@ def test_a_target_that_refuses_and_echoes_the_key_leaks_it_nowhere(
     encoding: str, tmp_path: Path
 ) -> None:
     with HOSTILE[f"echo-{encoding}"]() as server:
-        done, _ = suite(
+        done, _, _ = suite(
             server.base_url,
             tmp_path / "reports",
             "--har",

@@ -9,6 +9,8 @@ what their descriptions say; they do not run the suite.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -86,6 +88,7 @@ HABIT_STEPS: dict[str, set[str]] = {
     "exclude-none": {"clear"},
     "gson-omits-nulls": {"clear"},
     "patch-204": {"patch answer", "clear"},
+    "write-behind": {"read back", "list"},
 }
 
 
@@ -421,6 +424,78 @@ def patch_idor(s: Running) -> None:
     assert s.get().json()["metadata"] == {"owned": True}
 
 
+# the concurrency habits: seen only when requests overlap, or come on connections of their own
+
+
+def _new_connection(s: Running) -> httpx.Client:
+    return httpx.Client(base_url=s.client.base_url, trust_env=False, timeout=10)
+
+
+def _at_once(*calls: Callable[[], Any]) -> list[Any]:
+    """Run the calls together (each in a thread of its own, started at one barrier)."""
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def each(i: int) -> None:
+        barrier.wait(timeout=10)
+        results[i] = calls[i]()
+
+    threads = [threading.Thread(target=each, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    return results
+
+
+def eav_row_per_key(s: Running) -> None:
+    document = {f"k{i}": i for i in range(16)}
+    seen: list[Any] = []
+
+    def write() -> None:
+        with _new_connection(s) as other:
+            other.patch(s.first, headers=s.mine, json={"metadata": document})
+
+    def read() -> None:
+        with _new_connection(s) as other:
+            for _ in range(40):
+                seen.append(other.get(s.first, headers=s.mine).json()["metadata"])
+
+    s.metadata({"before": True})
+    _at_once(write, read)
+    assert any(isinstance(m, dict) and m and set(m) < set(document) for m in seen), seen
+
+
+def diff_then_apply(s: Running) -> None:
+    first, second = {"a1": "A", "a2": "A"}, {"b1": "B", "b2": "B"}
+    for _ in range(5):  # bounded: the two must overlap
+        s.metadata({"before": True})
+        _at_once(*(lambda d=d: s.patch({"metadata": d}) for d in (first, second)))
+        if s.get().json()["metadata"] == {**first, **second}:
+            return
+    raise AssertionError("two replacements at once never mixed")
+
+
+def write_behind(s: Running) -> None:
+    s.metadata({"before": True})
+    assert s.metadata({"after": True}) == {"after": True}  # the answer shows it at once
+    assert s.get().json()["metadata"] == {"before": True}  # the storage does not, yet
+    time.sleep(0.4)
+    assert s.get().json()["metadata"] == {"after": True}
+
+
+def per_worker_cache(s: Running) -> None:
+    def read_anew() -> Any:
+        with _new_connection(s) as other:
+            return other.get(s.first, headers=s.mine).json()["metadata"]
+
+    s.metadata({"before": True})
+    [read_anew() for _ in range(2)]  # each worker has cached it
+    with _new_connection(s) as writer:
+        assert writer.patch(s.first, headers=s.mine, json={"metadata": {"after": True}}).is_success
+    assert {"before": True} in [read_anew() for _ in range(2)]
+
+
 HABITS: dict[str, Callable[[Running], None]] = {
     "postgres-jsonb-nul": postgres_jsonb_nul,
     "mysql-utf8mb3": mysql_utf8mb3,
@@ -467,6 +542,10 @@ HABITS: dict[str, Callable[[Running], None]] = {
     "patch-204": patch_204,
     "upsert-unknown-id": upsert_unknown_id,
     "patch-idor": patch_idor,
+    "eav-row-per-key": eav_row_per_key,
+    "diff-then-apply": diff_then_apply,
+    "write-behind": write_behind,
+    "per-worker-cache": per_worker_cache,
 }
 
 

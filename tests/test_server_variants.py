@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import threading
 import time
 import zlib
 from collections.abc import Iterator
@@ -73,7 +74,7 @@ def assert_fastapi_422(response: httpx.Response, loc: list[Any] | None = None) -
 
 def test_every_variant_is_registered_and_independent_of_the_suite() -> None:
     assert set(VARIANTS) <= set(SERVERS)
-    assert len(VARIANTS) == 15
+    assert len(VARIANTS) == 17
     for path in SERVERS_DIR.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.Import):
@@ -445,6 +446,59 @@ def test_seed_501_methods_answers_501_to_methods_it_implements_for_nothing() -> 
         assert served.client.get(url, headers=headers).status_code == 200
         patched = served.client.patch(url, headers=headers, json={"metadata": {"a": 1}})
         assert patched.status_code == 200 and patched.json()["metadata"] == {"a": 1}
+
+
+# ------------------------------------------------------------------ seed-409-busy, seed-etags
+
+
+def test_seed_409_busy_refuses_a_patch_that_meets_another_and_writes_nothing() -> None:
+    with serving("seed-409-busy") as served:
+        url, headers = served.url(), served.auth()
+        base = str(served.client.base_url)
+        barrier = threading.Barrier(4)
+        answers: list[httpx.Response] = []
+
+        def write(n: int) -> None:
+            with httpx.Client(base_url=base, trust_env=False, timeout=10) as own:
+                barrier.wait(timeout=10)
+                answers.append(own.patch(url, headers=headers, json={"metadata": {"n": n}}))
+
+        threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=20)
+        statuses = sorted(a.status_code for a in answers)
+        assert 200 in statuses and 409 in statuses and set(statuses) <= {200, 409}, statuses
+        refused = next(a for a in answers if a.status_code == 409)
+        assert refused.json() == {"detail": "Another update of this conversation is in progress"}
+        stored = served.client.get(url, headers=headers).json()["metadata"]
+        assert stored in [a.json()["metadata"] for a in answers if a.status_code == 200]
+
+
+def test_seed_etags_validates_reads_and_refuses_a_stale_if_match() -> None:
+    with serving("seed-etags") as served:
+        url, headers = served.url(), served.auth()
+        read = served.client.get(url, headers=headers)
+        tag = read.headers["ETag"]
+        assert tag.startswith('"') and not tag.startswith("W/")
+        again = served.client.get(url, headers={**headers, "If-None-Match": tag})
+        assert (again.status_code, again.content, again.headers["ETag"]) == (304, b"", tag)
+        other = served.client.get(url, headers=headers, params={"message_limit": 1})
+        assert other.headers["ETag"] != tag  # another representation, its own tag
+        written = served.client.patch(
+            url, headers={**headers, "If-Match": tag}, json={"metadata": {"a": 1}}
+        )
+        assert written.status_code == 200 and written.headers["ETag"] != tag
+        stale = served.client.patch(
+            url, headers={**headers, "If-Match": tag}, json={"metadata": {"b": 2}}
+        )
+        assert stale.status_code == 412 and stale.json() == {"detail": "Precondition Failed"}
+        assert served.client.get(url, headers=headers).json()["metadata"] == {"a": 1}
+        fresh = served.client.patch(
+            url, headers={**headers, "If-Match": written.headers["ETag"]}, json={"metadata": None}
+        )
+        assert fresh.status_code == 200 and fresh.json()["metadata"] is None
 
 
 # ------------------------------------------------------------------------ current-live

@@ -5,8 +5,11 @@ A document is written first (the *start*), on its own. Then, together, writers e
 few documents of their own, every member naming the write (`{"write": "B2-...", "b1":
 "B2-...", ...}`), and after each answer read the conversation back on a new connection; and
 readers GET it over and over, each on its own connection, until the writers are done (a few
-reads more, a bounded number in all). A last GET reads what stayed. Every operation keeps
-when it was sent and when its answer came, on one clock.
+reads more, a bounded number in all). Then, quietly, one request at a time: a few GETs each
+on a new connection (whatever a balancer or a per-process cache holds, they fill), one more
+PATCH (the *last*) on a new connection, the same number of GETs on new connections (each
+must show the last), and a last GET on the run's own connection reads what stayed. Every
+operation keeps when it was sent and when its answer came, on one clock.
 
 Every request goes through the run's client (its lanes share the budget, the rate limit and
 the deadline), and the answers are shown to the response checks like any other. The
@@ -48,12 +51,15 @@ class Sizes:
     readers: int
     min_reads: int
     max_reads: int
+    quiet_reads: int = 4  # before and after the last write, each on a new connection
 
     @property
     def most_requests(self) -> int:
         """The requests a history sends at most: the start, each write and the read after it,
-        the readers' reads, the last read."""
-        return 2 + 2 * self.writers * self.writes + self.readers * self.max_reads
+        the readers' reads, the quiet reads around the last write and that write, the last
+        read."""
+        concurrent = 2 * self.writers * self.writes + self.readers * self.max_reads
+        return 2 + concurrent + 2 * self.quiet_reads + 1
 
 
 _SIZES = {
@@ -71,19 +77,21 @@ def sizes_for(profile: str) -> Sizes:
 class Op:
     """One operation of the history. `value`: the write a PATCH sent, or what a GET showed
     (a write's name, `start`, TORN, or another client's document); `shown`: the metadata a
-    GET answered; `certain`: False for a write whose answer was no 2xx (it may or may not
-    have taken effect)."""
+    GET (or a PATCH) answered; `certain`: False for a write whose answer was no 2xx (it may or
+    may not have taken effect)."""
 
     lane: str
     kind: str  # "write" | "read"
     role: str  # "start", "write", "fresh" (after the lane's write, new connection),
-    #            "read", "final"
+    #            "read", "quiet" (one at a time, new connection), "last" (the last write),
+    #            "final"
     call: float
     ret: float
     sent: Sent
     value: str
     shown: Any = None
     certain: bool = True
+    answered: str = ""  # a write: what its answer showed, named as a read's is (or "")
 
 
 @dataclass
@@ -227,18 +235,12 @@ def record(ctx: Context, sizes: Sizes) -> History:
                 name = _name(number, n, nonce)
                 call = at()
                 sent = send(client, "PATCH", history.documents[name])
-                keep(
-                    Op(
-                        lane,
-                        "write",
-                        "write",
-                        call,
-                        at(),
-                        sent,
-                        name,
-                        certain=sent.status in SUCCESS,
-                    )
-                )
+                op = Op(lane, "write", "write", call, at(), sent, name)
+                op.certain = sent.status in SUCCESS
+                if op.certain and isinstance(sent.json_body, dict) and "metadata" in sent.json_body:
+                    op.shown = sent.json_body["metadata"]
+                    op.answered = _named(history, op.shown, earlier)
+                keep(op)
                 fresh = ctx.run.client.lane()  # a new connection: read your write there
                 try:
                     read(fresh, lane, "fresh")
@@ -284,9 +286,46 @@ def record(ctx: Context, sizes: Sizes) -> History:
     if errors:
         _own(ctx, history)
         raise errors[0]
-    read(ctx.run.client, "after", "final")
-    _own(ctx, history)
+    try:
+        _quietly(ctx, history, sizes, nonce, send, read, keep, at)
+    finally:
+        _own(ctx, history)
     return history
+
+
+def _quietly(
+    ctx: Context,
+    history: History,
+    sizes: Sizes,
+    nonce: str,
+    send: Callable[..., Sent],
+    read: Callable[[Client, str, str], None],
+    keep: Callable[[Op], None],
+    at: Callable[[], float],
+) -> None:
+    """One request at a time: GETs on new connections, the last write on one, GETs on new
+    connections again, and the last GET on the run's own connection."""
+
+    def fresh_reads() -> None:
+        for _ in range(sizes.quiet_reads):
+            fresh = ctx.run.client.lane()
+            try:
+                read(fresh, "after", "quiet")
+            finally:
+                fresh.close()
+
+    fresh_reads()
+    name = f"Z1-{nonce}"
+    history.documents[name] = _document(name, "z")
+    writer = ctx.run.client.lane()
+    try:
+        call = at()
+        sent = send(writer, "PATCH", history.documents[name])
+        keep(Op("after", "write", "last", call, at(), sent, name, certain=sent.status in SUCCESS))
+    finally:
+        writer.close()
+    fresh_reads()
+    read(ctx.run.client, "after", "final")
 
 
 def _own(ctx: Context, history: History) -> None:

@@ -10,7 +10,6 @@ whole or it is a mixture; "older" is real time (a write that ended before anothe
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable
 
 from ..core import BudgetExhausted
@@ -99,9 +98,9 @@ def _shown(history: History, op: Op) -> str:
 @scenario(
     "CONSISTENCY-ATOMIC-REPLACE",
     family="consistency",
-    requirement="While several PATCHes replace the metadata at once, every GET shows one whole "
-    "document - the one before, or one of the writes - never a mixture or a part of one; and "
-    "what stays is exactly one of the writes.",
+    requirement="While several PATCHes replace the metadata at once, every GET (and every "
+    "PATCH's answer) shows one whole document - the one before, or one of the writes - never a "
+    "mixture or a part of one; and what stays is exactly one of the writes.",
     source=f"{RFC5789}; {SEED} (an object replaces the metadata)",
 )
 @needs_writes
@@ -112,6 +111,11 @@ def atomic_replace(ctx: Context) -> None:
         (op, f"a GET at the same time as the writes showed {_mixture(op)}")
         for op in history.reads
         if op.value == TORN and op.role != "final"
+    ]
+    faults += [
+        (op, f"the answer to {_short(history, op.value)}'s PATCH showed {_mixture(op)}")
+        for op in history.writes
+        if op.answered == TORN
     ]
     final = next((op for op in history.reads if op.role == "final"), None)
     if final is not None:
@@ -140,30 +144,46 @@ def _mixture(op: Op) -> str:
 @scenario(
     "CONSISTENCY-READ-YOUR-WRITES",
     family="consistency",
-    requirement="Once a PATCH has answered, a GET on another connection shows that document "
-    "or a later one, never one written before it.",
+    requirement="Once a PATCH has answered, a GET sent after that on any connection (the "
+    "writer's new one, another client's) shows that document or a later one, never one "
+    "written before it.",
     source=f"{DOCS} (what a PATCH stored, a GET shows)",
 )
 @needs_writes
 @needs_concurrency
 def read_your_writes(ctx: Context) -> None:
     history = _history(ctx)
+    answered = [op for op in history.ops if op.kind == "write" and op.certain]
     faults = []
-    for lane in {op.lane for op in history.writes}:
-        ops = sorted((op for op in history.ops if op.lane == lane), key=lambda op: op.call)
-        for write, read in itertools.pairwise(ops):
-            if write.kind != "write" or read.role != "fresh" or not write.certain:
-                continue
-            if read.value != TORN and history.precedes(read.value, write.value):
-                faults.append(
-                    (
-                        read,
-                        f"{_short(history, write.value)} was answered {write.sent.status}, but a "
-                        f"GET on a new connection right after showed "
-                        f"{_shown(history, read)}, written before it",
-                    )
+    for read in history.reads:
+        if read.value == TORN:
+            continue
+        missed = [
+            write
+            for write in answered
+            if write.ret < read.call and history.precedes(read.value, write.value)
+        ]
+        if missed:
+            write = max(missed, key=lambda op: op.ret)
+            faults.append(
+                (
+                    read,
+                    f"{_short(history, write.value)} was answered {write.sent.status}, but "
+                    f"{_reader(read)} sent after that showed {_shown(history, read)}, "
+                    "written before it",
                 )
+            )
     _judged(ctx, history, faults)
+
+
+def _reader(op: Op) -> str:
+    if op.role == "fresh":
+        return f"a GET of {op.lane} on a new connection"
+    if op.role == "quiet":
+        return "a GET on a new connection, nothing else under way"
+    if op.role == "final":
+        return "the last GET"
+    return f"a GET of {op.lane}"
 
 
 @scenario(

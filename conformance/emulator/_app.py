@@ -291,6 +291,10 @@ class App:
         self._versions: dict[str, list[tuple[float, Any]]] = {}
         self._writing_connections: set[str] = set()
         self._reads: dict[str, int] = {}
+        # consistency-worker-caches: each connection's worker (round robin), and each
+        # worker's cache of metadata read (conversation id -> metadata)
+        self._workers: dict[str, int] = {}
+        self._worker_caches: tuple[dict[str, Any], ...] = ({}, {})
         self._before_last: dict[str, Any] = {}  # id -> metadata before its last PATCH
         self.webhooks = Webhooks(self.on)  # registrations, the delivery thread and its log
 
@@ -428,7 +432,11 @@ class App:
     def _replica(self, request: Request, conversation: Conversation) -> Any:
         """The metadata a replica serves this GET, or _PRIMARY (the stored one): for the
         consistency faults, a connection that never wrote reads a replica REPLICA_LAG behind
-        (always, or every second read)."""
+        (always, or every second read), or its worker's cache."""
+        if self.on(F.CONSISTENCY_WORKER_CACHES):
+            cache = self._worker_cache(request)
+            cached = cache.setdefault(conversation.id, copy_json(conversation.metadata))
+            return _PRIMARY if cached == conversation.metadata else copy_json(cached)
         stale = self.on(F.CONSISTENCY_STALE_REPLICA)
         flapping = self.on(F.CONSISTENCY_FLAPPING_REPLICAS)
         if not (stale or flapping) or request.connection in self._writing_connections:
@@ -443,7 +451,9 @@ class App:
 
     def _written(self, request: Request, conversation: Conversation, before: Any) -> None:
         """A PATCH stored metadata: the replicas' log, and its connection now reads the
-        primary (a session that wrote is sticky)."""
+        primary (a session that wrote is sticky); or its worker forgets what it cached."""
+        if self.on(F.CONSISTENCY_WORKER_CACHES):
+            self._worker_cache(request).pop(conversation.id, None)
         if not (self.on(F.CONSISTENCY_STALE_REPLICA) or self.on(F.CONSISTENCY_FLAPPING_REPLICAS)):
             return
         log = self._versions.setdefault(conversation.id, [(float("-inf"), before)])
@@ -451,6 +461,11 @@ class App:
         del log[1:-64]  # the first (what it held before) and the latest 64
         if request.connection:
             self._writing_connections.add(request.connection)
+
+    def _worker_cache(self, request: Request) -> dict[str, Any]:
+        """consistency-worker-caches: the cache of the worker that serves the connection."""
+        worker = self._workers.setdefault(request.connection, len(self._workers) % 2)
+        return self._worker_caches[worker]
 
     def _etag(self, conversation: Conversation, answer: Response) -> str | None:
         """The answer's ETag, set on it (None: the emulator serves none): the conversation's

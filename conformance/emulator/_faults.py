@@ -680,8 +680,19 @@ CONSISTENCY_FLAPPING_REPLICAS = _fault(
     "consistency-flapping-replicas",
     "consistency",
     "GETs on a connection that never wrote alternate between the primary and a replica "
-    "150 ms behind: a reader sees a write, then no longer sees it",
+    "150 ms behind: a reader sees a write, then no longer sees it (nor sees a write that "
+    "has answered)",
     "CONSISTENCY-MONOTONIC-READS",
+    "CONSISTENCY-READ-YOUR-WRITES",
+    "CONSISTENCY-LINEARIZABLE",
+)
+CONSISTENCY_WORKER_CACHES = _fault(
+    "consistency-worker-caches",
+    "consistency",
+    "two workers behind a balancer that keeps each connection on one of them, each caching "
+    "the conversations it read and forgetting only what it wrote itself: a GET on another "
+    "connection than the PATCH's may show the document from before it, for good",
+    "CONSISTENCY-READ-YOUR-WRITES",
     "CONSISTENCY-LINEARIZABLE",
 )
 

@@ -19,6 +19,7 @@ import hashlib
 import json
 import re
 import sqlite3
+import threading
 import time
 import traceback
 from datetime import UTC, datetime
@@ -1119,6 +1120,153 @@ class PatchIdor(Habit):
 
 # ================================================================================= registry
 
+# ============================================================================ concurrency
+# Each of these is invisible to one request at a time: the suite sees it only when writes
+# and reads overlap, or come on connections of their own.
+
+
+class _Unlocked:
+    """The app's lock, let go for a while inside a handler (a habit's ``apply`` runs under
+    it): what a handler does between two statements that are not in one transaction."""
+
+    lock: Any = None
+
+    def install(self, app: FastAPI) -> None:
+        self.lock = app.state.lock
+
+    def outside(self, seconds: float) -> None:
+        self.lock.release()
+        try:
+            time.sleep(seconds)
+        finally:
+            self.lock.acquire()
+
+
+class EavRowPerKey(_Unlocked, Habit):
+    name = "eav-row-per-key"
+    description = (
+        "metadata kept one row per key (an EAV table): a replacement deletes the rows, then "
+        "inserts each key in a statement of its own, autocommit, no transaction"
+    )
+
+    def apply(
+        self, record: Record, members: dict[str, Any], conversations: Conversations
+    ) -> Record:
+        if "metadata" not in members:
+            return record
+        new = members["metadata"]
+        record["metadata"] = None if new is None else {}
+        for key, value in (new or {}).items():
+            self.outside(0.0005)  # one round trip to the database per row
+            record["metadata"] = {**(record["metadata"] or {}), key: copy.deepcopy(value)}
+        return copy.deepcopy(record)
+
+
+class DiffThenApply(_Unlocked, Habit):
+    name = "diff-then-apply"
+    description = (
+        "a replacement computed as a diff against the document read at the request's start "
+        "(jsondiffpatch style), then only the changed keys written: two replacements at once "
+        "each apply their own diff, and the stored object mixes both"
+    )
+
+    def apply(
+        self, record: Record, members: dict[str, Any], conversations: Conversations
+    ) -> Record:
+        if "metadata" not in members:
+            return record
+        new, before = members["metadata"], copy.deepcopy(record["metadata"])
+        self.outside(0.01)  # the diff, and the round trip that reads the row again
+        if new is None or before is None or record["metadata"] is None:
+            record["metadata"] = copy.deepcopy(new)
+        else:
+            merged = dict(record["metadata"])
+            for key in before:
+                if key not in new:
+                    merged.pop(key, None)
+            for key, value in new.items():
+                if before.get(key) != value:
+                    merged[key] = copy.deepcopy(value)
+            record["metadata"] = merged
+        return copy.deepcopy(record)
+
+
+class WriteBehind(_Unlocked, Habit):
+    name = "write-behind"
+    description = (
+        "a write-behind cache: the PATCH answers with the new document at once and a worker "
+        "saves it about 150 ms later (a queue, a Celery task)"
+    )
+    delay = 0.15
+
+    def apply(
+        self, record: Record, members: dict[str, Any], conversations: Conversations
+    ) -> Record:
+        if "metadata" not in members:
+            return record
+        shown = copy.deepcopy(record)
+        shown["metadata"] = self.store(members["metadata"], record["metadata"])
+        saved = copy.deepcopy(shown["metadata"])
+
+        def save() -> None:
+            with self.lock:
+                record["metadata"] = saved
+
+        timer = threading.Timer(self.delay, save)
+        timer.daemon = True
+        timer.start()
+        return shown
+
+
+class _PerWorkerCache:
+    """Two worker processes behind a round-robin balancer that keeps each connection on
+    the worker it was given; each worker memoizes GETs of a conversation and forgets only
+    what it wrote itself."""
+
+    def __init__(self, app: ASGIApp, workers: int = 2) -> None:
+        self.app = app
+        self.caches: list[dict[tuple[str, ...], Answer]] = [{} for _ in range(workers)]
+        self.workers: dict[Any, int] = {}  # connection -> worker
+
+    def cache(self, scope: Scope) -> dict[tuple[str, ...], Answer]:
+        connection = tuple(scope.get("client") or ("", 0))
+        if connection not in self.workers:
+            self.workers[connection] = len(self.workers) % len(self.caches)
+        return self.caches[self.workers[connection]]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not is_api(scope) or str(scope["path"]).count("/") != 3:
+            await self.app(scope, receive, send)
+            return
+        cache, path = self.cache(scope), str(scope["path"])
+        if scope["method"] != "GET":
+            answer = await capture(self.app, scope, receive)
+            if answer.status < 300:
+                for key in [k for k in cache if k[1] == path]:
+                    del cache[key]
+            await respond(send, answer)
+            return
+        key = (header(scope, "authorization") or "", path, scope["query_string"].decode())
+        hit = cache.get(key)
+        if hit is None:
+            hit = await capture(self.app, scope, receive)
+            if hit.status == 200:
+                cache[key] = hit
+        await respond(send, hit)
+
+
+class PerWorkerCache(Habit):
+    name = "per-worker-cache"
+    description = (
+        "two worker processes, each with an in-process cache of conversations "
+        "(functools.lru_cache) that a write clears in its own worker only; a connection "
+        "stays with one worker"
+    )
+
+    def install(self, app: FastAPI) -> None:
+        app.add_middleware(_PerWorkerCache)
+
+
 HABITS: tuple[type[Habit], ...] = (
     PostgresJsonbNul,
     MysqlUtf8mb3,
@@ -1165,6 +1313,10 @@ HABITS: tuple[type[Habit], ...] = (
     PatchNoContent,
     UpsertUnknownId,
     PatchIdor,
+    EavRowPerKey,
+    DiffThenApply,
+    WriteBehind,
+    PerWorkerCache,
 )
 
 FAULTY: dict[str, type[Habit]] = {habit.name: habit for habit in HABITS}

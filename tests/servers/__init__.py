@@ -103,6 +103,8 @@ VARIANTS: dict[str, Callable[[], Any]] = {
     "seed-deflate": lambda: with_deflate(seed_app.create_app()),
     "current-live": lambda: current_app.create_app(live=True),
     "seed-501-methods": lambda: with_501_for_other_methods(seed_app.create_app()),
+    "seed-409-busy": lambda: seed_app.create_app(conflict_when_busy=True, write_delay=0.02),
+    "seed-etags": lambda: seed_app.create_app(etags=True),
 }
 """Conformant servers, each making one choice where the contract is silent."""
 

@@ -22,10 +22,17 @@ Options (choices a careful server may make where the contract is silent):
 - ``write_delay``: a PATCH takes this many seconds more, and stays atomic: holding the lock
   meanwhile (every other request waits), or - ``hold_lock_while_writing=False`` - making the
   new document outside it and putting it in place whole (copy-on-write: reads meanwhile see
-  the old one).
+  the old one);
+- ``conflict_when_busy``: a PATCH that meets another PATCH under way is refused with
+  ``409 {"detail": "Another update of this conversation is in progress"}`` and writes
+  nothing (a row lock taken with NOWAIT), rather than waiting for it;
+- ``etags``: every GET and PATCH answer carries a strong ``ETag`` of its representation;
+  a GET whose ``If-None-Match`` matches is ``304``; a PATCH whose ``If-Match`` does not name
+  the conversation as a plain GET shows it is ``412`` and writes nothing.
 """
 
 import copy
+import hashlib
 import json
 import math
 import threading
@@ -33,7 +40,7 @@ import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import Body, Depends, FastAPI, HTTPException, Query, Request, status
+from fastapi import Body, Depends, FastAPI, HTTPException, Query, Request, Response, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -269,6 +276,8 @@ def create_app(
     forbid_extra: bool = False,
     write_delay: float = 0.0,
     hold_lock_while_writing: bool = True,
+    conflict_when_busy: bool = False,
+    etags: bool = False,
 ) -> FastAPI:
     """A fresh seed-edition app with freshly seeded state (the options: see the module).
 
@@ -278,6 +287,7 @@ def create_app(
     app = FastAPI(title="AgentPhone Conversations (seed edition)")
     keys, conversations = _seed()
     lock = threading.Lock()
+    writing = threading.Lock()  # conflict_when_busy: held by the PATCH under way
     bearer = HTTPBearer(auto_error=not legacy_bearer)
     Update = StrictConversationUpdate if forbid_extra else ConversationUpdate
     limit_query = Query(ge=0) if clamp_message_limit else Query(ge=1, le=MAX_MESSAGE_LIMIT)
@@ -339,24 +349,52 @@ def create_app(
             metadata=copy.deepcopy(record["metadata"]),
         )
 
+    def tag(answer: Conversation) -> str:
+        return '"' + hashlib.sha256(answer.model_dump_json().encode()).hexdigest()[:24] + '"'
+
     @app.get("/v1/conversations/{conversation_id}", response_model=Conversation)
     def get_conversation(
         conversation_id: str,
         account_id: Account,
+        request: Request,
+        response: Response,
         message_limit: Annotated[int, limit_query] = 50,
-    ) -> Conversation:
+    ) -> Any:
         with lock:
             record = find(conversation_id, account_id)
-            return render(record, min(message_limit, MAX_MESSAGE_LIMIT))
+            answer = render(record, min(message_limit, MAX_MESSAGE_LIMIT))
+        if etags:
+            response.headers["ETag"] = tag(answer)
+            if request.headers.get("if-none-match") == tag(answer):
+                return Response(status_code=304, headers={"ETag": tag(answer)})
+        return answer
 
     @app.patch("/v1/conversations/{conversation_id}", response_model=Conversation)
     def update_conversation(
         conversation_id: str,
         account_id: Account,
+        request: Request,
+        response: Response,
         update: Annotated[Update, Body(default_factory=Update)],  # type: ignore[valid-type]
     ) -> Conversation:
         if metadata_byte_limit is not None and update.metadata is not None:
             refuse_oversized(update.metadata, metadata_byte_limit)
+        if conflict_when_busy and not writing.acquire(blocking=False):
+            raise HTTPException(
+                status_code=409, detail="Another update of this conversation is in progress"
+            )
+        try:
+            answer = write(conversation_id, account_id, update, request.headers.get("if-match"))
+        finally:
+            if conflict_when_busy:
+                writing.release()
+        if etags:
+            response.headers["ETag"] = tag(answer)
+        return answer
+
+    def write(
+        conversation_id: str, account_id: str, update: Any, if_match: str | None
+    ) -> Conversation:
         if write_delay and not hold_lock_while_writing:
             # copy-on-write: the new document is made (slowly) outside the lock, then put in
             # place whole; reads meanwhile see the old one
@@ -366,16 +404,22 @@ def create_app(
             time.sleep(write_delay)
             with lock:
                 record = find(conversation_id, account_id)
+                precondition(record, if_match)
                 if "metadata" in update.model_fields_set:
                     record["metadata"] = new
                 return render(record, 50)
         with lock:
             record = find(conversation_id, account_id)
+            precondition(record, if_match)
             if write_delay:
                 time.sleep(write_delay)  # a slow write, every other request waiting on it
             if "metadata" in update.model_fields_set:
                 record["metadata"] = copy.deepcopy(update.metadata)
             return render(record, 50)
+
+    def precondition(record: dict[str, Any], if_match: str | None) -> None:
+        if etags and if_match is not None and if_match not in ("*", tag(render(record, 50))):
+            raise HTTPException(status_code=412, detail="Precondition Failed")
 
     def refuse_oversized(metadata: dict[str, Any], limit: int) -> None:
         size = compact_size(metadata)
