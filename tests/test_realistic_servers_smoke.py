@@ -496,6 +496,32 @@ def per_worker_cache(s: Running) -> None:
     assert {"before": True} in [read_anew() for _ in range(2)]
 
 
+def cache_aside_race(s: Running) -> None:
+    for attempt in range(5):  # bounded: the read must miss before the write, fill after
+        s.metadata({"before": attempt})  # the key deleted: the next read misses
+        reader = threading.Thread(target=s.get)
+        reader.start()
+        time.sleep(0.005)  # the read has missed and read the database
+        with _new_connection(s) as writer:
+            writer.patch(s.first, headers=s.mine, json={"metadata": {"after": attempt}})
+        reader.join(timeout=10)
+        if s.get().json()["metadata"] == {"before": attempt}:
+            return  # the old document cached after the write
+    raise AssertionError("the cache never kept the document from before the write")
+
+
+def conflict_still_writes(s: Running) -> None:
+    first, second = {"a": 1}, {"b": 2}
+
+    def later() -> httpx.Response:
+        time.sleep(0.005)  # the first write is under way
+        return s.patch({"metadata": second})
+
+    answers = _at_once(lambda: s.patch({"metadata": first}), later)
+    assert [a.status_code for a in answers] == [200, 409], [a.status_code for a in answers]
+    assert s.get().json()["metadata"] == second  # refused, and stored all the same
+
+
 HABITS: dict[str, Callable[[Running], None]] = {
     "postgres-jsonb-nul": postgres_jsonb_nul,
     "mysql-utf8mb3": mysql_utf8mb3,
@@ -546,6 +572,8 @@ HABITS: dict[str, Callable[[Running], None]] = {
     "diff-then-apply": diff_then_apply,
     "write-behind": write_behind,
     "per-worker-cache": per_worker_cache,
+    "cache-aside-race": cache_aside_race,
+    "conflict-still-writes": conflict_still_writes,
 }
 
 

@@ -5,10 +5,12 @@ A document is written first (the *start*), on its own. Then, together, writers e
 few documents of their own, every member naming the write (`{"write": "B2-...", "b1":
 "B2-...", ...}`), and after each answer read the conversation back on a new connection; and
 readers GET it over and over, each on its own connection, until the writers are done (a few
-reads more, a bounded number in all). Then, quietly, one request at a time: a few GETs each
-on a new connection (whatever a balancer or a per-process cache holds, they fill), one more
-PATCH (the *last*) on a new connection, the same number of GETs on new connections (each
-must show the last), and a last GET on the run's own connection reads what stayed. Every
+reads more, a bounded number in all). Then, quietly: a few GETs each on a new connection
+(whatever a balancer or a per-process cache holds, they fill), a PATCH alone (it empties a
+cache), one more PATCH (the *last*) with a couple of GETs sent just ahead of it (a cache a
+read fills after the write cleared it is stale for good), the same number of GETs on new
+connections (each must show the last), and a last GET on the run's own connection reads
+what stayed. Every
 operation keeps when it was sent and when its answer came, on one clock.
 
 Every request goes through the run's client (its lanes share the budget, the rate limit and
@@ -38,6 +40,7 @@ from ._context import (
 __all__ = ["EARLIER", "TORN", "History", "Op", "Sizes", "record", "sizes_for"]
 
 TORN = "torn"  # what a read shows that is no whole document of the history
+RACE_HEAD_START = 0.002  # seconds the racing GETs leave before the last write
 EARLIER = "earlier"  # what a read shows that the conversation held before the history
 
 
@@ -52,14 +55,15 @@ class Sizes:
     min_reads: int
     max_reads: int
     quiet_reads: int = 4  # before and after the last write, each on a new connection
+    racing_reads: int = 2  # sent with the last write, each on a new connection
 
     @property
     def most_requests(self) -> int:
         """The requests a history sends at most: the start, each write and the read after it,
-        the readers' reads, the quiet reads around the last write and that write, the last
-        read."""
+        the readers' reads, the quiet reads around the last two writes, those writes and the
+        GETs racing the last, the last read."""
         concurrent = 2 * self.writers * self.writes + self.readers * self.max_reads
-        return 2 + concurrent + 2 * self.quiet_reads + 1
+        return 2 + concurrent + 2 * self.quiet_reads + self.racing_reads + 2
 
 
 _SIZES = {
@@ -84,7 +88,7 @@ class Op:
     kind: str  # "write" | "read"
     role: str  # "start", "write", "fresh" (after the lane's write, new connection),
     #            "read", "quiet" (one at a time, new connection), "last" (the last write),
-    #            "final"
+    #            "race" (sent with the last write), "final"
     call: float
     ret: float
     sent: Sent
@@ -92,6 +96,7 @@ class Op:
     shown: Any = None
     certain: bool = True
     answered: str = ""  # a write: what its answer showed, named as a read's is (or "")
+    refused: bool = False  # a write answered 4xx (not 408 or 429): it stored nothing
 
 
 @dataclass
@@ -101,6 +106,20 @@ class History:
     documents: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> document
     lanes: list[str] = field(default_factory=list)
     foreign: list[Op] = field(default_factory=list)  # reads of a document none of ours
+    # what the conversation may have held before: the run's earlier values and the originals
+    before: list[Any] = field(default_factory=list, repr=False)
+    _members: dict[str, set[str]] | None = field(default=None, repr=False)
+
+    def earlier_members(self) -> dict[str, set[str]]:
+        """Every member of an earlier value, key -> its values as canonical JSON (built once,
+        when a read shows neither a document of the history nor an earlier one whole)."""
+        if self._members is None:
+            self._members = {}
+            for value in self.before:
+                if isinstance(value, dict):
+                    for key, member in value.items():
+                        self._members.setdefault(key, set()).add(_canonical(member))
+        return self._members
 
     @property
     def writes(self) -> list[Op]:
@@ -137,21 +156,35 @@ def _name(writer: int, n: int, nonce: str) -> str:
 
 def _named(history: History, metadata: Any, earlier: Callable[[Any], bool]) -> str:
     """The write a read shows: its name when the metadata is one of the history's documents
-    whole; TORN when it mixes or cuts them; EARLIER for what the conversation held before
-    the history (a value the run wrote before, or the original); else another client's."""
+    whole; TORN when it mixes or cuts them (with each other, or with members the conversation
+    held before: a merge); EARLIER for what the conversation held before the history (a value
+    the run wrote before, the original, or a mixture of their members); else another
+    client's."""
     if isinstance(metadata, dict):
         name = metadata.get("write")
         if isinstance(name, str) and same_json(metadata, history.documents.get(name)):
             return name
-        documents = history.documents.values()
-        if metadata and all(
-            any(key in document and document[key] == value for document in documents)
-            for key, value in metadata.items()
-        ):
+        written = [_ours(history, key, value) for key, value in metadata.items()]
+        if metadata and all(written):
             return TORN  # made only of the history's members: a part, or a mixture
     if earlier(metadata):
         return EARLIER
+    if isinstance(metadata, dict) and metadata:
+        before = history.earlier_members()
+        if all(
+            mine or _canonical(value) in before.get(key, ())
+            for mine, (key, value) in zip(written, metadata.items(), strict=True)
+        ):
+            return TORN if any(written) else EARLIER  # a merge with what it held before
     return "foreign:" + json.dumps(metadata, sort_keys=True, ensure_ascii=False)[:200]
+
+
+def _ours(history: History, key: str, value: Any) -> bool:
+    return any(key in d and d[key] == value for d in history.documents.values())
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
 def record(ctx: Context, sizes: Sizes) -> History:
@@ -189,6 +222,8 @@ def record(ctx: Context, sizes: Sizes) -> History:
 
     def earlier(metadata: Any) -> bool:
         return ctx.run.client.wrote(metadata) or any(same_json(metadata, o) for o in originals)
+
+    history.before = [*originals, *ctx.run.client.written]  # before the history's own
 
     def keep(op: Op) -> None:
         with lock:
@@ -236,7 +271,7 @@ def record(ctx: Context, sizes: Sizes) -> History:
                 call = at()
                 sent = send(client, "PATCH", history.documents[name])
                 op = Op(lane, "write", "write", call, at(), sent, name)
-                op.certain = sent.status in SUCCESS
+                op.certain, op.refused = sent.status in SUCCESS, _refused(sent.status)
                 if op.certain and isinstance(sent.json_body, dict) and "metadata" in sent.json_body:
                     op.shown = sent.json_body["metadata"]
                     op.answered = _named(history, op.shown, earlier)
@@ -278,7 +313,8 @@ def record(ctx: Context, sizes: Sizes) -> History:
         for i in range(sizes.readers)
     ]
     history.lanes = ["start"] + [f"writer {i + 1}" for i in range(sizes.writers)]
-    history.lanes += [f"reader {i + 1}" for i in range(sizes.readers)] + ["after"]
+    history.lanes += [f"reader {i + 1}" for i in range(sizes.readers)]
+    history.lanes += [f"race {i + 1}" for i in range(sizes.racing_reads)] + ["after"]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -315,20 +351,81 @@ def _quietly(
                 fresh.close()
 
     fresh_reads()
-    name = f"Z1-{nonce}"
-    history.documents[name] = _document(name, "z")
+    # a write alone first: whatever cache it clears is empty when the racing GETs come
+    name = f"Y1-{nonce}"
+    history.documents[name] = _document(name, "y")
     writer = ctx.run.client.lane()
     try:
         call = at()
         sent = send(writer, "PATCH", history.documents[name])
-        keep(Op("after", "write", "last", call, at(), sent, name, certain=sent.status in SUCCESS))
+        alone = Op("after", "write", "last", call, at(), sent, name, certain=sent.status in SUCCESS)
+        alone.refused = _refused(sent.status)
+        keep(alone)
     finally:
         writer.close()
+    name = f"Z1-{nonce}"
+    history.documents[name] = _document(name, "z")
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(1 + sizes.racing_reads)
+
+    def race(number: int) -> None:
+        """A GET sent with the last write: a cache filled from a read that began before the
+        write, after the write cleared it, is stale for good (the quiet reads show it)."""
+        racer = ctx.run.client.lane()
+        try:
+            barrier.wait(timeout=30)
+            read(racer, f"race {number + 1}", "race")
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            racer.close()
+
+    racers = [
+        threading.Thread(target=race, args=(i,), name=f"agentphone-race-{i}", daemon=True)
+        for i in range(sizes.racing_reads)
+    ]
+    for thread in racers:
+        thread.start()
+    writer = ctx.run.client.lane()
+    try:
+        barrier.wait(timeout=30)
+        time.sleep(RACE_HEAD_START)  # the GETs a little ahead: they read before the write
+        call = at()
+        sent = send(writer, "PATCH", history.documents[name])
+        last = Op("after", "write", "last", call, at(), sent, name, certain=sent.status in SUCCESS)
+        last.refused = _refused(sent.status)
+        keep(last)
+    finally:
+        writer.close()
+        for thread in racers:
+            thread.join()
+    if errors:
+        raise errors[0]
     fresh_reads()
     read(ctx.run.client, "after", "final")
 
 
+def _refused(status: int) -> bool:
+    return 400 <= status < 500 and status not in (408, 429)
+
+
+def _emptied(history: History) -> None:
+    """A read that shows no document at all (`{}` or null, no write of the history) while a
+    write was under way saw that write half done: the old document removed, the new one not
+    yet in (a delete, then inserts). Such a read is TORN, not someone else's value."""
+    writes = [op for op in history.ops if op.kind == "write" and op.role != "start"]
+    for op in history.ops:
+        if op.kind != "read" or op.shown not in ({}, None) or op.value in history.documents:
+            continue
+        if any(op.call < w.ret and w.call < op.ret for w in writes):
+            if op in history.foreign:
+                history.foreign.remove(op)
+            op.value = TORN
+
+
 def _own(ctx: Context, history: History) -> None:
-    """The history's exchanges as the check's own, in the order they were sent."""
+    """The history's exchanges as the check's own, in the order they were sent; a read of
+    a write half done named as such."""
+    _emptied(history)
     history.ops.sort(key=lambda op: op.call)
     ctx.exchanges.extend(op.sent.exchange for op in history.ops)

@@ -10,6 +10,7 @@ whole or it is a mixture; "older" is real time (a write that ended before anothe
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 from ..core import BudgetExhausted
@@ -18,6 +19,7 @@ from ._concurrent import EARLIER, TORN, History, Op, record, sizes_for
 from ._context import SUCCESS, Context, NotApplicable, OtherWriter
 from ._linearizable import Operation, check
 from ._registry import needs_concurrency, needs_writes, scenario
+from .semantics import MERGE
 from .sources import DOCS, SEED
 
 __all__: list[str] = []
@@ -45,6 +47,7 @@ def _history(ctx: Context) -> History:
         )
     if history.foreign:
         op = history.foreign[0]
+        run.others.setdefault(ctx.writable_id, op.shown)  # the run is inconclusive
         raise OtherWriter(f"another client wrote conversation {ctx.writable_id} ({op.value[8:80]})")
     return history
 
@@ -55,12 +58,26 @@ def _judged(ctx: Context, history: History, faults: Iterable[tuple[Op, str]]) ->
     ctx.mark()  # a finding is its answer alone: only requests at the same time show it
     for op, why in faults:
         bad.add(id(op))
-        ctx.fail(why, op.sent)
+        ctx.fail(why, op.sent, cause=_merged(history, op))
     ctx.history = _drawn(history, bad)
     ctx.detail = (
         f"{len(history.writes)} writes and {len(history.reads)} reads at the same time "
         f"from {len(history.lanes) - 2} clients"
     )
+
+
+def _merged(history: History, op: Op) -> str:
+    """MERGE when what the operation showed holds a document of the history whole and more
+    besides (members the PATCH did not send survived: a merge, as other checks see it)."""
+    shown = op.shown if TORN in (op.value, op.answered) else None
+    if not isinstance(shown, dict):
+        return ""
+    for document in history.documents.values():
+        if len(shown) > len(document) and all(
+            key in shown and shown[key] == value for key, value in document.items()
+        ):
+            return MERGE
+    return ""
 
 
 def _drawn(history: History, bad: set[int]) -> tuple[HistoryOp, ...]:
@@ -91,7 +108,7 @@ def _short(history: History, name: str) -> str:
 
 def _shown(history: History, op: Op) -> str:
     if op.value == EARLIER:
-        return "what it held before the writes began"
+        return f"what it held before the writes began ({_json(op.shown, 80)})"
     return "a mixture of documents" if op.value == TORN else _short(history, op.value)
 
 
@@ -100,7 +117,8 @@ def _shown(history: History, op: Op) -> str:
     family="consistency",
     requirement="While several PATCHes replace the metadata at once, every GET (and every "
     "PATCH's answer) shows one whole document - the one before, or one of the writes - never a "
-    "mixture or a part of one; and what stays is exactly one of the writes.",
+    "mixture or a part of one, nor a write that was refused; and what stays is one whole "
+    "document.",
     source=f"{RFC5789}; {SEED} (an object replaces the metadata)",
 )
 @needs_writes
@@ -118,27 +136,40 @@ def atomic_replace(ctx: Context) -> None:
         if op.answered == TORN
     ]
     final = next((op for op in history.reads if op.role == "final"), None)
-    if final is not None:
-        written = {op.value for op in history.writes}
-        if final.value == TORN:
-            faults.append((final, f"after the writes, the conversation holds {_mixture(final)}"))
-        elif final.value not in written and any(op.certain for op in history.writes):
-            faults.append(
-                (
-                    final,
-                    f"after {len(written)} accepted writes, the conversation holds "
-                    f"{_shown(history, final)}: none of them stayed",
-                )
-            )
+    if final is not None and final.value == TORN:
+        faults.append((final, f"after the writes, the conversation holds {_mixture(final)}"))
+    refused = {op.value: op for op in history.writes if op.refused}
+    faults += [
+        (
+            op,
+            f"a GET showed {_short(history, op.value)}, whose PATCH was refused "
+            f"({refused[op.value].sent.status}): a refused write stores nothing",
+        )
+        for op in history.reads
+        if op.value in refused
+    ]
     _judged(ctx, history, faults)
 
 
 def _mixture(op: Op) -> str:
+    if op.shown in ({}, None):
+        return (
+            f"no document ({json.dumps(op.shown)}): the old one removed, the new one not yet "
+            "written"
+        )
     members = op.shown if isinstance(op.shown, dict) else {}
     writes = sorted(
         {v.split("-", 1)[0] for v in members.values() if isinstance(v, str) and "-" in v}
     )
-    return f"a mixture of documents ({', '.join(writes) or 'none whole'}: {len(members)} members)"
+    return (
+        f"a mixture of documents ({', '.join(writes) or 'none whole'}: {len(members)} members: "
+        f"{_json(op.shown)})"
+    )
+
+
+def _json(value: object, limit: int = 160) -> str:
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @scenario(
@@ -231,7 +262,7 @@ def monotonic_reads(ctx: Context) -> None:
 @needs_concurrency
 def linearizable(ctx: Context) -> None:
     history = _history(ctx)
-    ops = [op for op in history.ops if op.role != "start"]
+    ops = [op for op in history.ops if op.role != "start" and not op.refused]  # never happened
     operations = [
         Operation(
             index,

@@ -488,7 +488,11 @@ def _run_scenario(
 
 
 def _more(failures: int) -> str:
-    return f" (and {failures - 1} more)" if failures > 1 else ""
+    """How many more failures the reason's first stands for, and how many the report keeps."""
+    if failures <= 1:
+        return ""
+    kept = min(failures, MAX_FINDINGS_KEPT)
+    return f" (and {failures - 1} more; the report keeps {kept})"
 
 
 def _tally_result(info: CheckInfo, tally: _Tally) -> CheckResult:

@@ -26,6 +26,7 @@ from ..core import Client, ExitCode, HarnessError, Sent, TargetUnreachable, same
 from ..core._target import DEFAULT_KEY_ENV, DEFAULT_SECOND_KEY_ENV, validate_base_url
 from ..emulator import Emulator
 from ..model import Exchange, Finding, RunResult
+from ..reports._common import rerun_check
 
 __all__ = ["Reproduced", "Step", "choose_finding", "reproduce", "steps_of"]
 
@@ -74,6 +75,13 @@ def choose_finding(report: RunResult, check_id: str, number: int) -> Finding:
         raise HarnessError(
             f"{wanted} has no finding in this report ({result.outcome.value})",
             "pick a check that failed",
+        )
+    if result.check.family == "consistency":
+        again = rerun_check(report, wanted) or f"agentphone-conformance run --check {wanted}"
+        raise HarnessError(
+            f"{wanted}'s findings are requests sent at the same time: one request sent again "
+            "cannot show them",
+            f"run its check again, which sends a new history: {again}",
         )
     if not 1 <= number <= len(result.findings):
         raise HarnessError(

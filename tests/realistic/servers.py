@@ -13,6 +13,7 @@ with no habit, which must pass.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import decimal
 import hashlib
@@ -1267,6 +1268,74 @@ class PerWorkerCache(Habit):
         app.add_middleware(_PerWorkerCache)
 
 
+class _CacheAside:
+    """Redis in front of the database, the cache-aside way: a GET that misses reads the
+    database, then (a round trip later) fills the key; a write updates the database, then
+    deletes the key."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.cache: dict[tuple[str, ...], Answer] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not is_api(scope) or str(scope["path"]).count("/") != 3:
+            await self.app(scope, receive, send)
+            return
+        path = str(scope["path"])
+        if scope["method"] != "GET":
+            answer = await capture(self.app, scope, receive)
+            if answer.status < 300:
+                for key in [k for k in self.cache if k[1] == path]:
+                    del self.cache[key]
+            await respond(send, answer)
+            return
+        key = (header(scope, "authorization") or "", path, scope["query_string"].decode())
+        hit = self.cache.get(key)
+        if hit is None:
+            hit = await capture(self.app, scope, receive)
+            await asyncio.sleep(0.02)  # the round trip to the cache
+            if hit.status == 200:
+                self.cache[key] = hit
+        await respond(send, hit)
+
+
+class CacheAsideRace(Habit):
+    name = "cache-aside-race"
+    description = (
+        "a cache-aside read path: a miss reads the database and fills the cache a round trip "
+        "later; a PATCH writes the database and deletes the key. A read that missed before a "
+        "write and fills after it leaves the old document cached until the next write"
+    )
+
+    def install(self, app: FastAPI) -> None:
+        app.add_middleware(_CacheAside)
+
+
+class ConflictStillWrites(_Unlocked, Habit):
+    name = "conflict-still-writes"
+    description = (
+        "an optimistic-lock check made after the UPDATE instead of before it: a PATCH that "
+        "met another write under way is answered 409 Conflict, but its document was stored"
+    )
+    in_flight = 0
+
+    def apply(
+        self, record: Record, members: dict[str, Any], conversations: Conversations
+    ) -> Record:
+        self.in_flight += 1
+        try:
+            busy = self.in_flight > 1  # another write began first: its version is newer
+            self.outside(0.02)  # the transaction's other statements
+            super().apply(record, members, conversations)
+            if busy:
+                raise HTTPException(
+                    status_code=409, detail="Another update of this conversation is in progress"
+                )
+            return copy.deepcopy(record)
+        finally:
+            self.in_flight -= 1
+
+
 HABITS: tuple[type[Habit], ...] = (
     PostgresJsonbNul,
     MysqlUtf8mb3,
@@ -1317,6 +1386,8 @@ HABITS: tuple[type[Habit], ...] = (
     DiffThenApply,
     WriteBehind,
     PerWorkerCache,
+    CacheAsideRace,
+    ConflictStillWrites,
 )
 
 FAULTY: dict[str, type[Habit]] = {habit.name: habit for habit in HABITS}
