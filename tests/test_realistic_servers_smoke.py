@@ -478,6 +478,7 @@ def diff_then_apply(s: Running) -> None:
 
 def write_behind(s: Running) -> None:
     s.metadata({"before": True})
+    time.sleep(0.4)  # saved by now
     assert s.metadata({"after": True}) == {"after": True}  # the answer shows it at once
     assert s.get().json()["metadata"] == {"before": True}  # the storage does not, yet
     time.sleep(0.4)
@@ -497,11 +498,12 @@ def per_worker_cache(s: Running) -> None:
 
 
 def cache_aside_race(s: Running) -> None:
-    for attempt in range(5):  # bounded: the read must miss before the write, fill after
+    for attempt, pause in enumerate((0.01, 0.02, 0.005, 0.03, 0.015, 0.04, 0.01, 0.025)):
+        # bounded: the read must miss and read the database before the write, fill after it
         s.metadata({"before": attempt})  # the key deleted: the next read misses
         reader = threading.Thread(target=s.get)
         reader.start()
-        time.sleep(0.005)  # the read has missed and read the database
+        time.sleep(pause)
         with _new_connection(s) as writer:
             writer.patch(s.first, headers=s.mine, json={"metadata": {"after": attempt}})
         reader.join(timeout=10)

@@ -1293,7 +1293,7 @@ class _CacheAside:
         hit = self.cache.get(key)
         if hit is None:
             hit = await capture(self.app, scope, receive)
-            await asyncio.sleep(0.02)  # the round trip to the cache
+            await asyncio.sleep(0.05)  # the round trip to the cache, a busy one
             if hit.status == 200:
                 self.cache[key] = hit
         await respond(send, hit)
