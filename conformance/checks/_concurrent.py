@@ -270,8 +270,7 @@ def record(ctx: Context, sizes: Sizes) -> History:
                 name = _name(number, n, nonce)
                 call = at()
                 sent = send(client, "PATCH", history.documents[name])
-                op = Op(lane, "write", "write", call, at(), sent, name)
-                op.certain, op.refused = sent.status in SUCCESS, _refused(sent.status)
+                op = _write(lane, "write", call, at(), sent, name)
                 if op.certain and isinstance(sent.json_body, dict) and "metadata" in sent.json_body:
                     op.shown = sent.json_body["metadata"]
                     op.answered = _named(history, op.shown, earlier)
@@ -281,8 +280,6 @@ def record(ctx: Context, sizes: Sizes) -> History:
                     read(fresh, lane, "fresh")
                 finally:
                     fresh.close()
-        except BaseException as exc:
-            errors.append(exc)
         finally:
             client.close()
             with lock:
@@ -300,18 +297,11 @@ def record(ctx: Context, sizes: Sizes) -> History:
                 reads += 1
                 with lock:
                     after += 0 if writers_left[0] else 1
-        except BaseException as exc:
-            errors.append(exc)
         finally:
             client.close()
 
-    threads = [
-        threading.Thread(target=writer, args=(i,), name=f"agentphone-writer-{i}", daemon=True)
-        for i in range(sizes.writers)
-    ] + [
-        threading.Thread(target=reader, args=(i,), name=f"agentphone-reader-{i}", daemon=True)
-        for i in range(sizes.readers)
-    ]
+    threads = _spawn("writer", sizes.writers, writer, errors)
+    threads += _spawn("reader", sizes.readers, reader, errors)
     history.lanes = ["start"] + [f"writer {i + 1}" for i in range(sizes.writers)]
     history.lanes += [f"reader {i + 1}" for i in range(sizes.readers)]
     history.lanes += [f"race {i + 1}" for i in range(sizes.racing_reads)] + ["after"]
@@ -358,9 +348,7 @@ def _quietly(
     try:
         call = at()
         sent = send(writer, "PATCH", history.documents[name])
-        alone = Op("after", "write", "last", call, at(), sent, name, certain=sent.status in SUCCESS)
-        alone.refused = _refused(sent.status)
-        keep(alone)
+        keep(_write("after", "last", call, at(), sent, name))
     finally:
         writer.close()
     name = f"Z1-{nonce}"
@@ -375,15 +363,10 @@ def _quietly(
         try:
             barrier.wait(timeout=30)
             read(racer, f"race {number + 1}", "race")
-        except BaseException as exc:
-            errors.append(exc)
         finally:
             racer.close()
 
-    racers = [
-        threading.Thread(target=race, args=(i,), name=f"agentphone-race-{i}", daemon=True)
-        for i in range(sizes.racing_reads)
-    ]
+    racers = _spawn("race", sizes.racing_reads, race, errors)
     for thread in racers:
         thread.start()
     writer = ctx.run.client.lane()
@@ -392,9 +375,7 @@ def _quietly(
         time.sleep(RACE_HEAD_START)  # the GETs a little ahead: they read before the write
         call = at()
         sent = send(writer, "PATCH", history.documents[name])
-        last = Op("after", "write", "last", call, at(), sent, name, certain=sent.status in SUCCESS)
-        last.refused = _refused(sent.status)
-        keep(last)
+        keep(_write("after", "last", call, at(), sent, name))
     finally:
         writer.close()
         for thread in racers:
@@ -407,6 +388,30 @@ def _quietly(
 
 def _refused(status: int) -> bool:
     return 400 <= status < 500 and status not in (408, 429)
+
+
+def _write(lane: str, role: str, call: float, ret: float, sent: Sent, name: str) -> Op:
+    """A write of the history: certain when answered 2xx, refused when 4xx (not 408, 429)."""
+    op = Op(lane, "write", role, call, ret, sent, name, certain=sent.status in SUCCESS)
+    op.refused = _refused(sent.status)
+    return op
+
+
+def _spawn(
+    kind: str, count: int, work: Callable[[int], None], errors: list[BaseException]
+) -> list[threading.Thread]:
+    """`count` threads running `work(i)`; what one raises is kept in `errors`."""
+
+    def guarded(number: int) -> None:
+        try:
+            work(number)
+        except BaseException as exc:
+            errors.append(exc)
+
+    return [
+        threading.Thread(target=guarded, args=(i,), name=f"agentphone-{kind}-{i}", daemon=True)
+        for i in range(count)
+    ]
 
 
 def _emptied(history: History) -> None:
