@@ -25,8 +25,10 @@ from ..jobs import (
     choose_finding,
     ensure_writable,
     execute,
+    execute_differential,
     load_baseline,
     load_run_report,
+    plan_differential,
     plan_run,
     reproduce,
     run_selftest,
@@ -36,6 +38,7 @@ from ..jobs.matrix import matrix_job
 from ..model import compare
 from ._cache import use_cache_directory
 from ._comparison import emit_comparison, print_comparison
+from ._differential import print_differential
 from ._matrix import MatrixReporter, print_matrix
 from ._options import PROFILE, given_options, tuning_options
 from ._terminal import print_result, progress_reporter
@@ -200,6 +203,86 @@ def run_job(params: dict[str, Any]) -> tuple[Job, Path, Path | None]:
     return plan_run(given=given_options(params), **params), report_dir, baseline_file
 
 
+@cli.command(name="differential")
+@click.option(
+    "--base-url",
+    metavar="URL",
+    help="The reference: the implementation you trust (the real API, a vendor's staging). "
+    "Default: the embedded emulator.",
+)
+@click.option("--api-key-env", metavar="NAME", help="Variable holding the reference's key.")
+@click.option(
+    "--conversation-id",
+    "conversation_ids",
+    multiple=True,
+    metavar="ID",
+    help="A conversation of the reference the suite may PATCH (repeatable); restored.",
+)
+@click.option(
+    "--second-conversation-id",
+    "second_ids",
+    multiple=True,
+    metavar="ID",
+    help="A conversation of the reference's second account.",
+)
+@click.option("--second-api-key-env", metavar="NAME", help="Variable holding its key.")
+@click.option(
+    "--target",
+    "target_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The reference as a TOML target file (options given here override it).",
+)
+@click.option(
+    "--emulator-fault",
+    "faults",
+    multiple=True,
+    metavar="NAME",
+    help="An embedded reference with this fault on (for trying the command out).",
+)
+@click.option(
+    "--candidate",
+    "candidate_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The candidate as a TOML target file, its conversations given in the order of the "
+    "reference's. Default: the embedded emulator, seeded from the reference.",
+)
+@click.option(
+    "--candidate-fault",
+    "candidate_faults",
+    multiple=True,
+    metavar="NAME",
+    help="The embedded candidate with this fault on (repeatable).",
+)
+@click.option(
+    "--report-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=DEFAULT_REPORT_DIR,
+    show_default=True,
+    help="Where differential.md/.json/.html go (each side's own reports in reference/ "
+    "and candidate/).",
+)
+@tuning_options
+def differential_command(
+    candidate_file: Path | None, candidate_faults: tuple[str, ...], **params: Any
+) -> None:
+    """Differential conformance: the suite's requests sent to a reference and to a
+    candidate (default: the embedded emulator, seeded from the reference), every difference
+    the reference's own noise does not explain reported, decided by the contract or open.
+
+    \b
+    Exit codes: 0 no divergence; 1 a divergence the contract decides (one side breaks
+    it); 4 divergences only where the contract leaves it open (a fidelity gap);
+    2 bad options; 3 a target unusable; 130 interrupted.
+    """
+    report_dir: Path = params.pop("report_dir")
+    reference = plan_run(given=given_options(params), **params)
+    job = plan_differential(reference, candidate_file, candidate_faults)
+    with progress_reporter(_err) as progress:
+        result, written = execute_differential(job, report_dir, progress)
+    print_differential(_console(160), result, written)
+    sys.exit(result.exit_code)
+
+
 @cli.command(name="diff")
 @click.argument("old", type=click.Path(path_type=Path))
 @click.argument("new", type=click.Path(path_type=Path))
@@ -268,6 +351,13 @@ def reproduce_command(report: Path, check: str, number: int, base_url: str | Non
 )
 @click.option("--no-emulator", is_flag=True, help="Leave out the embedded emulator's column.")
 @click.option(
+    "--reference",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    help="Also compare every target with this one (a target file: the implementation you "
+    "trust), as `differential` does: a column of divergence counts.",
+)
+@click.option(
     "--report-dir",
     type=click.Path(path_type=Path, file_okay=False),
     default=DEFAULT_REPORT_DIR,
@@ -300,6 +390,7 @@ def matrix_command(
     jobs: int | None,
     har: bool,
     badges: bool,
+    reference: Path | None,
     **tuning: Any,
 ) -> None:
     """Compatibility matrix: the suite against each target FILE (TOML, as for `run
@@ -321,6 +412,7 @@ def matrix_command(
         har=har,
         badges=badges,
         progress=MatrixReporter(_err),
+        reference=reference,
     )
     print_matrix(_console(160), matrix, written)
     sys.exit(matrix.exit_code)

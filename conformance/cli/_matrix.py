@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ..model import Column, Matrix, Outcome, Status
 from ..reports import column_verdict, matrix_verdict
@@ -61,12 +62,18 @@ def print_matrix(console: Console, matrix: Matrix, written: Mapping[str, Path]) 
     targets.add_column("target", overflow="fold")
     targets.add_column("status", no_wrap=True)
     targets.add_column("verdict", overflow="fold", ratio=1)
+    if matrix.reference:
+        targets.add_column("from the reference (decided / open)", overflow="fold")
     for column in matrix.columns:
         style = _STATUS_STYLE[column.status]
         verdict = column_verdict(column).headline
         if column.problem is not None:
             verdict = str(column.problem)
-        targets.add_row(column.name, styled(column.status.value, style), verdict)
+        cells: list[str | Text] = [column.name, styled(column.status.value, style), verdict]
+        if matrix.reference:
+            counts = column.divergences
+            cells.append(f"{counts[0]} / {counts[1]}" if counts else column.compared or "-")
+        targets.add_row(*cells)
     console.print(targets)
     ran = [index for index, column in enumerate(matrix.columns) if column.result is not None]
     differing = [
@@ -80,11 +87,11 @@ def print_matrix(console: Console, matrix: Matrix, written: Mapping[str, Path]) 
         for index in ran:
             grid.add_column(matrix.columns[index].name, overflow="fold")
         for row in differing:
-            cells = []
+            marks: list[str | Text] = []
             for index in ran:
                 key = cell_kind(row.cells[index])
-                cells.append(styled(CELL_KINDS[key][0], _STYLE[key]))
-            grid.add_row(row.check.id, *cells)
+                marks.append(styled(CELL_KINDS[key][0], _STYLE[key]))
+            grid.add_row(row.check.id, *marks)
         console.print(grid)
     if written:
         console.print("matrix: " + ", ".join(str(p) for p in written.values()))

@@ -3,7 +3,14 @@ the target's configuration, and the one HTTP client that talks to it."""
 
 from __future__ import annotations
 
-from ._compare import instant, same_documented, same_instant, same_member
+from ._compare import (
+    Difference,
+    differences,
+    instant,
+    same_documented,
+    same_instant,
+    same_member,
+)
 from ._errors import ExitCode, HarnessError
 from ._http import (
     BudgetExhausted,
@@ -19,7 +26,14 @@ from ._http import (
 from ._json import same_json, same_number
 from ._options import OPTIONS, PROFILES, GivenOptions, Option, Profile, RunOptions, resolve
 from ._receiver import MAX_DELIVERY_READ, Delivery, Receiver, signature_of
-from ._spec import load_spec, response_schema, schema_validator, spec_path
+from ._spec import (
+    documented,
+    load_spec,
+    response_schema,
+    schema_validator,
+    spec_path,
+    validate_response_body,
+)
 from ._target import (
     Account,
     Target,
@@ -39,6 +53,7 @@ __all__ = [
     "ConditionFailed",
     "DeadlineReached",
     "Delivery",
+    "Difference",
     "Dropped",
     "ExitCode",
     "GivenOptions",
@@ -54,6 +69,8 @@ __all__ = [
     "Throttled",
     "WebhookSetup",
     "curl_command",
+    "differences",
+    "documented",
     "instant",
     "key_variants",
     "load_spec",
@@ -68,4 +85,5 @@ __all__ = [
     "schema_validator",
     "signature_of",
     "spec_path",
+    "validate_response_body",
 ]

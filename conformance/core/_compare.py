@@ -13,13 +13,15 @@ from __future__ import annotations
 import calendar
 import functools
 import re
+from collections import deque
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 from ._json import same_json
 from ._spec import _raw_spec
 
-__all__ = ["instant", "same_documented", "same_instant", "same_member"]
+__all__ = ["Difference", "differences", "instant", "same_documented", "same_instant", "same_member"]
 
 _RFC3339 = re.compile(
     r"^(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:\.(\d+))?([Zz]|[+-]\d\d:\d\d)$"
@@ -123,3 +125,72 @@ def same_member(name: str, a: Any, b: Any, schema: str = "Conversation") -> bool
     `createdAt`, its `messages`): compared as that member is documented."""
     properties = (_object_schema(_schema_named(schema)) or {}).get("properties", {})
     return _same(a, b, properties.get(name))
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One place where two JSON answers differ, as the contract compares them. `member`: a
+    path like `metadata.tags[2]` ("" for the whole body); `kind`: "type", "value",
+    "absent" (only the first answer has it) or "added" (only the second has it)."""
+
+    member: str
+    kind: str
+    first: Any
+    second: Any
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+def _join(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
+
+
+def differences(
+    first: Any, second: Any, schema: str | dict[str, Any] | None = None, limit: int = 50
+) -> list[Difference]:
+    """Where `second` differs from `first`: numbers by value, key order ignored, members
+    the fragment documents as `format: date-time` as instants (`schema`: a schema of the
+    fragment or its name). At most `limit` differences, the outermost first; nesting past
+    64 levels is compared whole."""
+    found: list[Difference] = []
+    node = _schema_named(schema) if isinstance(schema, str) else schema
+    if _same(first, second, node):
+        return found
+    queue: deque[tuple[str, Any, Any, Any, int]] = deque([("", first, second, node, 0)])
+    while queue and len(found) < limit:
+        path, a, b, node, depth = queue.popleft()
+        node = _resolved(node)
+        if _kind(a) != _kind(b):
+            found.append(Difference(path, "type", a, b))
+        elif isinstance(a, dict) and depth < 64:
+            properties = (_object_schema(node) or {}).get("properties") or {}
+            for key in a.keys() - b.keys():
+                found.append(Difference(_join(path, key), "absent", a[key], None))
+            for key in b.keys() - a.keys():
+                found.append(Difference(_join(path, key), "added", None, b[key]))
+            for key in sorted(a.keys() & b.keys()):
+                queue.append((_join(path, key), a[key], b[key], properties.get(key), depth + 1))
+        elif isinstance(a, list) and depth < 64:
+            items = node.get("items") if isinstance(node, dict) else None
+            for index in range(max(len(a), len(b))):
+                if index >= len(b):
+                    found.append(Difference(_join(path, index), "absent", a[index], None))
+                elif index >= len(a):
+                    found.append(Difference(_join(path, index), "added", None, b[index]))
+                else:
+                    queue.append((_join(path, index), a[index], b[index], items, depth + 1))
+        elif not _same(a, b, node):
+            found.append(Difference(path, "value", a, b))
+    return found[:limit]

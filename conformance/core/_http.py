@@ -182,6 +182,9 @@ class Client:
         self._root: Client | None = None  # a lane's client: the one whose budget it spends
         self._transport = transport
         self.journal = journal  # every exchange, for --har (None: none kept)
+        # differential: what sends each observed request to other targets too (`before` as
+        # it leaves, `after` with its answer); None: nothing does
+        self.mirror: Any = None
         self._http = self._open()
         self._worker = _worker()
 
@@ -340,6 +343,23 @@ class Client:
         that holds it holds it because of the run.)"""
         return any(same_json(metadata, value) for value in reversed(self.written))  # latest first
 
+    def forward(
+        self,
+        method: str,
+        target: str,
+        headers: Mapping[str, str],
+        content: bytes | None,
+        path_template: str | None = None,
+    ) -> Sent:
+        """A request as another client sent it (`target`: its path and query, relative to
+        this client's base URL), sent here; not shown to the observers, never mirrored."""
+        sent_headers = dict(headers)
+        request = self._http.build_request(method, target, content=content, headers=sent_headers)
+        return self._exchange(
+            request, content, sent_headers, sent_headers.get("Authorization"), path_template,
+            False, False,
+        )  # fmt: skip
+
     def resend(self, sent: Sent) -> Sent:
         """The same request once more (a failure's replay), not shown to the observers."""
         request = sent.response.request
@@ -375,6 +395,8 @@ class Client:
     ) -> Sent:
         method = request.method
         started = _now()
+        mirror = (self._root or self).mirror if observed else None
+        token = mirror.before(request) if mirror is not None else None
         try:
             answer, elapsed = self._send_with_backoff(request, reserved)
         except TargetUnreachable as exc:
@@ -408,6 +430,8 @@ class Client:
         if self.journal is not None:
             sent_with = {k: redact(v, self.secrets) for k, v in response.request.headers.items()}
             self.journal.add(started, exchange, response.http_version, None, sent_with)
+        if mirror is not None:
+            mirror.after(request, result, token)
         if observed and self.observers:
             with (self._root or self)._observing:
                 for observer in self.observers:

@@ -24,6 +24,7 @@ from ..model import Edition
 __all__ = [
     "EDITION_KEY",
     "SPEC_URI",
+    "documented",
     "later_members",
     "load_spec",
     "response_schema",
@@ -149,6 +150,12 @@ def _operation(operation_id: str) -> tuple[str, dict[str, Any]]:
             if operation is not None and operation.get("operationId") == operation_id:
                 return _pointer("paths", path, method), operation
     raise KeyError(f"no operation {operation_id!r} in {SPEC_FILENAME}")
+
+
+def documented(operation_id: str, status: int) -> bool:
+    """Does the operation document this status (exactly, by its range, or by `default`)?"""
+    responses = _operation(operation_id)[1].get("responses", {})
+    return any(key in responses for key in (str(status), f"{status // 100}XX", "default"))
 
 
 def response_schema(operation_id: str, status: int) -> dict[str, Any] | None:

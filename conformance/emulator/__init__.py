@@ -12,7 +12,15 @@ from __future__ import annotations
 from ._app import App, Request, Response
 from ._faults import EDITIONS, FAMILIES, FAULTS, Fault, UnknownFaultError, parse_faults
 from ._server import Emulator
-from ._state import Account, Conversation, Message, Reaction, State, seeded_state
+from ._state import (
+    Account,
+    Conversation,
+    Message,
+    Reaction,
+    State,
+    seeded_state,
+    state_from_answers,
+)
 from ._webhooks import Delivery, HttpTransport, Outgoing, WebhookConfig, Webhooks, sign
 
 __all__ = [
@@ -38,4 +46,5 @@ __all__ = [
     "parse_faults",
     "seeded_state",
     "sign",
+    "state_from_answers",
 ]

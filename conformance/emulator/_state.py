@@ -20,6 +20,7 @@ __all__ = [
     "State",
     "copy_json",
     "seeded_state",
+    "state_from_answers",
 ]
 
 JSONObject = dict[str, Any]
@@ -79,6 +80,7 @@ class Message:
     media_urls: list[str] = field(default_factory=list)
     reactions: list[Reaction] = field(default_factory=list)
     status: str | None = "delivered"
+    pinned: JSONObject = field(default_factory=dict)  # members served as given (a snapshot's)
 
     def to_json(self) -> JSONObject:
         return {
@@ -97,7 +99,7 @@ class Message:
             "senderIdentifier": self.from_number,
             "replyTo": None,
             "status": self.status,
-        }
+        } | {k: copy_json(v) for k, v in self.pinned.items()}
 
 
 @dataclass
@@ -114,11 +116,18 @@ class Conversation:
     is_group: bool = False
     group_name: str | None = None
     touched_at: str | None = None  # only a fault sets it: an unrelated field that moves
+    # a state taken from another server's answers: messages it did not show (counted, not
+    # served), and members served exactly as it wrote them
+    hidden_messages: int = 0
+    pinned: JSONObject = field(default_factory=dict)
+    newest_first: bool = False  # messages served newest first, as that server did
 
     @property
     def last_message_at(self) -> str:
         if self.touched_at is not None:
             return self.touched_at
+        if "lastMessageAt" in self.pinned:
+            return str(self.pinned["lastMessageAt"])
         if not self.messages:
             return self.created_at
         return max(message.received_at for message in self.messages)
@@ -126,13 +135,15 @@ class Conversation:
     def to_json(self, message_limit: int = 50) -> JSONObject:
         """The conversation as GET and PATCH answer it: the latest `message_limit` messages."""
         recent = sorted(self.messages, key=lambda m: m.received_at)[-message_limit:]
+        if self.newest_first:
+            recent.reverse()
         return {
             "id": self.id,
             "phoneNumberId": self.phone_number_id,
             "phoneNumber": self.phone_number,
             "participant": self.participant,
             "lastMessageAt": self.last_message_at,
-            "messageCount": len(self.messages),
+            "messageCount": len(self.messages) + self.hidden_messages,
             "createdAt": self.created_at,
             "messages": [message.to_json() for message in recent],
             "agentId": self.agent_id,
@@ -144,13 +155,15 @@ class Conversation:
             "groupIconUrl": None,
             "participants": None,
             "channel": "sms",
-        }
+        } | {k: copy_json(v) for k, v in self.pinned.items() if k != "lastMessagePreview"}
 
     def summary_json(self) -> JSONObject:
         """The list view: no messages, a preview of the latest one instead."""
         body = self.to_json(message_limit=1)
         latest = body.pop("messages")
         body["lastMessagePreview"] = latest[0]["body"] if latest else None
+        if "lastMessagePreview" in self.pinned:
+            body["lastMessagePreview"] = self.pinned["lastMessagePreview"]
         return body
 
 
@@ -280,3 +293,82 @@ def seeded_state() -> State:
         accounts=[first, second],
         conversations={c.id: c for c in (busy, bare, other, quiet)},
     )
+
+
+# What a conversation's answer holds that the state keeps in fields of its own.
+_KEPT = frozenset({"id", "metadata", "messages", "messageCount"})
+
+
+def _message_from(answer: JSONObject) -> Message:
+    reactions = [
+        Reaction(
+            id=str(r.get("id", "")),
+            reaction_type=str(r.get("reactionType", "")),
+            from_number=str(r.get("fromNumber", "")),
+            direction=str(r.get("direction", "")),
+            created_at=str(r.get("createdAt", "")),
+        )
+        for r in answer.get("reactions") or []
+        if isinstance(r, dict)
+    ]
+    message = Message(
+        id=str(answer.get("id", "")),
+        body=str(answer.get("body", "")),
+        from_number=str(answer.get("fromNumber", "")),
+        to_number=str(answer.get("toNumber", "")),
+        direction=str(answer.get("direction", "")),
+        received_at=str(answer.get("receivedAt", "")),
+        channel=answer.get("channel"),
+        media_urls=[u for u in answer.get("mediaUrls") or [] if isinstance(u, str)],
+        reactions=reactions,
+        status=answer.get("status"),
+    )
+    served = message.to_json()
+    message.pinned = {k: copy_json(v) for k, v in answer.items() if served.get(k, ...) != v}
+    return message
+
+
+def _conversation_from(answer: JSONObject, account: str, summary: bool) -> Conversation:
+    shown = answer.get("messages") if not summary else []
+    messages = [_message_from(m) for m in shown or [] if isinstance(m, dict)]
+    count = answer.get("messageCount")
+    metadata = answer.get("metadata")
+    conversation = Conversation(
+        id=str(answer["id"]),
+        account=account,
+        phone_number_id=str(answer.get("phoneNumberId", "")),
+        phone_number=str(answer.get("phoneNumber", "")),
+        participant=str(answer.get("participant", "")),
+        created_at=str(answer.get("createdAt", "")),
+        messages=messages,
+        agent_id=answer.get("agentId"),
+        metadata=copy_json(metadata) if isinstance(metadata, dict) else None,
+        is_group=answer.get("isGroup") is True,
+        group_name=answer.get("groupName"),
+        hidden_messages=max(count - len(messages), 0) if type(count) is int else 0,
+        newest_first=len(messages) > 1 and messages[0].received_at > messages[-1].received_at,
+    )
+    served = conversation.summary_json() if summary else conversation.to_json(len(messages))
+    conversation.pinned = {
+        k: copy_json(v) for k, v in answer.items() if k not in _KEPT and served.get(k, ...) != v
+    }
+    return conversation
+
+
+def state_from_answers(
+    accounts: list[tuple[str, list[JSONObject], list[JSONObject]]],
+) -> State:
+    """A state that answers as another server did: per account, its API key, its
+    conversations as that server's GET showed them (with as many messages as it showed), and
+    others as its list summarised them (no messages: their count and preview kept)."""
+    state = State(accounts=[], conversations={})
+    for number, (api_key, conversations, summaries) in enumerate(accounts, 1):
+        account = Account(name=f"account-{number}", api_key=api_key)
+        state.accounts.append(account)
+        for answer, summary in [(c, False) for c in conversations] + [(s, True) for s in summaries]:
+            known = isinstance(answer, dict) and answer.get("id") in state.conversations
+            if isinstance(answer, dict) and isinstance(answer.get("id"), str) and not known:
+                state.conversations[answer["id"]] = _conversation_from(
+                    answer, account.name, summary
+                )
+    return state

@@ -222,8 +222,11 @@ def run(
     progress: Progress | None = None,
     transport: Any = None,
     journal: Journal | None = None,
+    mirror: Callable[[Client], Any] | None = None,
 ) -> RunResult:
-    """One run against `target`. `journal`: where every exchange goes, for a HAR."""
+    """One run against `target`. `journal`: where every exchange goes, for a HAR;
+    `mirror`: makes what also sends every request elsewhere (`Client.mirror`), given the
+    run's client (differential runs)."""
     selected = [c for c in REGISTRY.values() if not options.checks or c.id in options.checks]
     smallest = smallest_budget(target, sum(1 for c in selected if c.scenario is not None))
     if options.max_requests < smallest:
@@ -245,6 +248,8 @@ def run(
         transport=transport if transport is not None else target.transport,
         journal=journal,
     )
+    if mirror is not None:
+        client.mirror = mirror(client)
     context = RunContext(target=target, client=client, options=options)
     section = _sections(journal)
     writers = OtherWriters(context)

@@ -16,6 +16,14 @@ from ._comparison import (
     compare,
     run_date,
 )
+from ._divergence import (
+    DIFFERENTIAL_FORMAT,
+    KINDS,
+    DifferentialResult,
+    Divergence,
+    DivergenceGroup,
+    SideRun,
+)
 from ._history import (
     EMBEDDED_URL,
     HISTORY_FORMAT,
@@ -54,8 +62,10 @@ from ._words import plural
 
 __all__ = [
     "COMPARISON_FORMAT",
+    "DIFFERENTIAL_FORMAT",
     "EMBEDDED_URL",
     "HISTORY_FORMAT",
+    "KINDS",
     "MATRIX_FORMAT",
     "MAX_JOURNAL_BYTES",
     "MAX_JOURNAL_ENTRIES",
@@ -71,6 +81,9 @@ __all__ = [
     "Column",
     "Comparison",
     "Confirmation",
+    "DifferentialResult",
+    "Divergence",
+    "DivergenceGroup",
     "Edition",
     "EditionJudged",
     "Exchange",
@@ -89,6 +102,7 @@ __all__ = [
     "Row",
     "RunResult",
     "RunSettings",
+    "SideRun",
     "Skipped",
     "Status",
     "Stretch",

@@ -48,6 +48,10 @@ class Column:
     result: RunResult | None = None
     problem: Problem | None = None
     reports: Mapping[str, Path] = field(default_factory=dict)  # report kind -> file
+    # with a reference (`matrix --reference`): divergences from it, decided and open; None:
+    # not compared (no reference, or the comparison could not be made: `compared` says why)
+    divergences: tuple[int, int] | None = None
+    compared: str = ""
 
     def __post_init__(self) -> None:
         assert (self.result is None) != (self.problem is None), "a result or a problem"
@@ -80,6 +84,7 @@ class Matrix:
     seed: int | None = None  # the seed every run got (unless its target file set one)
     strict: bool = False
     interrupted: bool = False
+    reference: str = ""  # the reference every column was compared with, if one was given
 
     @property
     def rows(self) -> list[Row]:

@@ -24,6 +24,12 @@ from ._json import load_report, parse_report, render_json, report_schema, write_
 from ._junit import render_junit, write_junit
 from ._markdown import render_changes_markdown, render_summary_markdown, write_markdown
 from ._write import COMPARISON_FILE, REPORT_FILES, write_reports
+from .differential import (
+    DIFFERENTIAL_FILES,
+    differential_headline,
+    differential_schema,
+    write_differential,
+)
 from .history import (
     HISTORY_FILES,
     history_schema,
@@ -51,6 +57,7 @@ from .matrix import (
 
 __all__ = [
     "COMPARISON_FILE",
+    "DIFFERENTIAL_FILES",
     "HISTORY_FILES",
     "MATRIX_FILES",
     "REDACTED",
@@ -59,6 +66,8 @@ __all__ = [
     "column_verdict",
     "comparison_schema",
     "comparison_verdict",
+    "differential_headline",
+    "differential_schema",
     "history_schema",
     "history_to_dict",
     "history_verdict",
@@ -83,6 +92,7 @@ __all__ = [
     "report_schema",
     "verdict",
     "write_comparison_json",
+    "write_differential",
     "write_history",
     "write_html",
     "write_json",

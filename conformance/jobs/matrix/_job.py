@@ -301,10 +301,13 @@ def matrix_job(
     progress: MatrixProgress | None = None,
     har: bool = False,
     badges: bool = False,
+    reference: Path | None = None,
 ) -> tuple[Matrix, dict[str, Path]]:
     """The `matrix` command: run (or merge), then write matrix.md, .json and .html into
     `report_dir` (each run's reports under targets/<slug>/, with run.har and badge.svg
-    there when asked)."""
+    there when asked). With `reference` (a target file), every target is also compared with
+    it (`differential`): a column of divergence counts, each comparison's reports under
+    targets/<slug>/differential/."""
     if jobs is not None and jobs < 1:
         raise HarnessError("--jobs must be at least 1", "give --jobs 1 to run one at a time")
     if merge:
@@ -315,13 +318,21 @@ def matrix_job(
             raise HarnessError(
                 f"{flag} given with --merge", "--merge runs nothing: drop the run options"
             )
+        if reference is not None:
+            raise HarnessError(
+                "--reference given with --merge", "--merge runs nothing: drop --reference"
+            )
         matrix = merge_reports(files, strict=bool(given.strict))
         secrets_: list[str] = []
     else:
+        trusted = load_target_file(reference) if reference is not None else None
         plan = _with_extras(plan_targets(files, given, include_emulator), report_dir, har, badges)
         ensure_writable(report_dir)  # before any target runs
         matrix = run_matrix(plan, report_dir, jobs or DEFAULT_JOBS, progress)
         secrets_ = _secrets(plan.targets)
+        if trusted is not None and reference is not None:
+            matrix = _compared(matrix, plan, trusted, reference, report_dir)
+            secrets_ += _secrets_of(trusted)
     try:
         written = write_matrix(matrix, report_dir, secrets_)
     except OSError as exc:
@@ -331,3 +342,43 @@ def matrix_job(
             ExitCode.USAGE,
         ) from None
     return matrix, written
+
+
+def _compared(
+    matrix: Matrix, plan: MatrixPlan, reference: TargetSpec, source: Path, report_dir: Path
+) -> Matrix:
+    """Each target that ran, compared with the reference: its divergence counts, and the
+    comparison's reports under targets/<slug>/differential/."""
+    from ...reports import differential_headline, write_differential
+    from .._differential import DifferentialJob, differential
+
+    columns = []
+    for target, column in zip(plan.targets, matrix.columns, strict=True):
+        if column.result is None:
+            columns.append(replace(column, compared="not compared: the target was not tested"))
+            continue
+        try:
+            job = DifferentialJob(reference, target.spec, target.job.options)
+            result, _, _ = differential(job, None)
+        except HarnessError as error:
+            columns.append(replace(column, compared=f"not compared: {error.message}"))
+            continue
+        secrets = _secrets_of(reference) + _secrets_of(target.spec)
+        write_differential(result, report_dir / "targets" / column.slug / "differential", secrets)
+        columns.append(
+            replace(
+                column,
+                divergences=(len(result.decided), len(result.open) + result.dropped),
+                compared=differential_headline(result),
+            )
+        )
+    return replace(matrix, columns=columns, reference=str(source))
+
+
+def _secrets_of(spec: TargetSpec) -> list[str]:
+    if spec.embedded:
+        return []
+    try:
+        return list(spec.resolve().secrets)
+    except HarnessError:
+        return []

@@ -174,15 +174,23 @@ def _targets(matrix: Matrix, out_dir: Path | None) -> str:
             if column.result is not None
             else ""
         )
+        divergences = ""
+        if matrix.reference:
+            if column.divergences is not None:
+                decided, open_ = column.divergences
+                divergences = f"<td>{decided} decided · {open_} open</td>"
+            else:
+                divergences = f'<td><span class="label">{_e(column.compared or "—")}</span></td>'
         rows.append(
             f'<tr id="t-{column.slug}"><td class="name">{_e(column.name)}'
             f'<span class="label">{_e(column.source)}</span></td>'
             f"<td>{_status_chip(column)}</td><td>{_e(column_verdict(column).headline)}{edition}</td>"
-            f"<td>{chips}</td><td>{report}</td></tr>"
+            f"<td>{chips}</td><td>{report}</td>{divergences}</tr>"
         )
+    head = "<th>Divergences from the reference</th>" if matrix.reference else ""
     return (
         "<table class=targets><thead><tr><th>Target</th><th>Status</th><th>Verdict</th>"
-        "<th>Checks</th><th>Report</th></tr></thead><tbody>\n"
+        f"<th>Checks</th><th>Report</th>{head}</tr></thead><tbody>\n"
         + "\n".join(rows)
         + "\n</tbody></table>"
     )

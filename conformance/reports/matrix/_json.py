@@ -52,6 +52,12 @@ def _target(column: Column, out_dir: Path | None) -> dict[str, Any]:
         "problem": {"message": problem.message, "hint": problem.hint} if problem else None,
         "run": run,
         "reports": {k: relative_path(p, out_dir) for k, p in column.reports.items()},
+        "divergences": (
+            {"decided": column.divergences[0], "open": column.divergences[1]}
+            if column.divergences is not None
+            else None
+        ),
+        "compared": column.compared,
     }
 
 
@@ -91,6 +97,7 @@ def matrix_to_dict(matrix: Matrix, out_dir: Path | None = None) -> dict[str, Any
         "seed": matrix.seed,
         "strict": matrix.strict,
         "interrupted": matrix.interrupted,
+        "reference": matrix.reference,
         "exit_code": matrix.exit_code,
         "verdict": {"status": overall.status, "headline": overall.headline},
         "targets": [_target(c, out_dir) for c in matrix.columns],

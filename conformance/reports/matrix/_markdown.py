@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Final
 
-from ...model import Matrix, Outcome
+from ...model import Column, Matrix, Outcome
 from .._common import KINDS, TOOL_NAME, format_duration, request_line
 from .._markdown import md_code, md_text
 from .._output import write_text
@@ -45,21 +45,34 @@ def _head(matrix: Matrix) -> list[str]:
 
 def _targets(matrix: Matrix) -> list[str]:
     kinds = list(KINDS.items())
+    reference = bool(matrix.reference)
     lines = [
         "| Target | Verdict | Edition judged | "
         + " | ".join(f"{emoji} {label}" for _, (label, emoji) in kinds)
+        + (" | Divergences from the reference (decided / open)" if reference else "")
         + " |",
-        "|---|---|---|" + "---:|" * len(kinds),
+        "|---|---|---|" + "---:|" * len(kinds) + ("---|" if reference else ""),
     ]
     for column in matrix.columns:
         counts = column_counts(column)
         cells = [str(counts[key]) if column.result else "—" for key, _ in kinds]
+        if reference:
+            cells.append(divergence_cell(column))
         edition = column.result.edition.edition.value if column.result else "—"
         lines.append(
             f"| **{md_text(column.name, 80)}** | {md_text(str(column_verdict(column)), 200)} | "
             f"{edition} | " + " | ".join(cells) + " |"
         )
+    if reference:
+        lines += ["", f"Reference: {md_text(matrix.reference, 200)}"]
     return [*lines, ""]
+
+
+def divergence_cell(column: Column) -> str:
+    if column.divergences is None:
+        return md_text(column.compared or "—", 120)
+    decided, open_ = column.divergences
+    return f"{decided} / {open_}"
 
 
 def _grid(matrix: Matrix) -> list[str]:
