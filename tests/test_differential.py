@@ -240,3 +240,32 @@ def test_the_matrix_takes_a_reference_and_counts_each_targets_divergences(tmp_pa
     ).is_file()
     html = (tmp_path / "matrix" / "matrix.html").read_text(encoding="utf-8")
     assert "Divergences from the reference" in html
+
+
+def test_an_unreachable_reference_or_candidate_is_one_line_and_exit_3(tmp_path: Path) -> None:
+    env = {"AGENTPHONE_API_KEY": "ape_test_0123456789", "CANDIDATE_KEY": "ape_test_9876543210"}
+    gone = _cli(
+        *("--base-url", "http://127.0.0.1:9", "--conversation-id", "conv_x"),
+        *("--report-dir", str(tmp_path / "a")),
+        env=env,
+    )
+    assert gone.returncode == 3, gone.stdout + gone.stderr
+    assert "the reference (http://127.0.0.1:9) cannot be read" in gone.stderr
+    assert "Traceback" not in gone.stderr
+    candidate = tmp_path / "candidate.toml"
+    candidate.write_text(
+        'base_url = "http://127.0.0.1:9"\napi_key_env = "CANDIDATE_KEY"\n'
+        'conversation_ids = ["conv_y"]\n',
+        encoding="utf-8",
+    )
+    with _reference("seed-fastapi") as (base_url, state):
+        (key_1, ids_1), _ = state.accounts
+        away = _cli(
+            *("--base-url", base_url, "--conversation-id", ids_1[0]),
+            *("--candidate", str(candidate), "--report-dir", str(tmp_path / "b")),
+            env={**env, "AGENTPHONE_API_KEY": key_1},
+        )
+        left = state.metadata_snapshot()
+    assert away.returncode == 3, away.stdout + away.stderr
+    assert "the candidate (http://127.0.0.1:9) cannot be read" in away.stderr
+    assert left == state.seeded_metadata  # nothing was written to the reference

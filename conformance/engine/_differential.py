@@ -32,6 +32,7 @@ from ..core import (
     HarnessError,
     Sent,
     TargetUnreachable,
+    Throttled,
     differences,
     documented,
     same_json,
@@ -167,7 +168,7 @@ class Mirror:
             return self._twin.forward(
                 request.method, self._path(request), self._headers(request, False), request.content
             )
-        except (TargetUnreachable, BudgetExhausted):
+        except (TargetUnreachable, BudgetExhausted, Throttled, HarnessError):
             return None  # no second answer: nothing is noise for this request
 
     def _to_candidate(self, request: httpx.Request) -> Sent | None:
@@ -179,7 +180,7 @@ class Mirror:
             return self._candidate.forward(
                 request.method, path, self._headers(request, True), request.content
             )
-        except (TargetUnreachable, BudgetExhausted, HarnessError) as exc:
+        except (TargetUnreachable, BudgetExhausted, Throttled, HarnessError) as exc:
             self.trouble = self.trouble or f"the candidate did not answer: {exc}"
             self.left_out["requests the candidate did not answer"] += 1
             return None

@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 
 from ..checks import CONVERSATION_PATH, LIST_PATH, REGISTRY, conversation_path
 from ..core import (
+    BudgetExhausted,
     Client,
     ExitCode,
     HarnessError,
@@ -36,6 +37,7 @@ from ..core import (
     Target,
     TargetSpec,
     TargetUnreachable,
+    Throttled,
     differences,
 )
 from ..core._target import Account, load_target_file
@@ -116,8 +118,26 @@ def _read(client: Client, key: str, path: str, query: str = "") -> Any:
     return sent.json_body
 
 
+@contextmanager
+def _reading(side: str, target: Target) -> Iterator[None]:
+    """A target that does not answer while the job reads or aligns it: one line, exit 3."""
+    try:
+        yield
+    except (TargetUnreachable, Throttled, BudgetExhausted) as exc:
+        raise HarnessError(
+            f"the {side} ({target.base_url}) cannot be read: {exc}",
+            f"check that the {side} is up and reachable from here",
+            ExitCode.TARGET_UNUSABLE,
+        ) from None
+
+
 def take_reference(target: Target, options: RunOptions) -> _Snapshot:
     """Read the reference's given conversations and its list's first page, per account."""
+    with _reading("reference", target):
+        return _take_reference(target, options)
+
+
+def _take_reference(target: Target, options: RunOptions) -> _Snapshot:
     snapshot = _Snapshot()
     wanted = sum(len(a.conversation_ids) + 1 for a in _accounts(target))
     client = _client(target, options, wanted)
@@ -217,34 +237,8 @@ def _external_candidate(
     client = _client(target, options, wanted)
     candidate = _Candidate(target, keys, ids, {}, "")
     try:
-        for (_, theirs), (_, given, _) in zip(pairs, snapshot.accounts, strict=False):
-            for body in given:
-                theirs_id = ids[body["id"]]
-                path = conversation_path(theirs_id)
-                before = _read(client, theirs.api_key, path, "message_limit=100")
-                if before is None:
-                    raise HarnessError(
-                        f"cannot read conversation {theirs_id} of the candidate",
-                        f"check that it exists for the key in {theirs.key_env}",
-                        ExitCode.TARGET_UNUSABLE,
-                    )
-                candidate.restore.append((theirs.api_key, path, before.get("metadata")))
-                client.send(
-                    "PATCH",
-                    path,
-                    authorization=f"Bearer {theirs.api_key}",
-                    json_body={"metadata": body.get("metadata")},
-                    path_template=CONVERSATION_PATH,
-                )
-                after = _read(client, theirs.api_key, path, "message_limit=100") or {}
-                moved = {d.member.split(".")[0].split("[")[0] for d in differences(body, after)}
-                candidate.unaligned[body["id"]] = frozenset(moved - {"metadata"})
-        candidate.unaligned[LIST_PATH] = frozenset({"data", "hasMore", "total"})
-        left = sorted({m for v in candidate.unaligned.values() for m in v})
-        candidate.seeded_from = (
-            f"its own {len(ids)} conversation(s), the reference's metadata written to them "
-            f"first; not compared, as they differed beforehand: {', '.join(left) or 'nothing'}"
-        )
+        with _reading("candidate", target):
+            _align(client, pairs, snapshot, candidate)
         yield candidate
     finally:
         for key, path, metadata in candidate.restore:
@@ -257,6 +251,45 @@ def _external_candidate(
                     reserved=True,
                 )
         client.close()
+
+
+def _align(
+    client: Client,
+    pairs: list[tuple[Account, Account]],
+    snapshot: _Snapshot,
+    candidate: _Candidate,
+) -> None:
+    """Write the reference's metadata to the candidate's conversations (keeping theirs to
+    put back), and note what differs beforehand: left out of the comparison."""
+    ids = candidate.ids
+    for (_, theirs), (_, given, _) in zip(pairs, snapshot.accounts, strict=False):
+        for body in given:
+            theirs_id = ids[body["id"]]
+            path = conversation_path(theirs_id)
+            before = _read(client, theirs.api_key, path, "message_limit=100")
+            if before is None:
+                raise HarnessError(
+                    f"cannot read conversation {theirs_id} of the candidate",
+                    f"check that it exists for the key in {theirs.key_env}",
+                    ExitCode.TARGET_UNUSABLE,
+                )
+            candidate.restore.append((theirs.api_key, path, before.get("metadata")))
+            client.send(
+                "PATCH",
+                path,
+                authorization=f"Bearer {theirs.api_key}",
+                json_body={"metadata": body.get("metadata")},
+                path_template=CONVERSATION_PATH,
+            )
+            after = _read(client, theirs.api_key, path, "message_limit=100") or {}
+            moved = {d.member.split(".")[0].split("[")[0] for d in differences(body, after)}
+            candidate.unaligned[body["id"]] = frozenset(moved - {"metadata"})
+    candidate.unaligned[LIST_PATH] = frozenset({"data", "hasMore", "total"})
+    left = sorted({m for v in candidate.unaligned.values() for m in v})
+    candidate.seeded_from = (
+        f"its own {len(ids)} conversation(s), the reference's metadata written to them "
+        f"first; not compared, as they differed beforehand: {', '.join(left) or 'nothing'}"
+    )
 
 
 @contextmanager
