@@ -4,6 +4,7 @@ the first one's two answers side by side and the requests that produced it."""
 
 from __future__ import annotations
 
+import json
 from html import escape
 
 from ...model import DifferentialResult, DivergenceGroup, Exchange
@@ -21,8 +22,16 @@ def _e(text: str) -> str:
     return escape(printable(text), quote=True)
 
 
+def _pretty(text: str) -> str:
+    """A JSON body indented (what differs is easier to find); anything else as it is."""
+    try:
+        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+    except (ValueError, RecursionError):
+        return text
+
+
 def _answer(title: str, exchange: Exchange) -> str:
-    body, cut = truncate_bytes(exchange.response_body or "", MAX_BODY)
+    body, cut = truncate_bytes(_pretty(exchange.response_body or ""), MAX_BODY)
     more = '<p class="note">(cut here)</p>' if cut else ""
     return f"<div><h5>{_e(title)}: {_e(str(exchange.status))}</h5><pre>{_e(body)}</pre>{more}</div>"
 
