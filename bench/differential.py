@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Final
 
@@ -43,10 +43,13 @@ GOAL: Final = 2.0  # the differential run, at most this many times the normal ru
 def delayed(upstream_port: int, latency: float) -> Iterator[int]:
     """A TCP proxy on loopback that holds every chunk `latency / 2` seconds each way: its
     port. Chunks keep their order and do not wait on each other (a long pipe, not a slow
-    one)."""
+    one). Every connection is closed when the block ends."""
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     port: list[int] = []
+    servers: list[asyncio.Server] = []
+    open_writers: set[asyncio.StreamWriter] = set()
+    handlers: set[asyncio.Task[None]] = set()
     one_way = latency / 2
 
     async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -72,29 +75,53 @@ def delayed(upstream_port: int, latency: float) -> Iterator[int]:
             await sender
         except (ConnectionError, asyncio.CancelledError):
             sender.cancel()
+            raise
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            handlers.add(task)
+        open_writers.add(writer)
         try:
             up_reader, up_writer = await asyncio.open_connection("127.0.0.1", upstream_port)
-        except OSError:
-            writer.close()
-            return
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+            open_writers.add(up_writer)
+            await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        except (OSError, asyncio.CancelledError):
+            pass
+        finally:
+            if task is not None:
+                handlers.discard(task)
 
-    async def serve() -> None:
+    async def start() -> None:
         server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        servers.append(server)
         port.append(server.sockets[0].getsockname()[1])
         ready.set()
-        async with server:
-            await server.serve_forever()
 
-    thread = threading.Thread(target=lambda: loop.run_until_complete(serve()), daemon=True)
+    async def shutdown() -> None:
+        for server in servers:
+            server.close()
+        for writer in list(open_writers):
+            writer.close()
+        for task in list(handlers):
+            task.cancel()
+        await asyncio.gather(*handlers, return_exceptions=True)
+        for writer in list(open_writers):
+            with suppress(OSError, ConnectionError):
+                await writer.wait_closed()
+        for server in servers:
+            await server.wait_closed()
+
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
-    ready.wait(10)
+    asyncio.run_coroutine_threadsafe(start(), loop).result(10)
     try:
         yield port[0]
     finally:
+        asyncio.run_coroutine_threadsafe(shutdown(), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()
 
 
 def _round(emulator: Emulator, proxy: int, seed: int) -> dict[str, Any]:
@@ -135,14 +162,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     rounds = []
     with (
         Emulator(host="127.0.0.1", port=0) as emulator,
-        delayed(emulator.port, args.latency) as proxy,
+        delayed(int(emulator.base_url.rsplit(":", 1)[1]), args.latency) as proxy,
     ):
         for seed in range(1, args.rounds + 1):
             rounds.append(_round(emulator, proxy, seed))
             print(json.dumps(rounds[-1]), file=sys.stderr)
     ratio = statistics.median(r["ratio"] for r in rounds)
     report = {
-        "machine": describe_machine(),
+        "machine": describe_machine().to_dict(),
         "latency_s": args.latency,
         "rounds": rounds,
         "median_ratio": ratio,

@@ -158,3 +158,40 @@ def test_the_quick_run_benchmark_times_a_default_run(tmp_path: Path) -> None:
     assert summary["all_conformant"] and summary["all_within_budget"]
     assert summary["goal_met"] is (summary["median_duration_s"] < 2.0)
     assert "Goal (median run under 2 s" in (out / "quick.md").read_text(encoding="utf-8")
+
+
+def test_the_differential_benchmark_proxy_delays_each_round_trip_and_changes_nothing() -> None:
+    import time
+
+    import httpx
+
+    from bench.differential import delayed
+    from conformance.emulator import Emulator
+
+    with Emulator(host="127.0.0.1", port=0) as emulator:
+        first, _ = emulator.state.describe()
+        path = f"/v1/conversations/{first['conversation_ids'][0]}"
+        headers = {"Authorization": f"Bearer {first['api_key']}"}
+        direct = httpx.get(emulator.base_url + path, headers=headers, timeout=10)
+        port = int(emulator.base_url.rsplit(":", 1)[1])
+        with delayed(port, 0.2) as proxy, httpx.Client(timeout=10) as client:
+            clock = time.monotonic()
+            far = client.get(f"http://127.0.0.1:{proxy}{path}", headers=headers)
+            took = time.monotonic() - clock
+    assert (far.status_code, far.json()) == (direct.status_code, direct.json())
+    assert took >= 0.2  # a round trip: half each way
+
+
+def test_the_differential_benchmark_writes_its_round(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    done = _bench(
+        tmp_path, "--rounds", "1", "--latency", "0.001", "--out", str(out),
+        module="bench.differential",
+    )  # fmt: skip
+    assert done.returncode in (0, 1), done.stderr[-4000:]
+    result = json.loads((out / "differential.json").read_text(encoding="utf-8"))
+    (one,) = result["rounds"]
+    assert one["exit_code"] == 0 and one["compared"] > 150
+    assert one["reference_requests"] == 2 * one["compared"]
+    assert result["goal"]["met"] is (result["median_ratio"] <= 2.0)
+    assert "Median ratio" in (out / "differential.md").read_text(encoding="utf-8")

@@ -162,7 +162,7 @@ def test_an_external_candidate_is_aligned_compared_and_put_back(
     assert not result.decided, [(d.kind, d.member, d.decided) for d in result.decided]
     assert "metadata written to them first" in result.seeded_from
     assert "messages" in result.seeded_from  # their messages differ: left out, and said so
-    envelopes = [g for g in result.groups() if g.member == "(error body)"]
+    envelopes = [g for g in result.groups() if g.member.startswith("(error body)")]
     assert envelopes and all(not g.decided for g in envelopes)  # both bodies are the contract's
     assert left == theirs.seeded_metadata  # the candidate's own metadata put back
 
@@ -269,3 +269,81 @@ def test_an_unreachable_reference_or_candidate_is_one_line_and_exit_3(tmp_path: 
     assert away.returncode == 3, away.stdout + away.stderr
     assert "the candidate (http://127.0.0.1:9) cannot be read" in away.stderr
     assert left == state.seeded_metadata  # nothing was written to the reference
+
+
+@pytest.mark.parametrize("fault", ["auth-echoes-credential", "http-etag-stale"])
+def test_a_violation_no_divergence_shows_still_fails_the_candidate(fault: str) -> None:
+    """An echoed key is in an error's free text; a stale ETag only shows to a conditional
+    request: no divergence, but the candidate's own run fails, and so does the comparison."""
+    result = _compare(TargetSpec(), TargetSpec(faults=(fault,)), 1)
+    assert not result.decided and result.candidate.failed
+    assert result.exit_code == 1
+    from conformance.reports import differential_headline
+
+    assert differential_headline(result).startswith("THE CANDIDATE BREAKS THE CONTRACT")
+
+
+def test_a_header_rfc_9110_asks_for_is_compared_for_presence() -> None:
+    result = _compare(TargetSpec(), TargetSpec(faults=("http-405-without-allow",)), 1)
+    members = {g.member for g in result.groups()}
+    assert "(header Allow) true vs false" in members and result.exit_code == 4
+
+
+def test_only_what_the_violation_touches_is_decided_against_a_faulty_candidate(
+    keys: Any,
+) -> None:
+    """A reference of its own choices (FastAPI's seed edition: no list, its own limits) and
+    a candidate that ignores null: what is decided against the candidate is the metadata,
+    never the choices both are free to make."""
+    with _reference("seed-fastapi") as (base_url, state):
+        keys(state)
+        result = _compare(_spec(base_url, state), TargetSpec(faults=("semantics-null-ignored",)), 1)
+    assert result.decided and all(d.breaks == "candidate" for d in result.decided)
+    for divergence in result.decided:
+        assert "metadata" in divergence.member, (divergence.kind, divergence.member)
+    open_kinds = {(g.kind, g.member) for g in result.groups() if not g.decided}
+    assert any(kind == "status" for kind, _ in open_kinds)  # the list, the limits: open
+
+
+def test_a_candidate_that_cannot_be_put_back_is_said_so(
+    keys: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from .realistic.servers import create
+
+    candidate_app = create("null-as-empty-object")  # stores {} for null: null never comes back
+    theirs = base_app(candidate_app).state
+    (c1, j1), _ = theirs.accounts
+    bare = next(cid for cid in j1 if theirs.seeded_metadata[cid] is None)
+    monkeypatch.setenv("CANDIDATE_KEY", c1)
+    with _reference("seed-fastapi") as (base_url, state), serve(candidate_app) as other:
+        keys(state)
+        (_, ids_1), _ = state.accounts
+        spec = TargetSpec(base_url=base_url, conversation_ids=(ids_1[0],))
+        target = tmp_path / "candidate.toml"
+        target.write_text(
+            f'base_url = "{other.base_url}"\napi_key_env = "CANDIDATE_KEY"\n'
+            f'conversation_ids = ["{bare}"]\n',
+            encoding="utf-8",
+        )
+        result = _compare(spec, load_target_file(target), 1)
+    assert result.unrestored and result.unrestored[0].startswith("RESTORE FAILED")
+    assert bare in result.unrestored[0]
+    assert result.exit_code == 1  # the candidate's own run fails too (null is not null)
+
+
+def test_a_value_no_terminal_can_encode_is_printed_spelled_out() -> None:
+    import io
+
+    from rich.console import Console
+
+    from conformance.cli._differential import print_differential
+    from conformance.core._http import _json_bytes
+
+    assert _json_bytes({"a": "\ud800"}) == b'{"a": "\\ud800"}'  # its JSON escape
+    result = _compare(TargetSpec(), TargetSpec(faults=("semantics-null-ignored",)), 1)
+    first = result.divergences[0]
+    result.divergences[0] = type(first)(**{**first.__dict__, "candidate": '"\ud800"'})
+    stream = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="strict")
+    print_differential(Console(file=stream, width=160), result, {})
+    stream.flush()
+    assert "\\ud800" in stream.buffer.getvalue().decode("utf-8")  # type: ignore[attr-defined]

@@ -227,6 +227,13 @@ def run_job(params: dict[str, Any]) -> tuple[Job, Path, Path | None]:
 )
 @click.option("--second-api-key-env", metavar="NAME", help="Variable holding its key.")
 @click.option(
+    "--witness-conversation-id",
+    "witness_ids",
+    multiple=True,
+    metavar="ID",
+    help="A conversation of the reference the suite only reads (repeatable), as for `run`.",
+)
+@click.option(
     "--target",
     "target_file",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -237,7 +244,7 @@ def run_job(params: dict[str, Any]) -> tuple[Job, Path, Path | None]:
     "faults",
     multiple=True,
     metavar="NAME",
-    help="An embedded reference with this fault on (for trying the command out).",
+    help="An embedded reference with this fault on (repeatable; for trying the command out).",
 )
 @click.option(
     "--candidate",

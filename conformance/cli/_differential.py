@@ -11,6 +11,7 @@ from rich.table import Table
 
 from ..model import DifferentialResult
 from ..reports import differential_headline
+from ..reports._common import printable
 from ._text import line, styled
 
 __all__ = ["print_differential"]
@@ -37,18 +38,21 @@ def print_differential(
                 else styled("open", "yellow")
             )
             table.add_row(
-                f"{group.kind}{where}, {group.request}",
+                printable(f"{group.kind}{where}, {group.request}"),
                 str(group.count),
-                group.first.reference,
-                group.first.candidate,
+                printable(group.first.reference),
+                printable(group.first.candidate),
                 decided,
             )
         console.print(table)
         if len(groups) > MAX_ROWS:
             console.print(f"... {len(groups) - MAX_ROWS} more groups: see differential.md")
+    for failed in result.unrestored:
+        console.print(styled(printable(failed), "bold red"))
     if result.noise:
-        console.print("noise: " + ", ".join(f"{k} ({v})" for k, v in sorted(result.noise.items())))
+        noise = ", ".join(f"{k} ({v})" for k, v in sorted(result.noise.items()))
+        console.print(printable("noise: " + noise))
     if written:
-        console.print("reports: " + ", ".join(str(p) for p in written.values()))
-    style = {0: "bold green", 1: "bold red", 4: "bold yellow"}[result.exit_code]
+        console.print(printable("reports: " + ", ".join(str(p) for p in written.values())))
+    style = {0: "bold green", 1: "bold red", 3: "magenta", 4: "bold yellow"}[result.exit_code]
     console.print(line((differential_headline(result), style), f" (exit code {result.exit_code})"))

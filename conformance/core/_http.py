@@ -110,6 +110,15 @@ def curl_command(
     return command
 
 
+def _json_bytes(value: Any) -> bytes:
+    """A JSON body in UTF-8; a lone surrogate (a value another server accepted) written as
+    its JSON escape, which UTF-8 cannot hold."""
+    try:
+        return json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value).encode("ascii")
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -315,7 +324,7 @@ class Client:
         if authorization is not None:
             sent_headers["Authorization"] = authorization
         if json_body is not _UNSET:
-            content = json.dumps(json_body, ensure_ascii=False).encode("utf-8")
+            content = _json_bytes(json_body)
             sent_headers["Content-Type"] = "application/json"
         if method == "PATCH":
             self._remember(json_body if json_body is not _UNSET else content)

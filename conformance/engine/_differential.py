@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from ..checks import CONVERSATION_PATH, LIST_PATH, conversation_path
+from ..checks.semantics import volatile
 from ..core import (
     BudgetExhausted,
     Client,
@@ -52,6 +53,8 @@ _SCHEMAS["updateConversation"] = "Conversation"
 _HOP = {"host", "content-length", "user-agent", "accept-encoding", "connection"}
 _CONDITIONAL = {"if-match", "if-none-match"}
 _SHORT = 160  # characters of a value a divergence keeps
+# Headers an answer of this status carries by RFC 9110 (compared for presence only).
+_HEADERS = {401: ("WWW-Authenticate",), 405: ("Allow",), 429: ("Retry-After",)}
 
 
 def _short(value: Any) -> str:
@@ -81,7 +84,9 @@ class Mirror:
 
     `keys`: the reference's API keys -> the candidate's; `ids`: the reference's conversation
     ids -> the candidate's; `unaligned`: per conversation id, the members whose state the
-    candidate could not be given (compared nowhere, counted as left out)."""
+    candidate could not be given (compared nowhere, counted as left out); `absent`: the
+    reference's conversations the candidate has no counterpart of (requests to them are
+    left out)."""
 
     def __init__(
         self,
@@ -91,6 +96,7 @@ class Mirror:
         keys: Mapping[str, str] | None = None,
         ids: Mapping[str, str] | None = None,
         unaligned: Mapping[str, frozenset[str]] | None = None,
+        absent: frozenset[str] = frozenset(),
         max_kept: int = 300,
     ) -> None:
         self._twin = reference.lane()
@@ -101,6 +107,7 @@ class Mirror:
         self._keys = {k: v for k, v in (keys or {}).items() if k and k != v}
         self._ids = {k: v for k, v in (ids or {}).items() if k != v}
         self._unaligned = dict(unaligned or {})
+        self._absent = absent  # the reference's conversations the candidate was not given
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="agentphone-noise")
         self._lock = threading.Lock()
         self._writes: dict[str, tuple[Exchange, Any]] = {}  # path -> last write, its metadata
@@ -196,12 +203,21 @@ class Mirror:
         if _CONDITIONAL & {name.lower() for name in request.headers}:
             self.left_out["conditional requests (each target's validators are its own)"] += 1
             return
+        if self._conversation_id(request) in self._absent:
+            self.left_out[
+                "requests to the reference's conversations the candidate was not given"
+            ] += 1
+            return
         if first.status != candidate.status:
             if second is not None and second.status != first.status:
                 self.noise["(status)"] += 1
             else:
                 diverge("status", "", first.status, candidate.status)
             return
+        for name in _HEADERS.get(first.status, ()):
+            ours, theirs = (name in sent.response.headers for sent in (first, candidate))
+            if ours != theirs and (second is None or (name in second.response.headers) == ours):
+                diverge("presence", f"(header {name})", ours, theirs)
         both = bool(first.response.content and candidate.response.content)
         if both and _media(first) != _media(candidate):
             if second is not None and _media(second) != _media(first):
@@ -237,13 +253,23 @@ class Mirror:
                 (difference.kind == "value" and isinstance(difference.first, str)) or "[" in member
             ):
                 continue  # an error's text, and the problems it lists, are free
+            if _moves(member):
+                self.left_out[MOVES] += 1
+                continue
             kind = {"absent": "presence", "added": "presence"}.get(difference.kind, difference.kind)
             written = self._conversation(request, first, member)
+            if request.method == "GET" and written is not None and written[0] in self._apart:
+                self.left_out[APART] += 1  # the earlier divergence is reported; this follows
+                continue
             if request.method == "GET" and written is not None and written[0] in self._writes:
                 kind = "state"
-            diverge(kind, member, difference.first, difference.second)
+            diverge(kind, member, _absent(difference, 0), _absent(difference, 1))
         if left_out:
             self.left_out[UNALIGNED] += 1
+
+    def _conversation_id(self, request: httpx.Request) -> str:
+        path = self._path(request).split("?", 1)[0].rstrip("/")
+        return path.rsplit("/", 1)[-1] if path.startswith(LIST_PATH + "/") else ""
 
     def _unaligned_members(self, request: httpx.Request) -> frozenset[str]:
         path = self._path(request).split("?", 1)[0].rstrip("/")
@@ -380,6 +406,33 @@ def _template(path: str) -> str:
     return path
 
 
+MOVES = (
+    "fields whose name says they move on every write (updatedAt, version, ...): not "
+    "compared, as in a run"
+)
+APART = (
+    "differences in the state after a write one side took and the other refused (that "
+    "divergence is reported; these follow from it)"
+)
+
+
+def _moves(member: str) -> bool:
+    head = re.split(r"[.\[]", member, maxsplit=1)[0]
+    if head == "data":  # a list item: its own member
+        head = re.split(r"[.\[]", member.split(".", 1)[1], maxsplit=1)[0] if "." in member else head
+    return head != "metadata" and volatile(head)
+
+
+_ABSENT = "(absent)"
+
+
+def _absent(difference: Any, side: int) -> Any:
+    """A side's value, or a mark that the member is not there at all (not null)."""
+    if side == 0:
+        return _ABSENT if difference.kind == "added" else difference.first
+    return _ABSENT if difference.kind == "absent" else difference.second
+
+
 UNALIGNED = (
     "answers with members whose state the candidate could not be given (compared without "
     "them: messages of conversations seeded from the list, or what differed beforehand)"
@@ -440,29 +493,41 @@ def _decide(
     return "", ""
 
 
+# The families whose checks judge an answer's status: a status divergence on the very
+# request such a check failed on one side is that side's violation.
+STATUS_FAMILIES = frozenset({"auth", "validation", "security", "robust", "http", "shape"})
+
+
 def decide_by_checks(
     divergences: list[Divergence],
     reference: Iterable[CheckResult],
     candidate: Iterable[CheckResult],
     relative: Callable[[str, str], str],
 ) -> list[Divergence]:
-    """Open divergences settled by what the suite's own run found on each side: a required
-    check that failed with this very request (method, path, body) decides it against that
-    side. `relative(side, url)` gives a URL of that side's run without its origin."""
+    """Open status divergences settled by what the suite's own run found on each side: a
+    required check of a family that judges statuses, failed on this very request (method,
+    path, query and body; a request with a body or a query, so one a check sent of its own),
+    decides it against that side. `relative(side, url)` gives a URL of that side's run
+    without its origin."""
     found: dict[str, dict[tuple[str, str, str], str]] = {"reference": {}, "candidate": {}}
     for side, results in (("reference", reference), ("candidate", candidate)):
         for result in results:
             if result.outcome is not Outcome.FAILED or result.check.level.value != "required":
                 continue
+            if result.check.family not in STATUS_FAMILIES:
+                continue
             for finding in result.findings:
-                for exchange in _exchanges_of(finding):
-                    key = signature(
-                        exchange.method, relative(side, exchange.url), exchange.request_body
-                    )
+                exchange = finding.exchange
+                if exchange is None:
+                    continue
+                key = signature(
+                    exchange.method, relative(side, exchange.url), exchange.request_body
+                )
+                if key[2] or "?" in key[1]:
                     found[side].setdefault(key, result.check.id)
     settled = []
     for divergence in divergences:
-        if not divergence.decided:
+        if not divergence.decided and divergence.kind == "status":
             ours, theirs = divergence.exchanges
             for side, exchange in (("candidate", theirs), ("reference", ours)):
                 key = signature(
@@ -475,12 +540,3 @@ def decide_by_checks(
                     break
         settled.append(divergence)
     return settled
-
-
-def _exchanges_of(finding: Any) -> list[Exchange]:
-    exchanges = [finding.exchange] if getattr(finding, "exchange", None) is not None else []
-    for step in getattr(finding, "steps", ()) or ():
-        exchange = getattr(step, "exchange", step)
-        if isinstance(exchange, Exchange):
-            exchanges.append(exchange)
-    return exchanges

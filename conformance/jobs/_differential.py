@@ -20,7 +20,7 @@ import json
 import shlex
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +39,7 @@ from ..core import (
     TargetUnreachable,
     Throttled,
     differences,
+    same_json,
 )
 from ..core._target import Account, load_target_file
 from ..emulator import Emulator, UnknownFaultError, state_from_answers
@@ -85,6 +86,7 @@ class _Snapshot:
         default_factory=list
     )
     edition: str = "current"
+    witnesses: list[dict[str, Any]] = field(default_factory=list)  # the first account's
 
     @property
     def conversations(self) -> dict[str, dict[str, Any]]:
@@ -107,15 +109,16 @@ def _accounts(target: Target) -> list[Account]:
     return [target.primary] + ([target.second] if target.second else [])
 
 
-def _read(client: Client, key: str, path: str, query: str = "") -> Any:
+def _read(client: Client, key: str, path: str, query: str = "") -> tuple[int, Any]:
+    """A GET: its status, and its JSON object (None unless a 200 with one)."""
     sent = client.send(
         "GET",
         path + (f"?{query}" if query else ""),
         authorization=f"Bearer {key}",
     )
     if sent.status != 200 or not isinstance(sent.json_body, dict):
-        return None
-    return sent.json_body
+        return sent.status, None
+    return sent.status, sent.json_body
 
 
 @contextmanager
@@ -139,23 +142,23 @@ def take_reference(target: Target, options: RunOptions) -> _Snapshot:
 
 def _take_reference(target: Target, options: RunOptions) -> _Snapshot:
     snapshot = _Snapshot()
-    wanted = sum(len(a.conversation_ids) + 1 for a in _accounts(target))
+    wanted = sum(len(a.conversation_ids) + 1 for a in _accounts(target)) + len(target.witness_ids)
     client = _client(target, options, wanted)
     try:
         for account in _accounts(target):
             given = []
             for conversation_id in account.conversation_ids:
-                body = _read(
+                status, body = _read(
                     client, account.api_key, conversation_path(conversation_id), "message_limit=100"
                 )
                 if body is None:
                     raise HarnessError(
-                        f"cannot read conversation {conversation_id} of the reference",
-                        f"check that it exists for the key in {account.key_env}",
+                        f"cannot read conversation {conversation_id} of the reference ({status})",
+                        f"check the key in {account.key_env} and that the conversation is its",
                         ExitCode.TARGET_UNUSABLE,
                     )
                 given.append(body)
-            page = _read(client, account.api_key, LIST_PATH, LIST_QUERY)
+            _, page = _read(client, account.api_key, LIST_PATH, LIST_QUERY)
             data = page.get("data") if isinstance(page, dict) else None
             ids = {c["id"] for c in given}
             others = [
@@ -164,6 +167,17 @@ def _take_reference(target: Target, options: RunOptions) -> _Snapshot:
                 if isinstance(s, dict) and s.get("id") not in ids
             ]
             snapshot.accounts.append((account.api_key, given, others))
+        for witness in target.witness_ids:
+            status, body = _read(
+                client, target.primary.api_key, conversation_path(witness), "message_limit=100"
+            )
+            if body is None:
+                raise HarnessError(
+                    f"cannot read witness conversation {witness} of the reference ({status})",
+                    f"check the key in {target.primary.key_env} and that the conversation is its",
+                    ExitCode.TARGET_UNUSABLE,
+                )
+            snapshot.witnesses.append(body)
     finally:
         client.close()
     later = any(k in c for c in snapshot.conversations.values() for k in LATER_CONVERSATION_FIELDS)
@@ -179,6 +193,19 @@ class _Candidate:
     unaligned: dict[str, frozenset[str]]  # reference conversation id -> members left out
     seeded_from: str
     restore: list[tuple[str, str, Any]] = field(default_factory=list)  # key, id, metadata
+    absent: frozenset[str] = frozenset()  # the reference's conversations it has none of
+    unrestored: list[str] = field(default_factory=list)  # what could not be put back
+
+
+def _with_witnesses(
+    snapshot: _Snapshot,
+) -> list[tuple[str, list[dict[str, Any]], list[dict[str, Any]]]]:
+    """The accounts to seed an emulator with: the witnesses among the first's conversations."""
+    accounts = list(snapshot.accounts)
+    if accounts and snapshot.witnesses:
+        key, given, others = accounts[0]
+        accounts[0] = (key, given + snapshot.witnesses, others)
+    return accounts
 
 
 @contextmanager
@@ -191,7 +218,7 @@ def _embedded_candidate(
             host="127.0.0.1",
             port=0,
             edition=snapshot.edition,
-            state=state_from_answers(snapshot.accounts),
+            state=state_from_answers(_with_witnesses(snapshot)),
         )
     except UnknownFaultError as exc:
         raise HarnessError(
@@ -221,14 +248,19 @@ def _embedded_candidate(
 def _external_candidate(
     spec: TargetSpec, reference: Target, snapshot: _Snapshot, options: RunOptions
 ) -> Iterator[_Candidate]:
-    target = spec.resolve()
+    try:
+        target = spec.resolve()
+    except HarnessError as error:
+        raise HarnessError(f"the candidate: {error.message}", error.hint, error.code) from None
     pairs = list(zip(_accounts(reference), _accounts(target), strict=False))
     ids: dict[str, str] = {}
     keys: dict[str, str] = {}
-    for ours, theirs in pairs:
+    for number, (ours, theirs) in enumerate(pairs, 1):
         if len(ours.conversation_ids) != len(theirs.conversation_ids):
+            account = "first" if number == 1 else "second"
             raise HarnessError(
-                "the candidate is given another number of conversations than the reference",
+                f"the candidate's {account} account is given {len(theirs.conversation_ids)} "
+                f"conversation(s), the reference's {len(ours.conversation_ids)}",
                 "give the candidate one conversation for each of the reference's, in order",
             )
         ids.update(zip(ours.conversation_ids, theirs.conversation_ids, strict=True))
@@ -239,18 +271,38 @@ def _external_candidate(
     try:
         with _reading("candidate", target):
             _align(client, pairs, snapshot, candidate)
+        given = {c["id"] for _, conversations, _ in snapshot.accounts for c in conversations}
+        others = {s["id"] for _, _, summaries in snapshot.accounts for s in summaries}
+        others |= {w["id"] for w in snapshot.witnesses}
+        candidate.absent = frozenset(others - given)
         yield candidate
     finally:
         for key, path, metadata in candidate.restore:
-            with suppress(HarnessError, TargetUnreachable):
-                client.send(
-                    "PATCH",
-                    path,
-                    authorization=f"Bearer {key}",
-                    json_body={"metadata": metadata},
-                    reserved=True,
-                )
+            _put_back(client, key, path, metadata, candidate.unrestored)
         client.close()
+
+
+def _put_back(client: Client, key: str, path: str, metadata: Any, failed: list[str]) -> None:
+    """Write the candidate's own metadata back and read it again; say what did not stay."""
+    held = json.dumps(metadata, ensure_ascii=False)[:120]
+    try:
+        client.send(
+            "PATCH",
+            path,
+            authorization=f"Bearer {key}",
+            json_body={"metadata": metadata},
+            reserved=True,
+        )
+        now = client.send("GET", path, authorization=f"Bearer {key}", reserved=True)
+    except (HarnessError, TargetUnreachable, Throttled, BudgetExhausted) as exc:
+        failed.append(f"RESTORE FAILED: {path} of the candidate ({exc}); it held {held}")
+        return
+    shown = now.json_body.get("metadata") if isinstance(now.json_body, dict) else None
+    if now.status != 200 or not same_json(shown, metadata):
+        failed.append(
+            f"RESTORE FAILED: {path} of the candidate holds "
+            f"{json.dumps(shown, ensure_ascii=False)[:120]}; it held {held}: put it back by hand"
+        )
 
 
 def _align(
@@ -266,11 +318,11 @@ def _align(
         for body in given:
             theirs_id = ids[body["id"]]
             path = conversation_path(theirs_id)
-            before = _read(client, theirs.api_key, path, "message_limit=100")
+            status, before = _read(client, theirs.api_key, path, "message_limit=100")
             if before is None:
                 raise HarnessError(
-                    f"cannot read conversation {theirs_id} of the candidate",
-                    f"check that it exists for the key in {theirs.key_env}",
+                    f"cannot read conversation {theirs_id} of the candidate ({status})",
+                    f"check the key in {theirs.key_env} and that the conversation is its",
                     ExitCode.TARGET_UNUSABLE,
                 )
             candidate.restore.append((theirs.api_key, path, before.get("metadata")))
@@ -281,7 +333,7 @@ def _align(
                 json_body={"metadata": body.get("metadata")},
                 path_template=CONVERSATION_PATH,
             )
-            after = _read(client, theirs.api_key, path, "message_limit=100") or {}
+            after = _read(client, theirs.api_key, path, "message_limit=100")[1] or {}
             moved = {d.member.split(".")[0].split("[")[0] for d in differences(body, after)}
             candidate.unaligned[body["id"]] = frozenset(moved - {"metadata"})
     candidate.unaligned[LIST_PATH] = frozenset({"data", "hasMore", "total"})
@@ -346,6 +398,7 @@ def differential(
                     keys=candidate.keys,
                     ids=candidate.ids,
                     unaligned=candidate.unaligned,
+                    absent=candidate.absent,
                 )
                 mirrors.append(made)
                 return made
@@ -357,12 +410,14 @@ def differential(
                     made.close()
                 other.close()
             seeded_from = candidate.seeded_from
+        mirrored = candidate
         with _candidate(job.candidate, reference, snapshot, job.options) as fresh:
             alone = replace(job.options, checks=checks, no_concurrency=True)
             candidate_run = run(fresh.target, alone, progress)
             candidate_target = fresh.target
             ids = fresh.ids
     (made,) = mirrors
+    unrestored = mirrored.unrestored + fresh.unrestored
     origins = {"reference": reference.base_url, "candidate": candidate_target.base_url}
     back = {theirs: ours for ours, theirs in ids.items()}
 
@@ -397,6 +452,7 @@ def differential(
         left_out=left_out,
         seeded_from=seeded_from,
         rerun=job.rerun(report_dir),
+        unrestored=unrestored,
     )
     return result, reference_run, candidate_run
 

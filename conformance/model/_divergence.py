@@ -58,7 +58,13 @@ class Divergence:
 
     @property
     def group(self) -> tuple[str, str, str, bool]:
-        return (self.kind, self.request, _pattern(self.member), bool(self.decided))
+        """What it is grouped by: its kind, request, member (positions and metadata keys
+        generalised) - with both values when they are few (a status, a media type, a
+        header's presence, an error body's kind) - and whether it is decided."""
+        member = _pattern(self.member)
+        if self.kind in ("status", "media-type") or self.member.startswith("("):
+            member = f"{member} {self.reference} vs {self.candidate}".strip()
+        return (self.kind, self.request, member, bool(self.decided))
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -129,6 +135,7 @@ class DifferentialResult:
     left_out: dict[str, int] = field(default_factory=dict)  # why -> how many not compared
     seeded_from: str = ""  # what the candidate was seeded with
     rerun: str = ""
+    unrestored: list[str] = field(default_factory=list)  # the candidate's, not put back
 
     MAX_KEPT = 300
 
@@ -142,10 +149,13 @@ class DifferentialResult:
 
     @property
     def exit_code(self) -> int:
-        """1: a divergence the contract decides; 4: divergences only where it is silent
-        (a fidelity gap); 0: none."""
-        if self.decided:
+        """1: a divergence the contract decides, or the candidate's own run failed a
+        required check; 3: nothing failed but a conversation of the candidate could not be
+        put back; 4: divergences only where it is silent (a fidelity gap); 0: none."""
+        if self.decided or self.candidate.failed:
             return 1
+        if self.unrestored:
+            return 3  # inconclusive, as a run whose restore failed
         return 4 if self.divergences or self.dropped else 0
 
     def groups(self) -> list[DivergenceGroup]:
@@ -184,4 +194,5 @@ class DifferentialResult:
             "noise": dict(sorted(self.noise.items())),
             "left_out": dict(sorted(self.left_out.items())),
             "rerun": self.rerun,
+            "unrestored": list(self.unrestored),
         }

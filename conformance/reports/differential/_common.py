@@ -15,6 +15,13 @@ def headline(result: DifferentialResult) -> str:
             f"DIVERGES WHERE THE CONTRACT DECIDES: {len(result.decided)} divergence(s), the "
             f"{' and the '.join(sides)} breaking it"
         )
+    if result.unrestored and not result.decided and not result.candidate.failed:
+        return f"INCONCLUSIVE: {result.unrestored[0]}"
+    if result.candidate.failed:
+        return (
+            f"THE CANDIDATE BREAKS THE CONTRACT: its own run fails "
+            f"{', '.join(result.candidate.failed)} (see candidate/)"
+        )
     if result.divergences or result.dropped:
         total = len(result.divergences) + result.dropped
         return f"FIDELITY GAP: {total} divergence(s), each where the contract leaves it open"
@@ -22,6 +29,8 @@ def headline(result: DifferentialResult) -> str:
 
 
 def group_title(group: DivergenceGroup) -> str:
+    if group.kind in ("status", "media-type"):
+        return f"{KINDS.get(group.kind, group.kind)} ({group.member}), {group.request}"
     where = f" of `{group.member}`" if group.member else ""
     return f"{KINDS.get(group.kind, group.kind)}{where}, {group.request}"
 

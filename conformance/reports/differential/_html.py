@@ -83,8 +83,9 @@ def render_differential_html(result: DifferentialResult) -> str:
         f"<p>Differential run · seed {result.seed} · profile {_e(result.profile)} · "
         f"{result.compared} requests compared · {result.duration_s:.1f} s</p></header>"
     )
+    restore = "".join(f'<p class="restore-failed">{_e(line)}</p>' for line in result.unrestored)
     main = (
-        f"<p><b>Reference:</b> {_e(side_line(result, 'reference'))}</p>"
+        restore + f"<p><b>Reference:</b> {_e(side_line(result, 'reference'))}</p>"
         f"<p><b>Candidate:</b> {_e(side_line(result, 'candidate'))}</p>"
         + (
             f"<p><b>Candidate's state:</b> {_e(result.seeded_from)}</p>"
@@ -92,9 +93,9 @@ def render_differential_html(result: DifferentialResult) -> str:
             else ""
         )
         + table
-        + "".join(_group(i, g) for i, g in enumerate(groups[:MAX_GROUPS]))
         + (f"<p><b>Noise</b> (never a divergence): {noise}</p>" if noise else "")
         + (f"<p><b>Left out</b></p><ul>{left}</ul>" if left else "")
+        + "".join(_group(i, g) for i, g in enumerate(groups[:MAX_GROUPS]))
     )
     footer = f"<footer>Run it again: <code>{_e(result.rerun)}</code></footer>"
     return page(headline(result), CSS, header, main, footer)

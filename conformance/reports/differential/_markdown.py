@@ -17,6 +17,9 @@ MAX_GROUPS = 60
 
 def render_differential_markdown(result: DifferentialResult) -> str:
     lines = [f"## {md_text(headline(result))}", ""]
+    lines += [f"- **{md_text(line)}**" for line in result.unrestored]
+    if result.unrestored:
+        lines.append("")
     lines += [
         f"Differential run: seed {md_code(str(result.seed))} · profile "
         f"{md_code(result.profile)} · {result.compared} requests compared · "
@@ -55,11 +58,20 @@ def render_differential_markdown(result: DifferentialResult) -> str:
             lines.append(f"**{md_text(group_title(group), 200)}** (the first of {group.count})")
             lines.append("")
             lines.append("```sh")
+            lines.append("# the reference: the write that set the state, then the request")
             lines += [step.replace("```", "` ` `") for step in group.first.steps]
+            gone = (
+                " (the embedded emulator: gone with the run)" if result.candidate_embedded else ""
+            )
+            lines.append(f"# the same request, as the candidate got it{gone}")
+            lines.append(group.first.exchanges[1].curl.replace("```", "` ` `"))
             lines.append("```")
             lines.append("")
     if result.dropped:
-        lines.append(f"{result.dropped} more divergences were counted, not kept.")
+        lines.append(
+            f"{result.dropped} more divergences were counted, not kept (the report keeps the "
+            f"first {result.MAX_KEPT}): their groups may be missing above."
+        )
         lines.append("")
     if result.noise:
         noise = ", ".join(f"{md_code(k)} ({v})" for k, v in sorted(result.noise.items()))
