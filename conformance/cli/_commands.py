@@ -40,7 +40,7 @@ from ._cache import use_cache_directory
 from ._comparison import emit_comparison, print_comparison
 from ._differential import print_differential
 from ._matrix import MatrixReporter, print_matrix
-from ._options import PROFILE, given_options, tuning_options
+from ._options import PROFILE, given_options, target_options, tuning_options
 from ._terminal import print_result, progress_reporter
 from ._text import line, plain_console, styled
 
@@ -68,55 +68,7 @@ def _console(width: int) -> Console:
 
 
 @cli.command(name="run")
-@click.option("--base-url", metavar="URL", help="The target. Default: the embedded emulator.")
-@click.option(
-    "--api-key-env",
-    metavar="NAME",
-    help="Variable holding the API key "
-    "[default: AGENTPHONE_API_KEY]. Keys are never taken on the command line.",
-)
-@click.option(
-    "--conversation-id",
-    "conversation_ids",
-    multiple=True,
-    metavar="ID",
-    help="An existing conversation the suite may PATCH; restored at the end (repeatable).",
-)
-@click.option(
-    "--second-conversation-id",
-    "second_ids",
-    multiple=True,
-    metavar="ID",
-    help="A conversation of a second account (key in AGENTPHONE_SECOND_API_KEY): "
-    "enables the cross-tenant checks.",
-)
-@click.option(
-    "--witness-conversation-id",
-    "witness_ids",
-    multiple=True,
-    metavar="ID",
-    help="A conversation of the same account the suite only reads, to see that a PATCH "
-    "changes no other conversation (repeatable; for targets without a list of "
-    "conversations).",
-)
-@click.option(
-    "--second-api-key-env",
-    metavar="NAME",
-    help="Variable holding the second account's key [default: AGENTPHONE_SECOND_API_KEY].",
-)
-@click.option(
-    "--target",
-    "target_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="A TOML target file (see README); options given here override it.",
-)
-@click.option(
-    "--emulator-fault",
-    "faults",
-    multiple=True,
-    metavar="NAME",
-    help="Run against the embedded emulator with this fault on (repeatable).",
-)
+@target_options()
 @click.option(
     "--webhook-secret-env",
     metavar="NAME",
@@ -204,48 +156,7 @@ def run_job(params: dict[str, Any]) -> tuple[Job, Path, Path | None]:
 
 
 @cli.command(name="differential")
-@click.option(
-    "--base-url",
-    metavar="URL",
-    help="The reference: the implementation you trust (the real API, a vendor's staging). "
-    "Default: the embedded emulator.",
-)
-@click.option("--api-key-env", metavar="NAME", help="Variable holding the reference's key.")
-@click.option(
-    "--conversation-id",
-    "conversation_ids",
-    multiple=True,
-    metavar="ID",
-    help="A conversation of the reference the suite may PATCH (repeatable); restored.",
-)
-@click.option(
-    "--second-conversation-id",
-    "second_ids",
-    multiple=True,
-    metavar="ID",
-    help="A conversation of the reference's second account.",
-)
-@click.option("--second-api-key-env", metavar="NAME", help="Variable holding its key.")
-@click.option(
-    "--witness-conversation-id",
-    "witness_ids",
-    multiple=True,
-    metavar="ID",
-    help="A conversation of the reference the suite only reads (repeatable), as for `run`.",
-)
-@click.option(
-    "--target",
-    "target_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="The reference as a TOML target file (options given here override it).",
-)
-@click.option(
-    "--emulator-fault",
-    "faults",
-    multiple=True,
-    metavar="NAME",
-    help="An embedded reference with this fault on (repeatable; for trying the command out).",
-)
+@target_options(reference=True)
 @click.option(
     "--candidate",
     "candidate_file",

@@ -47,7 +47,7 @@ from ..emulator._state import LATER_CONVERSATION_FIELDS
 from ..engine import Mirror, Progress, decide_by_checks, run
 from ..model import DifferentialResult, RunResult, SideRun
 from ._rerun import _target_args
-from ._run import Job, ensure_writable, open_target
+from ._run import Job, ensure_writable, open_target, writing_to
 
 __all__ = ["DifferentialJob", "differential", "execute_differential", "plan_differential"]
 
@@ -495,16 +495,11 @@ def execute_differential(
     written: dict[str, Path] = {}
     if report_dir is not None:
         secrets = _secrets(job)
-        try:
+        with writing_to(report_dir):
             written |= write_differential(result, report_dir, secrets)
             for side, side_run in (("reference", reference_run), ("candidate", candidate_run)):
                 files = write_reports(side_run, report_dir / side, secrets=secrets)
                 written[f"{side} report"] = files.get("html", report_dir / side)
-        except OSError as exc:
-            raise HarnessError(
-                f"cannot write reports to {report_dir} ({exc.strerror})",
-                "pick a writable --report-dir",
-            ) from None
     return result, written
 
 

@@ -37,6 +37,7 @@ __all__ = [
     "open_target",
     "plan_run",
     "run_options",
+    "writing_to",
 ]
 
 
@@ -227,16 +228,23 @@ def execute(
         written = _extras(job, journal, result, target)
         if report_dir is not None:
             comparison = compare(baseline, result) if baseline is not None else None
-            try:
+            with writing_to(report_dir):
                 written |= write_reports(
                     result, report_dir, secrets=list(target.secrets), comparison=comparison
                 )
-            except OSError as exc:
-                raise HarnessError(
-                    f"cannot write reports to {report_dir} ({exc.strerror})",
-                    "pick a writable --report-dir",
-                ) from None
     return result, written
+
+
+@contextmanager
+def writing_to(report_dir: Path) -> Iterator[None]:
+    """Reports being written: a directory that cannot take them is one line, a usage error."""
+    try:
+        yield
+    except OSError as exc:
+        raise HarnessError(
+            f"cannot write reports to {report_dir} ({exc.strerror})",
+            "pick a writable --report-dir",
+        ) from None
 
 
 def _extras(
