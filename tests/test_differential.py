@@ -347,3 +347,42 @@ def test_a_value_no_terminal_can_encode_is_printed_spelled_out() -> None:
     print_differential(Console(file=stream, width=160), result, {})
     stream.flush()
     assert "\\ud800" in stream.buffer.getvalue().decode("utf-8")  # type: ignore[attr-defined]
+
+
+def test_a_merging_candidate_is_put_back_clean_and_its_misalignment_named(
+    keys: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from .realistic.servers import create
+
+    candidate_app = create("jsonb-concat")  # metadata || new: the reference's never replaces
+    theirs = base_app(candidate_app).state
+    (c1, j1), _ = theirs.accounts
+    monkeypatch.setenv("CANDIDATE_KEY", c1)
+    with _reference("envelope-errors") as (base_url, state), serve(candidate_app) as other:
+        keys(state)
+        (_, ids_1), _ = state.accounts
+        ours = state.seeded_metadata[ids_1[0]]
+        held = next(m for m in j1 if theirs.seeded_metadata[m] not in (None, ours))
+        assert ours, "the reference's conversation has metadata of its own"
+        spec = TargetSpec(base_url=base_url, conversation_ids=(ids_1[0],))
+        target = tmp_path / "candidate.toml"
+        target.write_text(
+            f'base_url = "{other.base_url}"\napi_key_env = "CANDIDATE_KEY"\n'
+            f'conversation_ids = ["{held}"]\n',
+            encoding="utf-8",
+        )
+        result = _compare(spec, load_target_file(target), 1)
+        left = theirs.metadata_snapshot()
+    assert not result.unrestored, result.unrestored
+    assert left[held] == theirs.seeded_metadata[held]  # cleared first, then put back
+    assert "would not take the reference's" in result.seeded_from
+    assert result.exit_code == 1  # the merge fails the candidate's own run
+
+
+def test_the_rerun_line_keeps_the_checks() -> None:
+    options = run_options(GivenOptions(seed=3, checks=("META-REPLACE",)))
+    line = DifferentialJob(TargetSpec(), TargetSpec(faults=("semantics-null-ignored",)), options)
+    assert line.rerun(Path("out")).split() == [
+        "agentphone-conformance", "differential", "--candidate-fault", "semantics-null-ignored",
+        "--seed", "3", "--profile", "quick", "--check", "META-REPLACE", "--report-dir", "out",
+    ]  # fmt: skip

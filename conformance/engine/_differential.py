@@ -97,6 +97,7 @@ class Mirror:
         ids: Mapping[str, str] | None = None,
         unaligned: Mapping[str, frozenset[str]] | None = None,
         absent: frozenset[str] = frozenset(),
+        apart: set[str] | None = None,
         max_kept: int = 300,
     ) -> None:
         self._twin = reference.lane()
@@ -111,7 +112,8 @@ class Mirror:
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="agentphone-noise")
         self._lock = threading.Lock()
         self._writes: dict[str, tuple[Exchange, Any]] = {}  # path -> last write, its metadata
-        self._apart: set[str] = set()  # paths whose states a write one side refused set apart
+        # paths whose states a write one side refused (or an alignment) set apart
+        self._apart: set[str] = set(apart or ())
         self.max_kept = max_kept
         self.compared = 0
         self.dropped = 0
@@ -141,9 +143,12 @@ class Mirror:
         refused leaves their states apart (what follows is its consequence, not decided)
         until both take one again."""
         path = self._path(request).split("?", 1)[0]
+        written = _written(request)
+        if written is _NOTHING:
+            return  # a PATCH without metadata sets nothing of it
         took = 200 <= sent.status < 300
         if took:
-            self._writes[path] = (sent.exchange, _written(request))
+            self._writes[path] = (sent.exchange, written)
         if candidate is None or took != (200 <= candidate.status < 300):
             self._apart.add(path)
         elif took:
@@ -173,7 +178,10 @@ class Mirror:
     def _again(self, request: httpx.Request) -> Sent | None:
         try:
             return self._twin.forward(
-                request.method, self._path(request), self._headers(request, False), request.content
+                request.method,
+                self._path(request),
+                self._headers(request, False),
+                request.content or None,
             )
         except (TargetUnreachable, BudgetExhausted, Throttled, HarnessError):
             return None  # no second answer: nothing is noise for this request
@@ -185,7 +193,7 @@ class Mirror:
         path += mark + query
         try:
             return self._candidate.forward(
-                request.method, path, self._headers(request, True), request.content
+                request.method, path, self._headers(request, True), request.content or None
             )
         except (TargetUnreachable, BudgetExhausted, Throttled, HarnessError) as exc:
             self.trouble = self.trouble or f"the candidate did not answer: {exc}"
@@ -258,7 +266,8 @@ class Mirror:
                 continue
             kind = {"absent": "presence", "added": "presence"}.get(difference.kind, difference.kind)
             written = self._conversation(request, first, member)
-            if request.method == "GET" and written is not None and written[0] in self._apart:
+            shows_state = request.method == "GET" or _written(request) is _NOTHING
+            if shows_state and written is not None and written[0] in self._apart:
                 self.left_out[APART] += 1  # the earlier divergence is reported; this follows
                 continue
             if request.method == "GET" and written is not None and written[0] in self._writes:

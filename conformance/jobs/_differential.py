@@ -72,6 +72,7 @@ class DifferentialJob:
         elif self.candidate.source is not None:
             args += ["--candidate", str(self.candidate.source)]
         args += ["--seed", str(self.options.seed), "--profile", self.options.profile.name]
+        args += [a for check in self.options.checks for a in ("--check", check)]
         if report_dir is not None:
             args += ["--report-dir", str(report_dir)]
         return " ".join(["agentphone-conformance differential", *(shlex.quote(a) for a in args)])
@@ -194,6 +195,7 @@ class _Candidate:
     seeded_from: str
     restore: list[tuple[str, str, Any]] = field(default_factory=list)  # key, id, metadata
     absent: frozenset[str] = frozenset()  # the reference's conversations it has none of
+    misaligned: list[str] = field(default_factory=list)  # metadata it would not take
     unrestored: list[str] = field(default_factory=list)  # what could not be put back
 
 
@@ -284,25 +286,40 @@ def _external_candidate(
 
 def _put_back(client: Client, key: str, path: str, metadata: Any, failed: list[str]) -> None:
     """Write the candidate's own metadata back and read it again; say what did not stay."""
-    held = json.dumps(metadata, ensure_ascii=False)[:120]
+    held = _short(metadata)
+    authorization = f"Bearer {key}"
+
+    def write(value: Any) -> None:
+        body = {"metadata": value}
+        client.send("PATCH", path, authorization=authorization, json_body=body, reserved=True)
+
+    def stored() -> Any:
+        now = client.send("GET", path, authorization=authorization, reserved=True)
+        return now.json_body.get("metadata") if isinstance(now.json_body, dict) else _GONE
+
     try:
-        client.send(
-            "PATCH",
-            path,
-            authorization=f"Bearer {key}",
-            json_body={"metadata": metadata},
-            reserved=True,
-        )
-        now = client.send("GET", path, authorization=f"Bearer {key}", reserved=True)
+        write(metadata)
+        shown = stored()
+        if not same_json(shown, metadata):
+            write(None)  # a target that merges needs a clean slate
+            write(metadata)
+            shown = stored()
     except (HarnessError, TargetUnreachable, Throttled, BudgetExhausted) as exc:
         failed.append(f"RESTORE FAILED: {path} of the candidate ({exc}); it held {held}")
         return
-    shown = now.json_body.get("metadata") if isinstance(now.json_body, dict) else None
-    if now.status != 200 or not same_json(shown, metadata):
+    if not same_json(shown, metadata):
         failed.append(
-            f"RESTORE FAILED: {path} of the candidate holds "
-            f"{json.dumps(shown, ensure_ascii=False)[:120]}; it held {held}: put it back by hand"
+            f"RESTORE FAILED: {path} of the candidate holds {_short(shown)}; it held {held}: "
+            "put it back by hand"
         )
+
+
+_GONE = object()
+
+
+def _short(value: Any, limit: int = 120) -> str:
+    text = json.dumps(value, ensure_ascii=False) if value is not _GONE else "no readable answer"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _align(
@@ -336,12 +353,19 @@ def _align(
             after = _read(client, theirs.api_key, path, "message_limit=100")[1] or {}
             moved = {d.member.split(".")[0].split("[")[0] for d in differences(body, after)}
             candidate.unaligned[body["id"]] = frozenset(moved - {"metadata"})
+            if not same_json(after.get("metadata"), body.get("metadata")):
+                candidate.misaligned.append(body["id"])
     candidate.unaligned[LIST_PATH] = frozenset({"data", "hasMore", "total"})
     left = sorted({m for v in candidate.unaligned.values() for m in v})
     candidate.seeded_from = (
         f"its own {len(ids)} conversation(s), the reference's metadata written to them "
         f"first; not compared, as they differed beforehand: {', '.join(left) or 'nothing'}"
     )
+    if candidate.misaligned:
+        candidate.seeded_from += (
+            "; the metadata of " + ", ".join(candidate.misaligned) + " would not take the "
+            "reference's (what its answers show of it is not compared)"
+        )
 
 
 @contextmanager
@@ -399,6 +423,7 @@ def differential(
                     ids=candidate.ids,
                     unaligned=candidate.unaligned,
                     absent=candidate.absent,
+                    apart={conversation_path(c) for c in candidate.misaligned},
                 )
                 mirrors.append(made)
                 return made
