@@ -167,6 +167,17 @@ def test_an_external_candidate_is_aligned_compared_and_put_back(
     assert left == theirs.seeded_metadata  # the candidate's own metadata put back
 
 
+def _one_conversation(tmp_path: Path, base_url: str, conversation_id: str) -> TargetSpec:
+    """An external candidate of one conversation, its key in CANDIDATE_KEY."""
+    target = tmp_path / "candidate.toml"
+    target.write_text(
+        f'base_url = "{base_url}"\napi_key_env = "CANDIDATE_KEY"\n'
+        f'conversation_ids = ["{conversation_id}"]\n',
+        encoding="utf-8",
+    )
+    return load_target_file(target)
+
+
 def _cli(*args: str, env: dict[str, str] | None = None) -> Any:
     return run_cli("differential", *args, env=env, timeout=300)
 
@@ -319,13 +330,7 @@ def test_a_candidate_that_cannot_be_put_back_is_said_so(
         keys(state)
         (_, ids_1), _ = state.accounts
         spec = TargetSpec(base_url=base_url, conversation_ids=(ids_1[0],))
-        target = tmp_path / "candidate.toml"
-        target.write_text(
-            f'base_url = "{other.base_url}"\napi_key_env = "CANDIDATE_KEY"\n'
-            f'conversation_ids = ["{bare}"]\n',
-            encoding="utf-8",
-        )
-        result = _compare(spec, load_target_file(target), 1)
+        result = _compare(spec, _one_conversation(tmp_path, other.base_url, bare), 1)
     assert result.unrestored and result.unrestored[0].startswith("RESTORE FAILED")
     assert bare in result.unrestored[0]
     assert result.exit_code == 1  # the candidate's own run fails too (null is not null)
@@ -365,13 +370,7 @@ def test_a_merging_candidate_is_put_back_clean_and_its_misalignment_named(
         held = next(m for m in j1 if theirs.seeded_metadata[m] not in (None, ours))
         assert ours, "the reference's conversation has metadata of its own"
         spec = TargetSpec(base_url=base_url, conversation_ids=(ids_1[0],))
-        target = tmp_path / "candidate.toml"
-        target.write_text(
-            f'base_url = "{other.base_url}"\napi_key_env = "CANDIDATE_KEY"\n'
-            f'conversation_ids = ["{held}"]\n',
-            encoding="utf-8",
-        )
-        result = _compare(spec, load_target_file(target), 1)
+        result = _compare(spec, _one_conversation(tmp_path, other.base_url, held), 1)
         left = theirs.metadata_snapshot()
     assert not result.unrestored, result.unrestored
     assert left[held] == theirs.seeded_metadata[held]  # cleared first, then put back
