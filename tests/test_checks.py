@@ -54,6 +54,7 @@ def _sent(
     request_body: Any = None,
     content_type: str = "application/json",
     raw: bytes | None = None,
+    params: dict[str, str] | None = None,
 ) -> Sent:
     content = raw if raw is not None else b"" if body is None else json.dumps(body).encode()
 
@@ -73,6 +74,8 @@ def _sent(
         transport=httpx.MockTransport(answer),
     )
     kwargs: dict[str, Any] = {} if request_body is None else {"json_body": request_body}
+    if params is not None:
+        kwargs["params"] = params
     return client.send(
         method,
         f"/v1/conversations/{CID}",

@@ -78,6 +78,14 @@ def test_internals_in_a_header_fail_and_an_echo_of_the_request_does_not() -> Non
     assert no_internals(_context(), echoed) is Verdict.PASS
     own = _sent(404, {"detail": "not found at http://target.test/v1"})  # the target's own host
     assert no_internals(_context(), own) is Verdict.PASS
+    # a generated query value that looks like a Windows path, echoed by FastAPI's 422
+    odd = "[{'Q:\\U0006403c\\dir\\x': 1}]"
+    query = _sent(
+        422,
+        {"detail": [{"type": "int_parsing", "loc": ["query", "message_limit"], "input": odd}]},
+        params={"message_limit": odd},
+    )
+    assert no_internals(_context(), query) is Verdict.PASS
 
 
 def test_body_shape_keeps_structure_and_types_only() -> None:

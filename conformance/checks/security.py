@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.parse
 from typing import TYPE_CHECKING, Any
 
 from ..core import instant, same_member
@@ -348,7 +349,9 @@ def _request_text(sent: Sent) -> str:
     """What the request itself carried, raw and with its JSON strings unescaped: an answer
     that echoes it shows nothing of the server's."""
     request = sent.response.request
-    text = f"{request.url}\n" + "\n".join(f"{k}: {v}" for k, v in request.headers.items())
+    url = str(request.url)
+    text = f"{url}\n{urllib.parse.unquote_plus(url)}\n"  # the query as the server read it
+    text += "\n".join(f"{k}: {v}" for k, v in request.headers.items())
     content = request.content.decode("utf-8", errors="replace") if request.content else ""
     try:
         decoded = json.dumps(json.loads(content), ensure_ascii=False) if content else ""
