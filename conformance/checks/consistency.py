@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from ..core import BudgetExhausted
+from ..core import BudgetExhausted, short_json
 from ..model import HistoryOp, Level
 from ._concurrent import EARLIER, TORN, History, Op, record, sizes_for
 from ._context import SUCCESS, Context, NotApplicable, OtherWriter
@@ -168,8 +168,7 @@ def _mixture(op: Op) -> str:
 
 
 def _json(value: object, limit: int = 160) -> str:
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return short_json(value, limit, sort_keys=True)
 
 
 @scenario(

@@ -13,7 +13,14 @@ import json
 import time
 from typing import Any
 
-from ..core import MAX_DELIVERY_READ, Account, DeadlineReached, Delivery, schema_validator
+from ..core import (
+    MAX_DELIVERY_READ,
+    Account,
+    DeadlineReached,
+    Delivery,
+    schema_validator,
+    short_json,
+)
 from ..model import Exchange
 from ._context import SUCCESS, Abort, Context, NotApplicable, Webhooks, same_json
 from ._registry import needs_second_account, needs_webhooks, needs_writes, scenario
@@ -114,8 +121,7 @@ def state_of(delivery: Delivery) -> Any:
 
 
 def _short(value: Any, limit: int = 160) -> str:
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return short_json(value, limit)
 
 
 def _stored(ctx: Context, body: dict[str, Any], what: str) -> Any:

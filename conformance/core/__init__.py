@@ -23,7 +23,7 @@ from ._http import (
     Throttled,
     curl_command,
 )
-from ._json import same_json, same_number
+from ._json import same_json, same_number, short_json
 from ._options import OPTIONS, PROFILES, GivenOptions, Option, Profile, RunOptions, resolve
 from ._receiver import MAX_DELIVERY_READ, Delivery, Receiver, signature_of
 from ._spec import (
@@ -83,6 +83,7 @@ __all__ = [
     "same_member",
     "same_number",
     "schema_validator",
+    "short_json",
     "signature_of",
     "spec_path",
     "validate_response_body",

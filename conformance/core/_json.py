@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import math
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["same_json", "same_number"]
+__all__ = ["same_json", "same_number", "short_json"]
 
 
 def same_number(a: int | float, b: int | float) -> bool:
@@ -43,3 +44,9 @@ def same_json(a: Any, b: Any) -> bool:
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b, strict=True))
     return type(a) is type(b) and a == b
+
+
+def short_json(value: Any, limit: int = 160, *, sort_keys: bool = False) -> str:
+    """`value` as JSON text on one line, cut to `limit` characters with an ellipsis."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=sort_keys)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -37,6 +37,7 @@ from ..core import (
     differences,
     documented,
     same_json,
+    short_json,
     validate_response_body,
 )
 from ..model import CheckResult, Divergence, Exchange, Outcome
@@ -58,8 +59,7 @@ _HEADERS = {401: ("WWW-Authenticate",), 405: ("Allow",), 429: ("Retry-After",)}
 
 
 def _short(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return text if len(text) <= _SHORT else text[: _SHORT - 1] + "…"
+    return short_json(value, _SHORT, sort_keys=True)
 
 
 def _media(sent: Sent) -> str:
@@ -142,7 +142,7 @@ class Mirror:
         """Keep the last write each conversation took; a write one side took and the other
         refused leaves their states apart (what follows is its consequence, not decided)
         until both take one again."""
-        path = self._path(request).split("?", 1)[0]
+        path = self._resource(request)
         written = _written(request)
         if written is _NOTHING:
             return  # a PATCH without metadata sets nothing of it
@@ -162,6 +162,10 @@ class Mirror:
     def _path(self, request: httpx.Request) -> str:
         raw = request.url.raw_path.decode("ascii", errors="replace")
         return raw[len(self._prefix) :] if raw.startswith(self._prefix + "/") else raw
+
+    def _resource(self, request: httpx.Request) -> str:
+        """The path without its query: what a write sets and a read shows."""
+        return self._path(request).split("?", 1)[0]
 
     def _headers(self, request: httpx.Request, candidate: bool) -> dict[str, str]:
         headers = {}
@@ -207,7 +211,7 @@ class Mirror:
         self.compared += 1
         template = first.path_template or _template(self._path(request))
         operation = _OPERATIONS.get((request.method, template))
-        diverge = self._diverging(request, first, candidate, operation)
+        diverge = self._diverging(request, first, candidate, operation, template)
         if _CONDITIONAL & {name.lower() for name in request.headers}:
             self.left_out["conditional requests (each target's validators are its own)"] += 1
             return
@@ -245,6 +249,8 @@ class Mirror:
         )
         error = first.status >= 400
         unaligned = self._unaligned_members(request)
+        # what the answer shows is the stored state: a GET, or a PATCH that sets no metadata
+        shows_state = request.method == "GET" or _written(request) is _NOTHING
         left_out = False
         if error and _envelopes(a) != _envelopes(b) and not _invalid(operation, first, candidate):
             diverge("presence", "(error body)", _envelopes(a), _envelopes(b))
@@ -266,7 +272,6 @@ class Mirror:
                 continue
             kind = {"absent": "presence", "added": "presence"}.get(difference.kind, difference.kind)
             written = self._conversation(request, first, member)
-            shows_state = request.method == "GET" or _written(request) is _NOTHING
             if shows_state and written is not None and written[0] in self._apart:
                 self.left_out[APART] += 1  # the earlier divergence is reported; this follows
                 continue
@@ -277,19 +282,23 @@ class Mirror:
             self.left_out[UNALIGNED] += 1
 
     def _conversation_id(self, request: httpx.Request) -> str:
-        path = self._path(request).split("?", 1)[0].rstrip("/")
+        path = self._resource(request).rstrip("/")
         return path.rsplit("/", 1)[-1] if path.startswith(LIST_PATH + "/") else ""
 
     def _unaligned_members(self, request: httpx.Request) -> frozenset[str]:
-        path = self._path(request).split("?", 1)[0].rstrip("/")
+        path = self._resource(request).rstrip("/")
         if path == LIST_PATH:
             return self._unaligned.get(LIST_PATH, frozenset())
         return self._unaligned.get(path.rsplit("/", 1)[-1], frozenset())
 
     def _diverging(
-        self, request: httpx.Request, first: Sent, candidate: Sent, operation: str | None
+        self,
+        request: httpx.Request,
+        first: Sent,
+        candidate: Sent,
+        operation: str | None,
+        template: str,
     ) -> Callable[[str, str, Any, Any], None]:
-        template = first.path_template or _template(self._path(request))
 
         def diverge(kind: str, member: str, ours: Any, theirs: Any) -> None:
             if len(self.divergences) >= self.max_kept:
@@ -324,7 +333,7 @@ class Mirror:
         """For a member that is a conversation's metadata (the conversation's own answer, or
         an item of the list): (that conversation's path, the member path of its metadata)."""
         if member == "metadata" or member.startswith(("metadata.", "metadata[")):
-            return self._path(request).split("?", 1)[0], "metadata"
+            return self._resource(request), "metadata"
         match = _ITEM.match(member)
         body = first.json_body
         if match is None or not isinstance(body, dict) or not isinstance(body.get("data"), list):

@@ -40,6 +40,7 @@ from ..core import (
     Throttled,
     differences,
     same_json,
+    short_json,
 )
 from ..core._target import Account, load_target_file
 from ..emulator import Emulator, UnknownFaultError, state_from_answers
@@ -122,6 +123,23 @@ def _read(client: Client, key: str, path: str, query: str = "") -> tuple[int, An
     return sent.status, sent.json_body
 
 
+def _conversation(
+    client: Client, account: Account, conversation_id: str, side: str, kind: str = ""
+) -> dict[str, Any]:
+    """A given conversation of a side, as its GET shows it (its messages, up to 100); one
+    line and exit 3 when it cannot be read."""
+    status, body = _read(
+        client, account.api_key, conversation_path(conversation_id), "message_limit=100"
+    )
+    if body is None:
+        raise HarnessError(
+            f"cannot read {kind}conversation {conversation_id} of the {side} ({status})",
+            f"check the key in {account.key_env} and that the conversation is its",
+            ExitCode.TARGET_UNUSABLE,
+        )
+    return dict(body)
+
+
 @contextmanager
 def _reading(side: str, target: Target) -> Iterator[None]:
     """A target that does not answer while the job reads or aligns it: one line, exit 3."""
@@ -149,16 +167,7 @@ def _take_reference(target: Target, options: RunOptions) -> _Snapshot:
         for account in _accounts(target):
             given = []
             for conversation_id in account.conversation_ids:
-                status, body = _read(
-                    client, account.api_key, conversation_path(conversation_id), "message_limit=100"
-                )
-                if body is None:
-                    raise HarnessError(
-                        f"cannot read conversation {conversation_id} of the reference ({status})",
-                        f"check the key in {account.key_env} and that the conversation is its",
-                        ExitCode.TARGET_UNUSABLE,
-                    )
-                given.append(body)
+                given.append(_conversation(client, account, conversation_id, "reference"))
             _, page = _read(client, account.api_key, LIST_PATH, LIST_QUERY)
             data = page.get("data") if isinstance(page, dict) else None
             ids = {c["id"] for c in given}
@@ -169,15 +178,7 @@ def _take_reference(target: Target, options: RunOptions) -> _Snapshot:
             ]
             snapshot.accounts.append((account.api_key, given, others))
         for witness in target.witness_ids:
-            status, body = _read(
-                client, target.primary.api_key, conversation_path(witness), "message_limit=100"
-            )
-            if body is None:
-                raise HarnessError(
-                    f"cannot read witness conversation {witness} of the reference ({status})",
-                    f"check the key in {target.primary.key_env} and that the conversation is its",
-                    ExitCode.TARGET_UNUSABLE,
-                )
+            body = _conversation(client, target.primary, witness, "reference", "witness ")
             snapshot.witnesses.append(body)
     finally:
         client.close()
@@ -318,8 +319,7 @@ _GONE = object()
 
 
 def _short(value: Any, limit: int = 120) -> str:
-    text = json.dumps(value, ensure_ascii=False) if value is not _GONE else "no readable answer"
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return short_json(value, limit) if value is not _GONE else "no readable answer"
 
 
 def _align(
@@ -335,13 +335,7 @@ def _align(
         for body in given:
             theirs_id = ids[body["id"]]
             path = conversation_path(theirs_id)
-            status, before = _read(client, theirs.api_key, path, "message_limit=100")
-            if before is None:
-                raise HarnessError(
-                    f"cannot read conversation {theirs_id} of the candidate ({status})",
-                    f"check the key in {theirs.key_env} and that the conversation is its",
-                    ExitCode.TARGET_UNUSABLE,
-                )
+            before = _conversation(client, theirs, theirs_id, "candidate")
             candidate.restore.append((theirs.api_key, path, before.get("metadata")))
             client.send(
                 "PATCH",
@@ -519,7 +513,7 @@ def execute_differential(
     result, reference_run, candidate_run = differential(job, report_dir, progress)
     written: dict[str, Path] = {}
     if report_dir is not None:
-        secrets = _secrets(job)
+        secrets = secrets_of(job.reference) + secrets_of(job.candidate)
         with writing_to(report_dir):
             written |= write_differential(result, report_dir, secrets)
             for side, side_run in (("reference", reference_run), ("candidate", candidate_run)):
@@ -528,15 +522,12 @@ def execute_differential(
     return result, written
 
 
-def _secrets(job: DifferentialJob) -> list[str]:
-    """Every key either side was given (read again from their variables): scrubbed from
-    every report."""
-    found: list[str] = []
-    for spec in (job.reference, job.candidate):
-        if spec.embedded:
-            continue
-        try:
-            found += list(spec.resolve().secrets)
-        except HarnessError:
-            continue
-    return found
+def secrets_of(spec: TargetSpec) -> list[str]:
+    """The keys an external target's variables hold (none for the embedded emulator, none
+    when unreadable): scrubbed from every report."""
+    if spec.embedded:
+        return []
+    try:
+        return list(spec.resolve().secrets)
+    except HarnessError:
+        return []

@@ -1219,15 +1219,17 @@ class WriteBehind(_Unlocked, Habit):
         return shown
 
 
-class _PerWorkerCache:
-    """Two worker processes behind a round-robin balancer that keeps each connection on
-    the worker it was given; each worker memoizes GETs of a conversation and forgets only
-    what it wrote itself."""
+class _ConversationCache:
+    """GETs of a conversation memoized, a write forgetting what its own cache holds of it.
+    `workers`: worker processes behind a round-robin balancer that keeps each connection on
+    the worker it was given, a cache each; `fill_delay`: seconds between reading a miss and
+    putting it in the cache (a round trip to Redis, cache-aside)."""
 
-    def __init__(self, app: ASGIApp, workers: int = 2) -> None:
+    def __init__(self, app: ASGIApp, workers: int = 1, fill_delay: float = 0.0) -> None:
         self.app = app
         self.caches: list[dict[tuple[str, ...], Answer]] = [{} for _ in range(workers)]
         self.workers: dict[Any, int] = {}  # connection -> worker
+        self.fill_delay = fill_delay
 
     def cache(self, scope: Scope) -> dict[tuple[str, ...], Answer]:
         connection = tuple(scope.get("client") or ("", 0))
@@ -1251,6 +1253,8 @@ class _PerWorkerCache:
         hit = cache.get(key)
         if hit is None:
             hit = await capture(self.app, scope, receive)
+            if self.fill_delay:
+                await asyncio.sleep(self.fill_delay)
             if hit.status == 200:
                 cache[key] = hit
         await respond(send, hit)
@@ -1265,38 +1269,7 @@ class PerWorkerCache(Habit):
     )
 
     def install(self, app: FastAPI) -> None:
-        app.add_middleware(_PerWorkerCache)
-
-
-class _CacheAside:
-    """Redis in front of the database, the cache-aside way: a GET that misses reads the
-    database, then (a round trip later) fills the key; a write updates the database, then
-    deletes the key."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self.cache: dict[tuple[str, ...], Answer] = {}
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not is_api(scope) or str(scope["path"]).count("/") != 3:
-            await self.app(scope, receive, send)
-            return
-        path = str(scope["path"])
-        if scope["method"] != "GET":
-            answer = await capture(self.app, scope, receive)
-            if answer.status < 300:
-                for key in [k for k in self.cache if k[1] == path]:
-                    del self.cache[key]
-            await respond(send, answer)
-            return
-        key = (header(scope, "authorization") or "", path, scope["query_string"].decode())
-        hit = self.cache.get(key)
-        if hit is None:
-            hit = await capture(self.app, scope, receive)
-            await asyncio.sleep(0.05)  # the round trip to the cache, a busy one
-            if hit.status == 200:
-                self.cache[key] = hit
-        await respond(send, hit)
+        app.add_middleware(_ConversationCache, workers=2)
 
 
 class CacheAsideRace(Habit):
@@ -1308,7 +1281,7 @@ class CacheAsideRace(Habit):
     )
 
     def install(self, app: FastAPI) -> None:
-        app.add_middleware(_CacheAside)
+        app.add_middleware(_ConversationCache, fill_delay=0.05)  # a busy Redis
 
 
 class ConflictStillWrites(_Unlocked, Habit):

@@ -27,6 +27,7 @@ from ...emulator import UnknownFaultError, parse_faults, seeded_state
 from ...model import MATRIX_FORMAT, Column, Matrix, Problem, Row, Status, redact
 from ...reports import write_matrix
 from ...reports._common import one_line
+from .._differential import DifferentialJob, differential, secrets_of
 from .._run import Job, ensure_writable, execute, run_options
 from ._merge import merge_reports, slugs, unique_names, utc_now
 from ._pool import NotStarted, run_pooled
@@ -332,7 +333,7 @@ def matrix_job(
         secrets_ = _secrets(plan.targets)
         if trusted is not None and reference is not None:
             matrix = _compared(matrix, plan, trusted, reference, report_dir)
-            secrets_ += _secrets_of(trusted)
+            secrets_ += secrets_of(trusted)
     try:
         written = write_matrix(matrix, report_dir, secrets_)
     except OSError as exc:
@@ -350,7 +351,6 @@ def _compared(
     """Each target that ran, compared with the reference: its divergence counts, and the
     comparison's reports under targets/<slug>/differential/."""
     from ...reports import differential_headline, write_differential
-    from .._differential import DifferentialJob, differential
 
     columns = []
     for target, column in zip(plan.targets, matrix.columns, strict=True):
@@ -363,7 +363,7 @@ def _compared(
         except HarnessError as error:
             columns.append(replace(column, compared=f"not compared: {error.message}"))
             continue
-        secrets = _secrets_of(reference) + _secrets_of(target.spec)
+        secrets = secrets_of(reference) + secrets_of(target.spec)
         write_differential(result, report_dir / "targets" / column.slug / "differential", secrets)
         columns.append(
             replace(
@@ -373,12 +373,3 @@ def _compared(
             )
         )
     return replace(matrix, columns=columns, reference=str(source))
-
-
-def _secrets_of(spec: TargetSpec) -> list[str]:
-    if spec.embedded:
-        return []
-    try:
-        return list(spec.resolve().secrets)
-    except HarnessError:
-        return []
