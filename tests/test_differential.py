@@ -342,9 +342,9 @@ def test_a_value_no_terminal_can_encode_is_printed_spelled_out() -> None:
     from rich.console import Console
 
     from conformance.cli._differential import print_differential
-    from conformance.core._http import _json_bytes
+    from conformance.core import json_bytes
 
-    assert _json_bytes({"a": "\ud800"}) == b'{"a": "\\ud800"}'  # its JSON escape
+    assert json_bytes({"a": "\ud800"}) == b'{"a": "\\ud800"}'  # its JSON escape
     result = _compare(TargetSpec(), TargetSpec(faults=("semantics-null-ignored",)), 1)
     first = result.divergences[0]
     result.divergences[0] = type(first)(**{**first.__dict__, "candidate": '"\ud800"'})
@@ -385,3 +385,14 @@ def test_the_rerun_line_keeps_the_checks() -> None:
         "agentphone-conformance", "differential", "--candidate-fault", "semantics-null-ignored",
         "--seed", "3", "--profile", "quick", "--check", "META-REPLACE", "--report-dir", "out",
     ]  # fmt: skip
+
+
+def test_a_state_divergence_starts_with_the_write_that_set_it() -> None:
+    """In the list as in a GET with a query: the request sequence begins with the PATCH of
+    that conversation, then the read that shows what differs."""
+    result = _compare(TargetSpec(), TargetSpec(faults=("semantics-null-ignored",)), 1)
+    listed = [d for d in result.divergences if d.member.startswith("data[")]
+    assert listed, [(d.kind, d.member) for d in result.divergences]
+    for divergence in listed:
+        assert len(divergence.steps) == 2 and "-X PATCH" in divergence.steps[0]
+        assert "offset=0" in divergence.steps[1]

@@ -22,6 +22,7 @@ from ._http import (
     TargetUnreachable,
     Throttled,
     curl_command,
+    json_bytes,
 )
 from ._json import same_json, same_number, short_json
 from ._options import OPTIONS, PROFILES, GivenOptions, Option, Profile, RunOptions, resolve
@@ -72,6 +73,7 @@ __all__ = [
     "differences",
     "documented",
     "instant",
+    "json_bytes",
     "key_variants",
     "load_spec",
     "load_target_file",

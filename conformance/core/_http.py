@@ -110,7 +110,7 @@ def curl_command(
     return command
 
 
-def _json_bytes(value: Any) -> bytes:
+def json_bytes(value: Any) -> bytes:
     """A JSON body in UTF-8; a lone surrogate (a value another server accepted) written as
     its JSON escape, which UTF-8 cannot hold."""
     try:
@@ -324,7 +324,7 @@ class Client:
         if authorization is not None:
             sent_headers["Authorization"] = authorization
         if json_body is not _UNSET:
-            content = _json_bytes(json_body)
+            content = json_bytes(json_body)
             sent_headers["Content-Type"] = "application/json"
         if method == "PATCH":
             self._remember(json_body if json_body is not _UNSET else content)

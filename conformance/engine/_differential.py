@@ -307,7 +307,8 @@ class Mirror:
             decided, breaks = _decide(kind, member, first, candidate, operation)
             if not decided:
                 decided, breaks = self._stored(request, first, candidate, member)
-            last = self._writes.get(self._path(request))
+            where = self._conversation(request, first, member)
+            last = self._writes.get(where[0] if where else self._resource(request))
             steps = tuple(
                 e.curl for e in ((last[0],) if last else ()) + (first.exchange,) if e.curl
             )

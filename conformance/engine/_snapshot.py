@@ -10,7 +10,6 @@ itself wrote - a faulty target put it there - never over anyone else's write.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -35,6 +34,7 @@ from ..core import (
     TargetUnreachable,
     Throttled,
     curl_command,
+    json_bytes,
 )
 from ..model import Edition, EditionJudged, RestoreRecord
 
@@ -405,7 +405,7 @@ def _restore_neighbour(
 def _unrestored(
     run: RunContext, account: Account, conversation_id: str, original: Any, message: str
 ) -> RestoreRecord:
-    body = json.dumps({"metadata": original}, ensure_ascii=False).encode("utf-8")
+    body = json_bytes({"metadata": original})
     fix = curl_command(
         "PATCH",
         f"{run.target.base_url}{conversation_path(conversation_id)}",
