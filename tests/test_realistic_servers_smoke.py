@@ -461,9 +461,12 @@ def eav_row_per_key(s: Running) -> None:
             for _ in range(40):
                 seen.append(other.get(s.first, headers=s.mine).json()["metadata"])
 
-    s.metadata({"before": True})
-    _at_once(write, read)
-    assert any(isinstance(m, dict) and m and set(m) < set(document) for m in seen), seen
+    for _ in range(5):  # bounded: the reads must land inside the write
+        s.metadata({"before": True})
+        _at_once(write, read)
+        if any(isinstance(m, dict) and m and set(m) < set(document) for m in seen):
+            return
+    raise AssertionError(f"no read saw half a replacement in {len(seen)} reads")
 
 
 def diff_then_apply(s: Running) -> None:
@@ -477,12 +480,16 @@ def diff_then_apply(s: Running) -> None:
 
 
 def write_behind(s: Running) -> None:
-    s.metadata({"before": True})
-    time.sleep(0.4)  # saved by now
-    assert s.metadata({"after": True}) == {"after": True}  # the answer shows it at once
-    assert s.get().json()["metadata"] == {"before": True}  # the storage does not, yet
-    time.sleep(0.4)
-    assert s.get().json()["metadata"] == {"after": True}
+    for attempt in range(5):  # bounded: the read must come inside the 150 ms
+        s.metadata({"before": attempt})
+        time.sleep(0.4)  # saved by now
+        assert s.metadata({"after": attempt}) == {"after": attempt}  # the answer shows it
+        stored = s.get().json()["metadata"]  # the storage does not, yet
+        time.sleep(0.4)
+        assert s.get().json()["metadata"] == {"after": attempt}
+        if stored == {"before": attempt}:
+            return
+    raise AssertionError("every read after a write saw it stored already")
 
 
 def per_worker_cache(s: Running) -> None:
@@ -519,9 +526,14 @@ def conflict_still_writes(s: Running) -> None:
         time.sleep(0.005)  # the first write is under way
         return s.patch({"metadata": second})
 
-    answers = _at_once(lambda: s.patch({"metadata": first}), later)
-    assert [a.status_code for a in answers] == [200, 409], [a.status_code for a in answers]
-    assert s.get().json()["metadata"] == second  # refused, and stored all the same
+    statuses: list[int] = []
+    for _ in range(5):  # bounded: the two writes must overlap, the first first
+        answers = _at_once(lambda: s.patch({"metadata": first}), later)
+        statuses = [a.status_code for a in answers]
+        if statuses == [200, 409]:
+            assert s.get().json()["metadata"] == second  # refused, and stored all the same
+            return
+    raise AssertionError(f"the two writes never met: {statuses}")
 
 
 HABITS: dict[str, Callable[[Running], None]] = {
