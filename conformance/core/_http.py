@@ -35,6 +35,7 @@ __all__ = [
     "Sent",
     "TargetUnreachable",
     "Throttled",
+    "TimedOut",
     "curl_command",
 ]
 
@@ -53,6 +54,10 @@ class BudgetExhausted(Exception):
 
 class TargetUnreachable(Exception):
     """The target did not answer (connection refused, DNS, TLS, time-out)."""
+
+
+class TimedOut(TargetUnreachable):
+    """No complete answer within --timeout: the target may still be working on the request."""
 
 
 class Dropped(TargetUnreachable):
@@ -150,6 +155,27 @@ class Sent:
         return self.response.status_code
 
 
+@dataclass(frozen=True)
+class Unanswered:
+    """A PATCH the target took and gave no answer to: what it carried, and when the run gave
+    up on it; `timed_out`: it was still at work on it (else it dropped the connection)."""
+
+    path: str
+    metadata: Any
+    at: float  # time.monotonic()
+    timed_out: bool
+
+
+def json_body_of(content: bytes | None) -> Any:
+    """A request's JSON body, decoded; None when it has none or is not JSON."""
+    if not content:
+        return None
+    try:
+        return json.loads(content)
+    except (ValueError, RecursionError):
+        return None
+
+
 class Client:
     def __init__(
         self,
@@ -173,6 +199,9 @@ class Client:
         self.sent = 0
         self.exhausted = False  # a request was refused for the budget
         self.written: list[Any] = []  # every metadata value a PATCH of the run carried
+        # the PATCHes that got no answer (a time-out, a dropped connection): the target may
+        # still store them, late; each as (path, metadata, when it was given up on)
+        self.unanswered: list[Unanswered] = []
         self.backoffs: list[float] = []  # seconds waited on 429s
         self.observers: list[Callable[[Sent], None]] = []
         self.timeout = timeout
@@ -340,12 +369,17 @@ class Client:
     def _remember(self, body: Any) -> None:
         """Keep the metadata a PATCH carries, however it is spelt (raw JSON bytes too)."""
         if isinstance(body, bytes):
-            try:
-                body = json.loads(body)
-            except (ValueError, RecursionError):
-                return
+            body = json_body_of(body)
         if isinstance(body, dict) and "metadata" in body:
             self.written.append(body["metadata"])
+
+    def _unanswered(self, path: str, body: Any, timed_out: bool) -> None:
+        if isinstance(body, dict) and "metadata" in body:
+            root = self._root or self
+            with root._lock:
+                root.unanswered.append(
+                    Unanswered(path, body["metadata"], time.monotonic(), timed_out)
+                )
 
     def wrote(self, metadata: Any) -> bool:
         """Is this a metadata value some PATCH of this run carried? (Then a conversation
@@ -409,6 +443,8 @@ class Client:
         try:
             answer, elapsed = self._send_with_backoff(request, reserved)
         except TargetUnreachable as exc:
+            if method == "PATCH" and isinstance(exc, (TimedOut, Dropped)):  # it had the request
+                self._unanswered(path, json_body_of(content), isinstance(exc, TimedOut))
             unanswered = self._journal_failure(started, request, content, sent_headers, str(exc))
             if isinstance(exc, Dropped):
                 raise Dropped(str(exc), unanswered) from None
@@ -518,11 +554,10 @@ class Client:
         where = f"{request.method} {request.url.path}"
         try:
             return job.result(timeout=seconds + 0.25)
-        except (FutureTimeout, DeadlinePassed):
+        except (FutureTimeout, DeadlinePassed, httpx.TimeoutException):
             self._abandon()
-            raise TargetUnreachable(
-                f"{where}: no complete answer within {seconds:g} s (--timeout)"
-            ) from None
+            late = f"{where}: no complete answer within {seconds:g} s (--timeout)"
+            raise TimedOut(late) from None
         except httpx.LocalProtocolError:
             raise  # we built a request HTTP cannot carry: our bug, not the target's
         except (httpx.RemoteProtocolError, httpx.ReadError) as exc:

@@ -63,7 +63,7 @@ from ..model import (
     redact,
 )
 from ._replay import Evidence, replay_all
-from ._snapshot import judge_edition, restore, take_snapshot
+from ._snapshot import judge_edition, restore, settle, take_snapshot
 from ._webhooks import webhook_session
 from ._writers import OtherWriters, live_use
 
@@ -114,6 +114,11 @@ def _other_writer(context: RunContext) -> str:
 
 
 _PAST_DEADLINE = "not run: the run's --deadline had passed"
+
+# A request that gets no answer (no complete one within --timeout, or no connection) while the
+# target answers the next one costs its check a verdict, not the run: the run goes on. At the
+# MAX_SILENT-th such request it stops (each costs a whole --timeout), the rest errors.
+MAX_SILENT = 3
 
 
 def schema_for(edition: Edition) -> Any:
@@ -202,6 +207,9 @@ class _Scenarios:
     evidence: dict[str, Evidence] = field(default_factory=dict)  # how to see a failure again
     confirmed: dict[str, tuple[Confirmation, str]] = field(default_factory=dict)
     unreplayed: str = ""  # why the replays did not run at all
+    silent: list[str] = field(default_factory=list)  # requests that got no answer, the run
+    # going on (the target answered the next one)
+    landed: int = 0  # checks not judged: a write that got no answer was stored during them
 
     def record(self, ctx: Context) -> None:
         for check_id, found in ctx.elsewhere.items():
@@ -293,6 +301,9 @@ def run(
     finally:
         if snapshot is not None:
             section("restore")
+            settled = settle(context, snapshot, writers.landed)
+            if settled:
+                context.notes.append(settled)
             restored = restore(context, snapshot, writers.ours)
         client.close()
         if journal is not None and client.secrets != target.secrets:
@@ -350,13 +361,21 @@ def _run_scenarios(
         if context.client.deadline_passed():
             done.results.append(CheckResult(check.info, Outcome.SKIPPED, _PAST_DEADLINE))
             continue
-        seen = writers.count + len(context.others)
+        seen, landed = writers.count + len(context.others), len(writers.landed)
+        history = context.concurrent
         try:
             result, unreachable = _run_scenario(context, check, done)
             if writers.count + len(context.others) > seen:  # someone else's write: not judged
                 result.outcome, result.findings = Outcome.ERROR, []
                 result.reason = f"not judged: {_other_writer(context)}"
                 done.evidence.pop(check.id, None)
+            elif len(writers.landed) > landed:  # a write of ours stored late: not judged
+                result.outcome, result.findings = Outcome.ERROR, []
+                result.reason = f"not judged: {_LANDED} ({writers.landed[-1]})"
+                done.evidence.pop(check.id, None)
+                done.landed += 1
+                if context.concurrent is not history:  # a history with the late write in it:
+                    context.concurrent = None  # the next consistency check sends its own
         except KeyboardInterrupt:
             done.interrupted = True
             result = CheckResult(check.info, Outcome.SKIPPED, "not run: interrupted")
@@ -372,19 +391,30 @@ def _explore(context: RunContext, done: _Scenarios) -> TargetUnreachable | None:
     methods = ["GET"] if context.read_only else ["GET", "PATCH"]
     explorer = Context(context)
     try:
-        for method in methods:
-            run_generated(explorer, method, GenerationMode.POSITIVE)
+        for method in methods:  # a request without an answer ends that method's traffic
+            try:
+                run_generated(explorer, method, GenerationMode.POSITIVE)
+            except Dropped as exc:
+                if not _answers_still(context):
+                    return exc
+                _crashed_on(explorer, exc, check_id="ROBUST-NO-5XX")
+            except TargetUnreachable as exc:
+                if not _goes_on(context, done, exc):
+                    return exc
     except (BudgetExhausted, Throttled, OtherWriter):
         pass
-    except Dropped as exc:
-        if not _answers_still(context):
-            return exc
-        _crashed_on(explorer, exc, check_id="ROBUST-NO-5XX")
-    except TargetUnreachable as exc:
-        return exc
     finally:
         done.record(explorer)
     return None
+
+
+def _goes_on(context: RunContext, done: _Scenarios, silence: TargetUnreachable) -> bool:
+    """A request got no answer: does the run go on? Yes while the target answers another
+    request, up to MAX_SILENT such requests in a run."""
+    if len(done.silent) + 1 >= MAX_SILENT or not _answers_still(context):
+        return False
+    done.silent.append(str(silence))
+    return True
 
 
 def _answers_still(context: RunContext) -> bool:
@@ -400,6 +430,8 @@ def _answers_still(context: RunContext) -> bool:
         )
     except TargetUnreachable:
         return False
+    except Throttled:
+        return True  # 429 again and again: an answer all the same
     return True
 
 
@@ -463,7 +495,11 @@ def _run_scenario(
         else:
             outcome, reason, unreachable = Outcome.ERROR, f"target unreachable: {exc}", exc
     except TargetUnreachable as exc:
-        outcome, reason, unreachable = Outcome.ERROR, f"target unreachable: {exc}", exc
+        outcome, reason = Outcome.ERROR, f"target unreachable: {exc}"
+        if _goes_on(context, done, exc):
+            reason = f"not judged: no answer to one request ({exc}); {_WENT_ON}"
+        else:
+            unreachable = exc
     except Throttled as exc:
         outcome, reason = Outcome.ERROR, f"throttled: {exc}"
     except HarnessError as exc:  # the suite's own setup (a webhook trigger): never the target's
@@ -542,8 +578,28 @@ def _complete(
     return sorted(results, key=lambda r: order[r.check.id])
 
 
+_WENT_ON = "the target answered the next request, so the run went on"
+_LANDED = (
+    "a write of the run that got no answer (past --timeout, or its connection dropped) was "
+    "stored late, during this check"
+)
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" + ("" if n == 1 else "s")
+
+
 def _notes(context: RunContext, done: _Scenarios) -> list[str]:
     notes = list(dict.fromkeys(context.notes))  # a replayed check says it once
+    if done.silent:
+        notes.insert(
+            0,
+            f"{_count(len(done.silent), 'request')} got no answer ({done.silent[0]}); "
+            f"{_WENT_ON} (the checks that sent them are errors; at {MAX_SILENT} such requests "
+            "a run stops)",
+        )
+    if done.landed:
+        notes.append(f"{_count(done.landed, 'check')} not judged: {_LANDED}")
     if context.others:
         notes.append(_other_writer(context))
     client = context.client

@@ -11,7 +11,7 @@ itself wrote - a faulty target put it there - never over anyone else's write.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from ..checks import (
@@ -38,7 +38,7 @@ from ..core import (
 )
 from ..model import Edition, EditionJudged, RestoreRecord
 
-__all__ = ["accounts", "judge_edition", "restore", "take_snapshot"]
+__all__ = ["accounts", "judge_edition", "restore", "settle", "take_snapshot"]
 
 
 def accounts(run: RunContext) -> list[Account]:
@@ -198,6 +198,55 @@ def restore(
         if record is not None:
             records.append(record)
     return _verified(run, snapshot, records, by_env)
+
+
+# How long the restore waits, at most, for a write that got no answer to show (the restore then
+# comes after it): twice --timeout after the run gave up on it, at least 5 s, at most 30 s.
+SETTLE_SECONDS = (5.0, 30.0)
+SETTLE_POLL = 0.5
+
+
+def settle(run: RunContext, snapshot: Snapshot, landed: Collection[str] = ()) -> str | None:
+    """Before the restore: wait for each write of the run's that timed out (the target still
+    at work on it) to show in its conversation, reading it every SETTLE_POLL seconds, so
+    that the restore puts back what was there before it rather than being overwritten by it.
+    `landed`: the paths where one was seen stored already. What it did, for the run's notes;
+    None when there was nothing to wait for."""
+    unanswered = [u for u in run.client.unanswered if u.timed_out and u.path not in landed]
+    by_env = {a.key_env: a for a in accounts(run)}
+    where = {
+        conversation_path(cid): (by_env[env], cid)
+        for env, cid in [*snapshot.conversations, *snapshot.neighbours]
+    }
+    pending = {u.path for u in unanswered if u.path in where}
+    if not pending:
+        return None
+    low, high = SETTLE_SECONDS
+    deadline = max(u.at for u in unanswered) + min(max(2 * run.client.timeout, low), high)
+    started = time.monotonic()
+    while pending:
+        for path in sorted(pending):
+            account, conversation_id = where[path]
+            try:
+                now = _current(run, account, conversation_id)
+            except (TargetUnreachable, Throttled):
+                continue  # the restore says what became of it
+            if any(u.path == path and same_json(now, u.metadata) for u in unanswered):
+                pending.discard(path)
+        if not pending or time.monotonic() + SETTLE_POLL > deadline:
+            break
+        time.sleep(SETTLE_POLL)
+    waited = time.monotonic() - started
+    if pending:
+        return (
+            f"{len(pending)} of the conversations written by a request that got no answer never "
+            f"showed that write in {waited:.1f} s of waiting before the restore: if the target "
+            f"stores it later still, it stays there ({', '.join(sorted(pending))})"
+        )
+    return (
+        f"the restore waited {waited:.1f} s, until every write that got no answer showed in "
+        "its conversation, and came after them"
+    )
 
 
 _GONE = "RESTORE FAILED: the target stopped answering"

@@ -8,6 +8,11 @@ writing that conversation, and the restore leaves that value in place.
 
 Without conditional requests (the API has none) a write of someone else that the suite
 overwrote before it could read it cannot be seen: the README says so plainly.
+
+A write of the run's own that got no answer (a time-out, a dropped connection) may still be
+stored, late, in the middle of a later check. A read that shows such a document where the
+conversation showed another before is that late write landing: the check that saw it is not
+judged either (`landed`).
 """
 
 from __future__ import annotations
@@ -16,12 +21,21 @@ import datetime
 import urllib.parse
 from typing import Any
 
-from ..checks import CONVERSATION_PATH, SUCCESS, RunContext, Snapshot, same_json
+from ..checks import (
+    CONVERSATION_PATH,
+    LIST_PATH,
+    SUCCESS,
+    RunContext,
+    Snapshot,
+    conversation_path,
+    same_json,
+)
 from ..core import Sent
 
 __all__ = ["OtherWriters", "live_use"]
 
-RECENT = datetime.timedelta(minutes=10)  # a message this recent: the conversation is live
+RECENT = datetime.timedelta(minutes=10)
+_NOTHING = object()  # a message this recent: the conversation is live
 
 
 class OtherWriters:
@@ -32,6 +46,8 @@ class OtherWriters:
         self.answered: list[Any] = [None]  # values the target answered to the run's writes
         self.seen = run.others  # conversation id -> the first value of someone else's
         self.count = 0  # how many times such a value was read
+        self.shown: dict[str, Any] = {}  # path -> what it last showed (a GET, a PATCH's answer)
+        self.landed: list[str] = []  # a write that got no answer, seen stored late: its path
 
     def watch(self, snapshot: Snapshot) -> None:
         """From now on (the snapshot taken), judge every read against what is known."""
@@ -60,18 +76,48 @@ class OtherWriters:
 
     def __call__(self, sent: Sent) -> None:
         body = sent.json_body
+        if sent.path_template == LIST_PATH and sent.status in SUCCESS:
+            self._late_in_list(body)
         if sent.path_template != CONVERSATION_PATH or sent.status not in SUCCESS:
             return
         if not isinstance(body, dict) or "metadata" not in body:
             return
         if sent.exchange.method == "PATCH":
             self.answered.append(body["metadata"])
+            self.shown[sent.path] = body["metadata"]
             return
+        self._late(sent.path, body["metadata"])
         conversation_id = urllib.parse.unquote(sent.response.request.url.path.rsplit("/", 1)[-1])
         if conversation_id not in _given(self.run) or self.ours(body["metadata"]):
             return
         self.count += 1
         self.seen.setdefault(conversation_id, body["metadata"])
+
+    def _late(self, path: str, metadata: Any) -> None:
+        """Does `metadata`, read at `path`, show a write of the run's that got no answer,
+        stored since the conversation last showed something else?"""
+        before, self.shown[path] = self.shown.get(path, _NOTHING), metadata
+        if before is not _NOTHING and same_json(metadata, before):
+            return
+        unanswered = self.run.client.unanswered
+        if any(u.path == path and same_json(metadata, u.metadata) for u in unanswered):
+            self.landed.append(path)
+
+    def _late_in_list(self, body: Any) -> None:
+        """The same, for the summaries of a page of the list (a view of its own: what it
+        shows is not what the conversation last showed)."""
+        unanswered = self.run.client.unanswered
+        items = body.get("data") if isinstance(body, dict) else None
+        if not unanswered or not isinstance(items, list):
+            return
+        for item in items:
+            if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+                continue
+            path, metadata = conversation_path(item["id"]), item.get("metadata")
+            if path in self.shown and same_json(metadata, self.shown[path]):
+                continue
+            if any(u.path == path and same_json(metadata, u.metadata) for u in unanswered):
+                self.landed.append(path)
 
     def writing(self, conversation_id: str) -> bool:
         return conversation_id in self.seen
