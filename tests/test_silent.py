@@ -96,8 +96,11 @@ def test_one_request_without_an_answer_costs_its_check_and_the_run_goes_on(
     others = {k: v for k, v in _outcomes(result).items() if k != errored[0].check.id}
     assert others == {k: v for k, v in clean.items() if k != errored[0].check.id}
     assert any(n.startswith("1 request got no answer") for n in result.notes), result.notes
-    assert any("never showed that write" in n for n in result.notes), result.notes
-    assert all(r.restored for r in result.restore)
+    assert any("never did" in n for n in result.notes), result.notes
+    # it may land after the run: the restore of its conversation is not claimed, and says so
+    unsure = {r.conversation_id: r for r in result.restore if not r.restored}
+    assert list(unsure) == [BUSY], result.restore
+    assert unsure[BUSY].message.startswith("RESTORE UNCERTAIN") and unsure[BUSY].manual_fix
 
 
 def test_a_write_stored_late_is_never_a_failure_of_the_check_that_sees_it(

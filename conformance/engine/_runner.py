@@ -301,10 +301,10 @@ def run(
     finally:
         if snapshot is not None:
             section("restore")
-            settled = settle(context, snapshot, writers.landed)
+            settled, uncertain = settle(context, snapshot, writers.landed)
             if settled:
                 context.notes.append(settled)
-            restored = restore(context, snapshot, writers.ours)
+            restored = restore(context, snapshot, writers.ours, uncertain)
         client.close()
         if journal is not None and client.secrets != target.secrets:
             journal.scrub(set(client.secrets) - set(target.secrets))  # learnt during the run

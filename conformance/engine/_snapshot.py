@@ -172,12 +172,17 @@ def judge_edition(asked: str, snapshot: Snapshot) -> EditionJudged:
 
 
 def restore(
-    run: RunContext, snapshot: Snapshot, ours: Callable[[Any], bool] | None = None
+    run: RunContext,
+    snapshot: Snapshot,
+    ours: Callable[[Any], bool] | None = None,
+    uncertain: Collection[str] = (),
 ) -> list[RestoreRecord]:
     """Put back every given conversation's metadata, and any neighbour's that holds a value
     the run wrote; verify with a GET; say loudly what failed. Once the target stops
     answering, the rest is not tried (each try would cost a whole --timeout). `ours(value)`:
-    did the run put that value there? A value that is not is someone else's: kept."""
+    did the run put that value there? A value that is not is someone else's: kept.
+    `uncertain`: the paths of conversations a write that got no answer may still change
+    (`settle`): their restore is not known to hold, and says so, with the fix by hand."""
     by_env = {a.key_env: a for a in accounts(run)}
     records: list[RestoreRecord] = []
     gone = False
@@ -197,7 +202,29 @@ def restore(
         record = _restore_neighbour(run, by_env[key_env], conversation_id, original)
         if record is not None:
             records.append(record)
-    return _verified(run, snapshot, records, by_env)
+    records = _verified(run, snapshot, records, by_env)
+    return [_unsure(run, r, by_env, snapshot) if _path(r) in uncertain else r for r in records]
+
+
+_UNCERTAIN = (
+    "RESTORE UNCERTAIN: put back, but a write of the run that got no answer (past --timeout) "
+    "never showed before the restore; if the target stores it later, the conversation holds "
+    "it: read it again in a while"
+)
+
+
+def _path(record: RestoreRecord) -> str:
+    return conversation_path(record.conversation_id)
+
+
+def _unsure(
+    run: RunContext, record: RestoreRecord, by_env: dict[str, Account], snapshot: Snapshot
+) -> RestoreRecord:
+    if not record.restored or record.kept:
+        return record  # not put back (or another client's value kept): it says so already
+    env = {cid: env for env, cid in [*snapshot.conversations, *snapshot.neighbours]}
+    account = by_env[env[record.conversation_id]]
+    return _unrestored(run, account, record.conversation_id, record.original_metadata, _UNCERTAIN)
 
 
 # How long the restore waits, at most, for a write that got no answer to show (the restore then
@@ -206,12 +233,15 @@ SETTLE_SECONDS = (5.0, 30.0)
 SETTLE_POLL = 0.5
 
 
-def settle(run: RunContext, snapshot: Snapshot, landed: Collection[str] = ()) -> str | None:
+def settle(
+    run: RunContext, snapshot: Snapshot, landed: Collection[str] = ()
+) -> tuple[str | None, set[str]]:
     """Before the restore: wait for each write of the run's that timed out (the target still
     at work on it) to show in its conversation, reading it every SETTLE_POLL seconds, so
     that the restore puts back what was there before it rather than being overwritten by it.
-    `landed`: the paths where one was seen stored already. What it did, for the run's notes;
-    None when there was nothing to wait for."""
+    `landed`: the paths where one was seen stored already. What it did, for the run's notes
+    (None when there was nothing to wait for), and the paths where one never showed: their
+    restore is uncertain (`restore(uncertain=...)`)."""
     unanswered = [u for u in run.client.unanswered if u.timed_out and u.path not in landed]
     by_env = {a.key_env: a for a in accounts(run)}
     where = {
@@ -220,7 +250,7 @@ def settle(run: RunContext, snapshot: Snapshot, landed: Collection[str] = ()) ->
     }
     pending = {u.path for u in unanswered if u.path in where}
     if not pending:
-        return None
+        return None, set()
     low, high = SETTLE_SECONDS
     deadline = max(u.at for u in unanswered) + min(max(2 * run.client.timeout, low), high)
     started = time.monotonic()
@@ -239,14 +269,14 @@ def settle(run: RunContext, snapshot: Snapshot, landed: Collection[str] = ()) ->
     waited = time.monotonic() - started
     if pending:
         return (
-            f"{len(pending)} of the conversations written by a request that got no answer never "
-            f"showed that write in {waited:.1f} s of waiting before the restore: if the target "
-            f"stores it later still, it stays there ({', '.join(sorted(pending))})"
-        )
+            f"the restore waited {waited:.1f} s for the writes that got no answer to show; "
+            f"{len(pending)} never did (stored and written over since, or still to come): "
+            "its restore is uncertain"
+        ), pending
     return (
         f"the restore waited {waited:.1f} s, until every write that got no answer showed in "
         "its conversation, and came after them"
-    )
+    ), pending
 
 
 _GONE = "RESTORE FAILED: the target stopped answering"
