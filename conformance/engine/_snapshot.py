@@ -208,8 +208,7 @@ def restore(
 
 _UNCERTAIN = (
     "RESTORE UNCERTAIN: put back, but a write of the run that got no answer (past --timeout) "
-    "never showed before the restore; if the target stores it later, the conversation holds "
-    "it: read it again in a while"
+    "never showed and may still land (read it again later)"
 )
 
 
