@@ -381,6 +381,11 @@ class Client:
                     Unanswered(path, body["metadata"], time.monotonic(), timed_out)
                 )
 
+    def left_unanswered(self, path: str, metadata: Any) -> bool:
+        """Is this the metadata of a PATCH of `path` that got no answer? (Then the target may
+        have stored it late.)"""
+        return any(u.path == path and same_json(metadata, u.metadata) for u in self.unanswered)
+
     def wrote(self, metadata: Any) -> bool:
         """Is this a metadata value some PATCH of this run carried? (Then a conversation
         that holds it holds it because of the run.)"""

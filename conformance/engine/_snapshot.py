@@ -203,7 +203,15 @@ def restore(
         if record is not None:
             records.append(record)
     records = _verified(run, snapshot, records, by_env)
-    return [_unsure(run, r, by_env, snapshot) if _path(r) in uncertain else r for r in records]
+    if not uncertain:
+        return records
+    owners = _owners(run, snapshot)
+    return [
+        _unsure(run, r, owners[r.conversation_id])
+        if conversation_path(r.conversation_id) in uncertain
+        else r
+        for r in records
+    ]
 
 
 _UNCERTAIN = (
@@ -212,17 +220,15 @@ _UNCERTAIN = (
 )
 
 
-def _path(record: RestoreRecord) -> str:
-    return conversation_path(record.conversation_id)
+def _owners(run: RunContext, snapshot: Snapshot) -> dict[str, Account]:
+    """The account of each conversation the snapshot read (given, witness, neighbour)."""
+    by_env = {a.key_env: a for a in accounts(run)}
+    return {cid: by_env[env] for env, cid in [*snapshot.conversations, *snapshot.neighbours]}
 
 
-def _unsure(
-    run: RunContext, record: RestoreRecord, by_env: dict[str, Account], snapshot: Snapshot
-) -> RestoreRecord:
+def _unsure(run: RunContext, record: RestoreRecord, account: Account) -> RestoreRecord:
     if not record.restored or record.kept:
         return record  # not put back (or another client's value kept): it says so already
-    env = {cid: env for env, cid in [*snapshot.conversations, *snapshot.neighbours]}
-    account = by_env[env[record.conversation_id]]
     return _unrestored(run, account, record.conversation_id, record.original_metadata, _UNCERTAIN)
 
 
@@ -242,11 +248,7 @@ def settle(
     (None when there was nothing to wait for), and the paths where one never showed: their
     restore is uncertain (`restore(uncertain=...)`)."""
     unanswered = [u for u in run.client.unanswered if u.timed_out and u.path not in landed]
-    by_env = {a.key_env: a for a in accounts(run)}
-    where = {
-        conversation_path(cid): (by_env[env], cid)
-        for env, cid in [*snapshot.conversations, *snapshot.neighbours]
-    }
+    where = {conversation_path(cid): (a, cid) for cid, a in _owners(run, snapshot).items()}
     pending = {u.path for u in unanswered if u.path in where}
     if not pending:
         return None, set()

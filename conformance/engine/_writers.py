@@ -34,8 +34,8 @@ from ..core import Sent
 
 __all__ = ["OtherWriters", "live_use"]
 
-RECENT = datetime.timedelta(minutes=10)
-_NOTHING = object()  # a message this recent: the conversation is live
+RECENT = datetime.timedelta(minutes=10)  # a message this recent: the conversation is live
+_NOTHING = object()
 
 
 class OtherWriters:
@@ -86,37 +86,34 @@ class OtherWriters:
             self.answered.append(body["metadata"])
             self.shown[sent.path] = body["metadata"]
             return
-        self._late(sent.path, body["metadata"])
+        if self._shows_late(sent.path, body["metadata"]):
+            self.landed.append(sent.path)
+        self.shown[sent.path] = body["metadata"]
         conversation_id = urllib.parse.unquote(sent.response.request.url.path.rsplit("/", 1)[-1])
         if conversation_id not in _given(self.run) or self.ours(body["metadata"]):
             return
         self.count += 1
         self.seen.setdefault(conversation_id, body["metadata"])
 
-    def _late(self, path: str, metadata: Any) -> None:
-        """Does `metadata`, read at `path`, show a write of the run's that got no answer,
+    def _shows_late(self, path: str, metadata: Any) -> bool:
+        """Does `metadata`, shown for `path`, show a write of the run's that got no answer,
         stored since the conversation last showed something else?"""
-        before, self.shown[path] = self.shown.get(path, _NOTHING), metadata
+        before = self.shown.get(path, _NOTHING)
         if before is not _NOTHING and same_json(metadata, before):
-            return
-        unanswered = self.run.client.unanswered
-        if any(u.path == path and same_json(metadata, u.metadata) for u in unanswered):
-            self.landed.append(path)
+            return False
+        return self.run.client.left_unanswered(path, metadata)
 
     def _late_in_list(self, body: Any) -> None:
         """The same, for the summaries of a page of the list (a view of its own: what it
-        shows is not what the conversation last showed)."""
-        unanswered = self.run.client.unanswered
+        shows is not what the conversation last showed, and is not kept as such)."""
         items = body.get("data") if isinstance(body, dict) else None
-        if not unanswered or not isinstance(items, list):
+        if not self.run.client.unanswered or not isinstance(items, list):
             return
         for item in items:
             if not isinstance(item, dict) or not isinstance(item.get("id"), str):
                 continue
-            path, metadata = conversation_path(item["id"]), item.get("metadata")
-            if path in self.shown and same_json(metadata, self.shown[path]):
-                continue
-            if any(u.path == path and same_json(metadata, u.metadata) for u in unanswered):
+            path = conversation_path(item["id"])
+            if self._shows_late(path, item.get("metadata")):
                 self.landed.append(path)
 
     def writing(self, conversation_id: str) -> bool:
