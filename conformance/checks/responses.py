@@ -7,7 +7,6 @@ format checking); the rest are ours.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +14,7 @@ from schemathesis import checks as st_checks
 from schemathesis.core.failures import FailureGroup, MalformedJson
 from schemathesis.openapi import checks as st_failures
 
-from ..core import schema_validator
+from ..core import json_body_of, schema_validator
 from ..model import Edition, Level, redact
 from ._context import CONVERSATION_PATH, LIST_PATH, RunContext
 from ._registry import Verdict, on_every_response
@@ -268,10 +267,7 @@ def _request_json(sent: Sent) -> Any:
     content_type = sent.response.request.headers.get("Content-Type", "")
     if "json" not in content_type:
         return None
-    try:
-        return json.loads(sent.response.request.content)
-    except ValueError:
-        return None
+    return json_body_of(sent.response.request.content)
 
 
 @on_every_response(

@@ -22,6 +22,7 @@ from ._http import (
     TargetUnreachable,
     Throttled,
     curl_command,
+    json_body_of,
     json_bytes,
 )
 from ._json import same_json, same_number, short_json
@@ -73,6 +74,7 @@ __all__ = [
     "differences",
     "documented",
     "instant",
+    "json_body_of",
     "json_bytes",
     "key_variants",
     "load_spec",

@@ -37,6 +37,7 @@ __all__ = [
     "Throttled",
     "TimedOut",
     "curl_command",
+    "json_body_of",
 ]
 
 MAX_RECORDED_BODY = 64 * 1024

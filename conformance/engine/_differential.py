@@ -13,7 +13,6 @@ status, an answer its schema refuses, metadata that is not what the last write s
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 from collections import Counter
@@ -36,6 +35,7 @@ from ..core import (
     Throttled,
     differences,
     documented,
+    json_body_of,
     same_json,
     short_json,
     validate_response_body,
@@ -410,10 +410,7 @@ def _as_doubles(a: Any, b: Any) -> bool:
 
 def _written(request: httpx.Request) -> Any:
     """The metadata a PATCH carried, or _NOTHING (none, or not JSON)."""
-    try:
-        body = json.loads(request.content)
-    except (ValueError, RecursionError):
-        return _NOTHING
+    body = json_body_of(request.content)
     return body["metadata"] if isinstance(body, dict) and "metadata" in body else _NOTHING
 
 
